@@ -1,0 +1,50 @@
+# cosocial's build, demo and tests. `make demo` and `make test` are the two
+# commands a new volunteer needs; the rest are for developers.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+BIN      := bin/cosocial
+FUZZTIME ?= 60s
+
+.PHONY: all build demo test test-deps lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cosocial
+
+# The main job on the built-in sandbox: CoSocial's descriptions of today and
+# of its target, judged against the residency policy the board voted for.
+demo: build
+	@echo "== The starter description (OVHcloud, Beauharnois)"
+	./$(BIN) validate -f stacks/starter/cosocial.hcl
+	@echo
+	@echo "== CoSocial today on DigitalOcean: fails the ownership rule, as the board noted"
+	-./$(BIN) residency -f stacks/cosocial/cosocial-today.hcl
+	@echo
+	@echo "== CoSocial's target: VEXXHOST Montreal and OVHcloud Beauharnois, with two waivers"
+	-./$(BIN) residency -f stacks/cosocial/cosocial-target.hcl --format markdown
+
+# Everything the tests need that a fresh machine lacks is installed here.
+test-deps:
+	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: test-deps lint
+	$(GO) test -count=1 ./...
+
+# Runs each fuzz target for FUZZTIME; new interesting inputs stay in Go's
+# cache, crashers land in testdata/fuzz and fail `make test` until fixed.
+fuzz:
+	$(GO) test ./pkg/config -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME)
+
+bench:
+	$(GO) test ./pkg/config -run='^$$' -bench=. -benchmem
+
+clean:
+	rm -rf bin

@@ -1,0 +1,65 @@
+// Command cosocial is the co-op's infrastructure tool. main only wires the
+// factory to the command tree and turns the error a command returns into
+// the process's exit code.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosocial/cosocial/pkg/cmd/exit"
+	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	"github.com/cosocial/cosocial/pkg/cmd/root"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// Exit codes shared by all commands.
+const (
+	exitOK        = 0
+	exitError     = 1
+	exitCancelled = 130 // the shell's code for an interrupted command
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	f := factory.New(version)
+	cmd := root.NewCmdRoot(f)
+	cmd.SetArgs(args)
+	executed, err := cmd.ExecuteC()
+	return exitCode(err, executed, f)
+}
+
+func exitCode(err error, cmd *cobra.Command, f *factory.Factory) int {
+	if err == nil {
+		return exitOK
+	}
+	stderr := f.IOStreams.ErrOut
+	var code exit.Code
+	var flagErr *exit.FlagError
+	switch {
+	case errors.As(err, &code):
+		return int(code)
+	case errors.Is(err, exit.ErrSilent):
+		return exitError
+	case errors.Is(err, exit.ErrCancel):
+		fmt.Fprintln(stderr, "Cancelled: nothing was changed.")
+		return exitCancelled
+	case errors.As(err, &flagErr) || strings.HasPrefix(err.Error(), "unknown command"):
+		fmt.Fprintf(stderr, "Error: %s\n\n", err)
+		if cmd != nil {
+			fmt.Fprint(stderr, cmd.UsageString())
+		}
+		return exitError
+	}
+	fmt.Fprintf(stderr, "Error: %s\n", err)
+	return exitError
+}

@@ -1,0 +1,48 @@
+// Package factory builds what commands depend on, lazily: the terminal
+// streams, the description named by -f, the catalog, the clock. It is made
+// once in main; a command pays only for what it calls, and a test replaces
+// any one function.
+package factory
+
+import (
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/config"
+	"github.com/cosocial/cosocial/pkg/iostreams"
+)
+
+// DefaultFile is the description read when -f is not given.
+const DefaultFile = "cosocial.hcl"
+
+// DefaultStack is the stack used when --stack is not given.
+const DefaultStack = "production"
+
+// Factory carries the dependencies shared by all commands.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	Version   string
+
+	// File and Stack are the global -f and --stack flags; the root command
+	// binds them, so they hold their values by the time a command runs.
+	File  string
+	Stack string
+
+	Now     func() time.Time
+	Catalog func() *catalog.Catalog
+}
+
+// New returns the factory for a real run.
+func New(version string) *Factory {
+	return &Factory{
+		IOStreams: iostreams.System(),
+		Version:   version,
+		File:      DefaultFile,
+		Stack:     DefaultStack,
+		Now:       time.Now,
+		Catalog:   catalog.Default,
+	}
+}
+
+// Description loads the description that -f names.
+func (f *Factory) Description() *config.Result { return config.Load(f.File) }

@@ -1,0 +1,44 @@
+// Package root assembles the cosocial command tree and its global flags.
+package root
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/cosocial/cosocial/pkg/cmd/exit"
+	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	fmtcmd "github.com/cosocial/cosocial/pkg/cmd/fmt"
+	initcmd "github.com/cosocial/cosocial/pkg/cmd/init"
+	"github.com/cosocial/cosocial/pkg/cmd/residency"
+	"github.com/cosocial/cosocial/pkg/cmd/validate"
+	"github.com/cosocial/cosocial/pkg/cmd/version"
+)
+
+// NewCmdRoot returns the root command with every subcommand attached.
+func NewCmdRoot(f *factory.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cosocial <command>",
+		Short: "Run a co-op's fediverse services on Canadian infrastructure",
+		Long: `cosocial stands up and looks after a co-operative's Mastodon, Castopod and
+Pixelfed from one description in HCL: it checks that every byte stays in
+Canada with Canadian-owned providers, shows what would change, applies it
+through the Pulumi engine, migrates off other providers and plans database
+resizes before the disk fills.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.PersistentFlags().StringVarP(&f.File, "file", "f", factory.DefaultFile, "the description: a file, or a folder of .hcl files")
+	cmd.PersistentFlags().StringVar(&f.Stack, "stack", factory.DefaultStack, "the stack (one deployment of the description)")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exit.FlagError{Err: err} })
+	cmd.CompletionOptions.HiddenDefaultCmd = true
+
+	cmd.AddCommand(
+		initcmd.NewCmdInit(f, nil),
+		fmtcmd.NewCmdFmt(f, nil),
+		validate.NewCmdValidate(f, nil),
+		residency.NewCmdResidency(f, nil),
+		version.NewCmdVersion(f, nil),
+	)
+	return cmd
+}
