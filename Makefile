@@ -11,8 +11,13 @@ FUZZTIME ?= 60s
 
 all: build
 
-build:
+build: bin/versitygw
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cosocial
+
+# The sandbox's S3 server, pinned by the tool line in go.mod; the binary sits
+# beside cosocial, where the sandbox looks for it.
+bin/versitygw: go.mod
+	$(GO) build -o bin/versitygw github.com/versity/versitygw/cmd/versitygw
 
 # The main job on the built-in sandbox: CoSocial's descriptions of today and
 # of its target, judged against the residency policy the board voted for.
@@ -26,9 +31,17 @@ demo: build
 	@echo "== CoSocial's target: VEXXHOST Montreal and OVHcloud Beauharnois, with two waivers"
 	-./$(BIN) residency -f stacks/cosocial/cosocial-target.hcl --format markdown
 
-# Everything the tests need that a fresh machine lacks is installed here.
-test-deps:
+# Everything the tests need that a fresh machine lacks is installed here
+# (as root, with Debian's packages).
+DEB_PACKAGES := postgresql
+test-deps: bin/versitygw
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
+	@missing=""; \
+	command -v pg_config >/dev/null && [ -x "$$(pg_config --bindir)/initdb" ] || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -36,7 +49,7 @@ lint:
 	$(GO) vet ./...
 
 test: test-deps lint
-	$(GO) test -count=1 ./...
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test -count=1 ./...
 
 # Runs each fuzz target for FUZZTIME; new interesting inputs stay in Go's
 # cache, crashers land in testdata/fuzz and fail `make test` until fixed.

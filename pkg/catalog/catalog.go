@@ -117,17 +117,20 @@ type ObjectStorage struct {
 
 // Region is one place a provider runs.
 type Region struct {
-	Code          string
-	Aliases       []string // other spellings the provider's API uses
-	City          string
-	Subdivision   string // province or state
-	Country       string // ISO 3166-1 alpha-2
-	Source        Source
-	Flavors       []Flavor
-	FlavorSource  Source
-	Databases     []DatabaseOffer
-	ObjectStorage *ObjectStorage
-	DNS           bool
+	Code         string
+	Aliases      []string // other spellings the provider's API uses
+	City         string
+	Subdivision  string // province or state
+	Country      string // ISO 3166-1 alpha-2
+	Source       Source
+	Flavors      []Flavor
+	FlavorSource Source
+	Databases    []DatabaseOffer
+	// DatabaseRegion is the region name the provider's database API uses
+	// here, where it differs from Code (OVHcloud: "BHS" for BHS5).
+	DatabaseRegion string
+	ObjectStorage  *ObjectStorage
+	DNS            bool
 }
 
 // Place reads "Beauharnois, QC, Canada".

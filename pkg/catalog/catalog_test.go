@@ -66,7 +66,7 @@ func TestResidencyFacts(t *testing.T) {
 	cat := Default()
 	for _, tc := range []struct {
 		kind, operator, region string
-		owner, country        string
+		owner, country         string
 	}{
 		{"ovh", "ovhcloud", "BHS5", "FR", "CA"},
 		{"ovh", "ovhcloud", "bhs", "FR", "CA"},

@@ -20,10 +20,11 @@ func ovhcloud() *Operator {
 	bhs := &Region{
 		Code: "BHS5", Aliases: []string{"BHS"},
 		City: "Beauharnois", Subdivision: "QC", Country: "CA",
-		Source:       Source{URL: ovhTerraformInst, Checked: Checked, Confidence: Confirmed, Note: "Region code from OVHcloud's Terraform provider; city from OpenStack SDK vendor notes (BHS1 Beauharnois, QC)."},
-		Flavors:      ovhFlavors(),
-		FlavorSource: flavorSource,
-		Databases:    ovhDatabases(),
+		Source:         Source{URL: ovhTerraformInst, Checked: Checked, Confidence: Confirmed, Note: "Region code from OVHcloud's Terraform provider; city from OpenStack SDK vendor notes (BHS1 Beauharnois, QC)."},
+		Flavors:        ovhFlavors(),
+		FlavorSource:   flavorSource,
+		Databases:      ovhDatabases(),
+		DatabaseRegion: "BHS",
 		ObjectStorage: &ObjectStorage{
 			Region: "bhs", Endpoint: "https://s3.bhs.io.cloud.ovh.net",
 			Source: confirmed(ovhDocsS3),
@@ -47,10 +48,11 @@ func ovhcloud() *Operator {
 	gra := &Region{
 		Code: "GRA11", Aliases: []string{"GRA"},
 		City: "Gravelines", Country: "FR",
-		Source:       confirmed(ovhTerraformInst),
-		Flavors:      ovhFlavors(),
-		FlavorSource: flavorSource,
-		Databases:    ovhDatabases(),
+		Source:         confirmed(ovhTerraformInst),
+		Flavors:        ovhFlavors(),
+		FlavorSource:   flavorSource,
+		Databases:      ovhDatabases(),
+		DatabaseRegion: "GRA",
 		ObjectStorage: &ObjectStorage{
 			Region: "gra", Endpoint: "https://s3.gra.io.cloud.ovh.net",
 			Source: confirmed(ovhDocsS3),

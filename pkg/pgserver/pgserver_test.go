@@ -1,0 +1,62 @@
+package pgserver
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestClusterLifecycle(t *testing.T) {
+	if _, err := BinDir(); err != nil {
+		t.Skipf("SKIP: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := filepath.Join(TempDir(t), "data")
+	c, err := Create(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Destroy(context.Background()) })
+
+	if err := c.Exec(ctx, "postgres", "CREATE ROLE app LOGIN PASSWORD "+QuoteLiteral("s3cr'et"), "CREATE DATABASE app OWNER app"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, c.DSN("app", "s3cr'et", "app"))
+	if err != nil {
+		t.Fatalf("the app user cannot log in over TCP: %v", err)
+	}
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("SELECT 1 = %d, %v", one, err)
+	}
+	conn.Close(ctx)
+	if _, err := pgx.Connect(ctx, c.DSN("app", "wrong", "app")); err == nil {
+		t.Fatal("a wrong password was accepted over TCP")
+	}
+
+	// Stopped and started again on the same port, the data is still there.
+	port := c.Port
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Start(ctx, port); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	conn2, err := again.AdminConn(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close(ctx)
+	if err := conn2.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname IN ('app', 'defaultdb')").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("databases after restart: %d, %v", n, err)
+	}
+}

@@ -1,0 +1,161 @@
+// Package ovh is the OVHcloud provider: servers (Public Cloud instances),
+// managed PostgreSQL and MySQL, object storage buckets with their own S3
+// users, and DNS records, through OVHcloud's API with go-ovh. Calls that
+// start asynchronous work wait for it (BUILD → ACTIVE, CREATING → READY),
+// and transient errors (429, 5xx, timeouts) are retried with backoff.
+package ovh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	goovh "github.com/ovh/go-ovh/ovh"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/provider"
+)
+
+// Config says which OVHcloud account, project and region to use. The
+// credentials are go-ovh's: OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and
+// OVH_CONSUMER_KEY (or OVH_CLIENT_ID/OVH_CLIENT_SECRET), or ovh.conf.
+type Config struct {
+	Endpoint string // "ovh-ca", or an API URL (the sandbox's)
+	Project  string
+	Region   string // the compute region, e.g. BHS5
+
+	// Optional. Credentials left empty are read by go-ovh from the
+	// environment or ovh.conf.
+	ApplicationKey    string
+	ApplicationSecret string
+	ConsumerKey       string
+	HTTPClient        *http.Client
+	Backoff           provider.Backoff
+	Poll              time.Duration // how often asynchronous statuses are read
+	Timeouts          Timeouts
+	Catalog           *catalog.Catalog
+}
+
+// Timeouts bound each asynchronous wait.
+type Timeouts struct {
+	Server   time.Duration
+	Database time.Duration
+	Delete   time.Duration
+}
+
+// DefaultTimeouts are generous: a business-plan cluster can take twenty
+// minutes to come up.
+var DefaultTimeouts = Timeouts{Server: 20 * time.Minute, Database: 60 * time.Minute, Delete: 30 * time.Minute}
+
+// Cloud is one OVHcloud project in one region.
+type Cloud struct {
+	api     *goovh.Client
+	cfg     Config
+	region  *catalog.Region
+	project string
+}
+
+// New connects to OVHcloud (nothing is called until the first request).
+func New(cfg Config) (*Cloud, error) {
+	if cfg.Project == "" {
+		return nil, errors.New("ovh: a project is required")
+	}
+	if cfg.Catalog == nil {
+		cfg.Catalog = catalog.Default()
+	}
+	if cfg.Backoff.Attempts == 0 {
+		cfg.Backoff = provider.DefaultBackoff
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = 5 * time.Second
+	}
+	if cfg.Timeouts == (Timeouts{}) {
+		cfg.Timeouts = DefaultTimeouts
+	}
+	region := cfg.Catalog.Kinds["ovh"].Operators[0].Region(cfg.Region)
+	if region == nil {
+		return nil, fmt.Errorf("ovh: region %q is not in the catalog", cfg.Region)
+	}
+	api, err := goovh.NewClient(cfg.Endpoint, cfg.ApplicationKey, cfg.ApplicationSecret, cfg.ConsumerKey)
+	if err != nil {
+		return nil, fmt.Errorf("ovh: %w (set OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and OVH_CONSUMER_KEY, or write ovh.conf)", err)
+	}
+	if cfg.HTTPClient != nil {
+		api.Client = cfg.HTTPClient
+	}
+	api.UserAgent = "cosocial"
+	return &Cloud{api: api, cfg: cfg, region: region, project: url.PathEscape(cfg.Project)}, nil
+}
+
+// call makes one API request, retrying transient failures. A POST is
+// retried only when the API says it did nothing (429 or 503): retrying a
+// create that may have happened would make two.
+func (c *Cloud) call(ctx context.Context, method, path string, body, out any) error {
+	retry := provider.Transient
+	if method == http.MethodPost {
+		retry = provider.Unprocessed
+	}
+	return c.cfg.Backoff.DoIf(ctx, retry, func() error {
+		return translate(c.api.CallAPIWithContext(ctx, method, path, body, out, true))
+	})
+}
+
+// translate turns go-ovh's errors into the provider package's.
+func translate(err error) error {
+	var api *goovh.APIError
+	if !errors.As(err, &api) {
+		return err
+	}
+	e := &provider.APIError{Provider: "OVHcloud", Status: api.Code, Class: api.Class, Message: api.Message, QueryID: api.QueryID}
+	if api.Code == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", provider.ErrNotFound, e)
+	}
+	return e
+}
+
+func (c *Cloud) path(format string, args ...any) string {
+	return "/cloud/project/" + c.project + fmt.Sprintf(format, args...)
+}
+
+// wait polls until ready or the timeout, reporting each new status.
+func wait[T any](ctx context.Context, c *Cloud, what string, timeout time.Duration, get func(context.Context) (T, error), status func(T) string, done func(string) (bool, error)) (T, error) {
+	last := ""
+	return provider.Wait(ctx, c.cfg.Poll, timeout, get, func(v T) (bool, error) {
+		st := status(v)
+		if st != last {
+			provider.Report(ctx, "%s: %s", what, st)
+			last = st
+		}
+		return done(st)
+	})
+}
+
+// gone waits until get answers not found.
+func gone(ctx context.Context, c *Cloud, what string, get func(context.Context) error) error {
+	_, err := provider.Wait(ctx, c.cfg.Poll, c.cfg.Timeouts.Delete, func(ctx context.Context) (bool, error) {
+		err := get(ctx)
+		if errors.Is(err, provider.ErrNotFound) {
+			return true, nil
+		}
+		return false, err
+	}, func(done bool) (bool, error) {
+		if !done {
+			provider.Report(ctx, "%s: deleting", what)
+		}
+		return done, nil
+	})
+	return err
+}
+
+var (
+	_ provider.Servers   = (*Cloud)(nil)
+	_ provider.Databases = (*Cloud)(nil)
+	_ provider.Buckets   = (*Cloud)(nil)
+	_ provider.DNS       = (*Cloud)(nil)
+)
+
+func lower(s string) string { return strings.ToLower(s) }

@@ -1,0 +1,153 @@
+package ovh_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/pgserver"
+	"github.com/cosocial/cosocial/pkg/provider"
+	"github.com/cosocial/cosocial/pkg/provider/ovh"
+	"github.com/cosocial/cosocial/pkg/provider/providertest"
+	"github.com/cosocial/cosocial/pkg/s3server"
+	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+)
+
+var fast = ovhsim.Timing{
+	InstanceBuild: 60 * time.Millisecond, InstanceDelete: 40 * time.Millisecond,
+	DatabaseCreate: 60 * time.Millisecond, DatabaseUpdate: 60 * time.Millisecond, DatabaseDelete: 40 * time.Millisecond,
+	UserCreate: 20 * time.Millisecond,
+}
+
+// start runs a sandbox with real backends and returns a client of it.
+func start(t *testing.T, faults ovhsim.Faults, backends bool) (*sandbox.Sandbox, *ovh.Cloud) {
+	t.Helper()
+	if backends {
+		if _, err := pgserver.BinDir(); err != nil {
+			t.Skipf("SKIP: %v", err)
+		}
+		if _, err := s3server.Binary(); err != nil {
+			t.Skipf("SKIP: %v", err)
+		}
+	}
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{
+		Dir: pgserver.TempDir(t), Projects: []string{"contract"}, Zones: []string{"example.ca"},
+		Timing: fast, Faults: faults, NoBackends: !backends,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	cloud, err := ovh.New(ovh.Config{
+		Endpoint: sb.OVHEndpoint(), Project: "contract", Region: "BHS5",
+		ApplicationKey: sb.Credentials.ApplicationKey, ApplicationSecret: sb.Credentials.ApplicationSecret, ConsumerKey: sb.Credentials.ConsumerKey,
+		Poll: 20 * time.Millisecond, Backoff: provider.Backoff{Attempts: provider.DefaultBackoff.Attempts, Base: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb, cloud
+}
+
+const sshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPKcontractkeycontractkeycontractkeyAAAA contract"
+
+func TestServerContract(t *testing.T) {
+	_, cloud := start(t, ovhsim.Faults{}, false)
+	providertest.Servers(t, providertest.ServerCase{Servers: cloud, Region: "BHS5", Flavor: "b3-8", BiggerFlavor: "b3-16", Image: "Debian 12", SSHKey: sshKey})
+}
+
+func TestDNSContract(t *testing.T) {
+	sb, cloud := start(t, ovhsim.Faults{}, false)
+	providertest.DNS(t, cloud, "example.ca")
+	// Every change was published: the last refresh left the zone empty.
+	if recs := sb.OVH.Published("example.ca"); len(recs) != 0 {
+		t.Errorf("published records after delete: %+v", recs)
+	}
+}
+
+func TestDatabaseContract(t *testing.T) {
+	_, cloud := start(t, ovhsim.Faults{}, true)
+	providertest.Databases(t, providertest.DatabaseCase{
+		Databases: cloud,
+		Spec: provider.DatabaseSpec{
+			Name: "contract-main", Region: "BHS5", Engine: "postgresql", Version: "16", Plan: "essential",
+			Flavor: "db1-4", Nodes: 1, DiskGB: 80, Databases: []string{"mastodon"}, Users: []string{"mastodon"},
+			AllowedIPs: []string{"192.0.2.0/24"},
+		},
+		LargerGB: 120,
+	})
+}
+
+func TestBucketContract(t *testing.T) {
+	_, cloud := start(t, ovhsim.Faults{}, true)
+	providertest.Buckets(t, providertest.BucketCase{Buckets: cloud, Region: "BHS5", Name: "contract-media"})
+}
+
+// TestRateLimitStormStillSucceeds answers the first six requests with 429,
+// then one in three with 429, 500 or 503: with as many attempts as the
+// default policy allows, every call still succeeds, and no create is sent
+// twice.
+func TestRateLimitStormStillSucceeds(t *testing.T) {
+	sb, cloud := start(t, ovhsim.Faults{Burst: 6, Rate: 0.33, Codes: []int{429, 500, 503}, Seed: 7}, false)
+	providertest.Servers(t, providertest.ServerCase{Servers: cloud, Region: "BHS5", Flavor: "b3-8", BiggerFlavor: "b3-16", Image: "Debian 12", SSHKey: sshKey})
+	var limited, creates, failedCreates int
+	for _, r := range sb.OVH.Requests() {
+		if r.Status == http.StatusTooManyRequests {
+			limited++
+		}
+		if r.Method == http.MethodPost && r.Path == "/1.0/cloud/project/contract/instance" {
+			creates++
+			if r.Status != http.StatusOK {
+				failedCreates++
+			}
+		}
+	}
+	if limited < 6 {
+		t.Errorf("only %d requests were rate-limited", limited)
+	}
+	if creates-failedCreates != 1 {
+		t.Errorf("%d instance creations went through, want exactly 1", creates-failedCreates)
+	}
+}
+
+// TestErrorsCarryTheProvidersWords checks that a refused request fails at
+// once with OVHcloud's class and message.
+func TestErrorsCarryTheProvidersWords(t *testing.T) {
+	_, cloud := start(t, ovhsim.Faults{}, false)
+	ctx := context.Background()
+	_, err := cloud.CreateServer(ctx, provider.ServerSpec{Name: "x", Region: "BHS5", Flavor: "b3-8", Image: "Windows 95"})
+	if err == nil || err.Error() != `OVHcloud has no image "Windows 95" in BHS5 (it has Debian 12, Debian 11, Ubuntu 24.04, Ubuntu 22.04, Rocky Linux 9)` {
+		t.Errorf("unknown image: %v", err)
+	}
+	_, err = cloud.Server(ctx, "no-such-id")
+	var api *provider.APIError
+	if !errors.Is(err, provider.ErrNotFound) || !errors.As(err, &api) || api.Class != "Client::NotFound" || api.QueryID == "" {
+		t.Errorf("missing server: %v", err)
+	}
+}
+
+func TestWrongCredentialsAreRefused(t *testing.T) {
+	sb, _ := start(t, ovhsim.Faults{}, false)
+	for _, tc := range []struct {
+		ak, as, ck string
+		status     int
+		class      string
+	}{
+		{sb.Credentials.ApplicationKey, "wrong-secret", sb.Credentials.ConsumerKey, 400, "Client::BadRequest"},
+		{"unknown-app", sb.Credentials.ApplicationSecret, sb.Credentials.ConsumerKey, 403, "Client::Forbidden"},
+		{sb.Credentials.ApplicationKey, sb.Credentials.ApplicationSecret, "revoked", 403, "Client::Forbidden"},
+	} {
+		cloud, err := ovh.New(ovh.Config{Endpoint: sb.OVHEndpoint(), Project: "contract", Region: "BHS5", ApplicationKey: tc.ak, ApplicationSecret: tc.as, ConsumerKey: tc.ck, Backoff: provider.Backoff{Attempts: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cloud.Server(context.Background(), "x")
+		var api *provider.APIError
+		if !errors.As(err, &api) || api.Status != tc.status || api.Class != tc.class {
+			t.Errorf("credentials %s/%s: %v, want %d %s", tc.ak, tc.ck, err, tc.status, tc.class)
+		}
+	}
+}

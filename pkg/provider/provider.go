@@ -1,0 +1,206 @@
+// Package provider defines what the tool asks of a cloud provider, one small
+// interface per capability: servers, databases, buckets, DNS records. Each
+// provider (OVHcloud, OpenStack, DigitalOcean) lives in its own folder below
+// this one and implements the capabilities its cloud has; the Pulumi
+// resources, the migration and the database planner see only these
+// interfaces. Every call waits for the provider's asynchronous work to
+// finish (or the context to end), so a returned resource is usable.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ServerSpec is a server to create.
+type ServerSpec struct {
+	Name     string
+	Region   string
+	Flavor   string
+	Image    string
+	SSHKeys  []string // OpenSSH public keys
+	UserData string   // cloud-init; may hold secrets
+	DiskGB   int      // a volume of this size where the flavor has no disk
+}
+
+// Server is a server as the provider reports it.
+type Server struct {
+	ID     string
+	Name   string
+	Region string
+	Flavor string
+	Image  string
+	Status string
+	IPv4   string
+	IPv6   string
+}
+
+// Servers creates and looks after virtual machines.
+type Servers interface {
+	CreateServer(ctx context.Context, spec ServerSpec) (*Server, error)
+	Server(ctx context.Context, id string) (*Server, error)
+	ResizeServer(ctx context.Context, id, flavor string) (*Server, error)
+	DeleteServer(ctx context.Context, id string) error
+}
+
+// DatabaseSpec is a database cluster to create or to bring an existing one
+// to. Databases and Users are created inside the cluster; AllowedIPs are
+// the addresses (or CIDR blocks) that may connect.
+type DatabaseSpec struct {
+	Name       string
+	Region     string
+	Engine     string
+	Version    string
+	Plan       string
+	Flavor     string
+	Nodes      int
+	DiskGB     int
+	Databases  []string
+	Users      []string
+	AllowedIPs []string
+}
+
+// Database is a database cluster as the provider reports it.
+type Database struct {
+	ID         string
+	Name       string
+	Region     string
+	Engine     string
+	Version    string
+	Plan       string
+	Flavor     string
+	Nodes      int
+	DiskGB     int
+	Status     string
+	Host       string
+	Port       int
+	SSLMode    string
+	Databases  []string
+	Users      []string
+	AllowedIPs []string
+}
+
+// Databases creates and looks after managed database clusters.
+type Databases interface {
+	// CreateDatabase creates the cluster, its databases, users and allowed
+	// addresses, and returns each user's password.
+	CreateDatabase(ctx context.Context, spec DatabaseSpec) (*Database, map[string]string, error)
+	Database(ctx context.Context, id string) (*Database, error)
+	// UpdateDatabase brings a cluster from old to new in place: a resize,
+	// an upgrade, new databases, users (whose passwords it returns) and
+	// addresses. What cannot change in place is the caller's to replace.
+	UpdateDatabase(ctx context.Context, id string, old, new DatabaseSpec) (*Database, map[string]string, error)
+	DeleteDatabase(ctx context.Context, id string) error
+}
+
+// BucketSpec is an object storage bucket to create.
+type BucketSpec struct {
+	Name   string
+	Region string
+	Public bool // objects readable by anyone
+}
+
+// Bucket is a bucket as the provider reports it.
+type Bucket struct {
+	ID       string
+	Name     string
+	Region   string
+	Endpoint string // the S3 endpoint, e.g. https://s3.bhs.io.cloud.ovh.net
+	Public   bool
+	Objects  int64
+	Bytes    int64
+	UserID   string // the user whose credentials reach only this bucket
+}
+
+// S3Credentials reach one bucket through the S3 API.
+type S3Credentials struct {
+	AccessKey string
+	SecretKey string
+}
+
+// Buckets creates and looks after object storage.
+type Buckets interface {
+	// CreateBucket creates the bucket and credentials that reach only it.
+	CreateBucket(ctx context.Context, spec BucketSpec) (*Bucket, S3Credentials, error)
+	Bucket(ctx context.Context, id string) (*Bucket, error)
+	// SetBucketPublic makes a bucket's objects readable by anyone, or not,
+	// through the S3 API with the bucket's own credentials.
+	SetBucketPublic(ctx context.Context, id string, creds S3Credentials, public bool) (*Bucket, error)
+	// DeleteBucket removes an empty bucket and its credentials; a bucket
+	// holding objects is refused with ErrNotEmpty, never emptied silently.
+	DeleteBucket(ctx context.Context, id string) error
+}
+
+// RecordSpec is a DNS record to publish.
+type RecordSpec struct {
+	Zone   string
+	Name   string // relative to the zone; "" for the apex
+	Type   string // A, AAAA, CNAME, TXT
+	Target string
+	TTL    int
+}
+
+// Record is a published DNS record.
+type Record struct {
+	ID string
+	RecordSpec
+}
+
+// DNS publishes records in zones the co-op already holds.
+type DNS interface {
+	CreateRecord(ctx context.Context, spec RecordSpec) (*Record, error)
+	Record(ctx context.Context, zone, id string) (*Record, error)
+	UpdateRecord(ctx context.Context, id string, spec RecordSpec) (*Record, error)
+	DeleteRecord(ctx context.Context, zone, id string) error
+}
+
+// ErrNotFound means the resource does not exist (any more).
+var ErrNotFound = errors.New("not found")
+
+// NotEmptyError refuses to delete a bucket that holds objects.
+type NotEmptyError struct {
+	Bucket  string
+	Objects int64
+}
+
+func (e *NotEmptyError) Error() string {
+	return fmt.Sprintf("bucket %s still holds %d objects: cosocial never empties a bucket silently; `cosocial destroy --include-data` empties it after you confirm", e.Bucket, e.Objects)
+}
+
+// APIError is an error the provider's API answered with.
+type APIError struct {
+	Provider string
+	Status   int
+	Class    string
+	Message  string
+	QueryID  string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s API: %s", e.Provider, e.Message)
+	if e.Class != "" {
+		msg += " (" + e.Class + ")"
+	}
+	if e.QueryID != "" {
+		msg += " [query " + e.QueryID + "]"
+	}
+	return msg
+}
+
+// Progress receives a line about long work, e.g. "database.main: CREATING".
+type Progress func(message string)
+
+type progressKey struct{}
+
+// WithProgress returns a context whose provider calls report through p.
+func WithProgress(ctx context.Context, p Progress) context.Context {
+	return context.WithValue(ctx, progressKey{}, p)
+}
+
+// Report sends a progress line to the context's Progress, if any.
+func Report(ctx context.Context, format string, args ...any) {
+	if p, ok := ctx.Value(progressKey{}).(Progress); ok && p != nil {
+		p(fmt.Sprintf(format, args...))
+	}
+}

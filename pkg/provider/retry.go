@@ -1,0 +1,91 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"time"
+)
+
+// Backoff retries transient failures (rate limits, server errors, timeouts)
+// with exponential delays and jitter, as every provider's API asks of its
+// clients. Anything else fails at once with the provider's own message.
+type Backoff struct {
+	Attempts int           // tries in all, the first included
+	Base     time.Duration // the first delay
+	Max      time.Duration // no delay is longer
+}
+
+// DefaultBackoff rides out a minute or so of rate limiting: 8 tries, from
+// half a second up to 15 seconds apart.
+var DefaultBackoff = Backoff{Attempts: 8, Base: 500 * time.Millisecond, Max: 15 * time.Second}
+
+// Transient reports whether an error is worth another try.
+func Transient(err error) bool {
+	var api *APIError
+	if errors.As(err, &api) {
+		return api.Status == 429 || api.Status >= 500
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return true
+	}
+	return false
+}
+
+// Do runs op until it succeeds, fails with a non-transient error, runs out
+// of attempts or the context ends.
+func (b Backoff) Do(ctx context.Context, op func() error) error {
+	return b.DoIf(ctx, Transient, op)
+}
+
+// Unprocessed reports whether the API says it did nothing with a request
+// (429 or 503): the only failures after which a create may be sent again
+// without risking a second resource.
+func Unprocessed(err error) bool {
+	var api *APIError
+	return errors.As(err, &api) && (api.Status == 429 || api.Status == 503)
+}
+
+// DoIf is Do with the caller's own idea of which errors deserve another try.
+func (b Backoff) DoIf(ctx context.Context, retry func(error) bool, op func() error) error {
+	delay := b.Base
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = op(); err == nil || !retry(err) || attempt >= b.Attempts {
+			return err
+		}
+		// Full jitter: many clients retrying together spread out.
+		wait := time.Duration(rand.Int64N(int64(delay) + 1))
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		delay = min(delay*2, b.Max)
+	}
+}
+
+// Wait polls get every interval until ready says the thing is done (or has
+// failed), the timeout passes or the context ends. Providers use it for
+// their asynchronous statuses: BUILD → ACTIVE, CREATING → READY.
+func Wait[T any](ctx context.Context, interval, timeout time.Duration, get func(context.Context) (T, error), ready func(T) (bool, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		v, err := get(ctx)
+		if err != nil {
+			return v, err
+		}
+		done, err := ready(v)
+		if err != nil || done {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}

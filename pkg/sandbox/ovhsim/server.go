@@ -1,0 +1,362 @@
+// Package ovhsim is a simulator of the part of the OVHcloud API that
+// cosocial uses, speaking the real wire protocol the way go-ovh expects it:
+// /auth/time, a signature checked on every signed call, JSON errors with a
+// class and a message, bare ID lists where the API has them, asynchronous
+// statuses (BUILD → ACTIVE, CREATING → READY, UPDATING on resize), 404
+// after delete, and optional injected 429 and 5xx answers. Managed
+// databases and buckets are backed by real servers (see Backends), so what
+// the simulator hands out can be used.
+package ovhsim
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+)
+
+// Credentials are one application's keys, as OVHcloud issues them.
+type Credentials struct {
+	ApplicationKey    string `json:"application_key"`
+	ApplicationSecret string `json:"application_secret"`
+	ConsumerKey       string `json:"consumer_key"`
+}
+
+// Timing says how long each asynchronous step takes. Tests make them
+// short; the sandbox keeps them long enough to be seen.
+type Timing struct {
+	InstanceBuild  time.Duration
+	InstanceDelete time.Duration
+	DatabaseCreate time.Duration
+	DatabaseUpdate time.Duration
+	DatabaseDelete time.Duration
+	UserCreate     time.Duration
+}
+
+// Faults injects the failures a real API produces under load.
+type Faults struct {
+	// Burst answers this many signed requests with 429 before any succeeds.
+	Burst int
+	// Rate answers this share of signed requests with one of Codes.
+	Rate  float64
+	Codes []int
+	Seed  uint64
+}
+
+// Options configure a simulator.
+type Options struct {
+	Credentials Credentials
+	// Projects the simulator knows; requests for any other are 404.
+	Projects []string
+	// Zones are the DNS zones the account holds.
+	Zones   []string
+	Catalog *catalog.Catalog
+	Timing  Timing
+	Faults  Faults
+	Clock   func() time.Time
+	// StateFile, when set, is where the simulator keeps its records
+	// between runs (no secrets: the backends hold those).
+	StateFile string
+	// LogFile, when set, gets one JSON line per request.
+	LogFile  string
+	Backends Backends
+}
+
+// Request is one line of the request log.
+type Request struct {
+	Time   time.Time `json:"time"`
+	Method string    `json:"method"`
+	Path   string    `json:"path"`
+	Status int       `json:"status"`
+}
+
+// Server is a running simulator.
+type Server struct {
+	opts  Options
+	mu    sync.Mutex
+	st    *state
+	rng   *rand.Rand
+	burst int
+	log   []Request
+	logF  *os.File
+	// query numbers responses; handlers answer errors while holding mu, so
+	// it is not under mu.
+	query atomic.Int64
+}
+
+// New returns a simulator, loading its records from StateFile if it exists.
+func New(opts Options) (*Server, error) {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Catalog == nil {
+		opts.Catalog = catalog.Default()
+	}
+	s := &Server{
+		opts:  opts,
+		st:    newState(),
+		rng:   rand.New(rand.NewPCG(opts.Faults.Seed, 0x0c05)),
+		burst: opts.Faults.Burst,
+	}
+	if opts.StateFile != "" {
+		b, err := os.ReadFile(opts.StateFile)
+		switch {
+		case err == nil:
+			if err := json.Unmarshal(b, s.st); err != nil {
+				return nil, fmt.Errorf("reading simulator state %s: %w", opts.StateFile, err)
+			}
+			s.st.init()
+		case !os.IsNotExist(err):
+			return nil, err
+		}
+	}
+	if opts.LogFile != "" {
+		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		s.logF = f
+	}
+	return s, nil
+}
+
+// Close flushes the state and the request log.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.saveLocked()
+	if s.logF != nil {
+		if cerr := s.logF.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Requests returns the request log so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// Handler serves the API under /1.0 (and its alias /v1).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.routes(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{ResponseWriter: w, status: 200}
+		s.serve(rec, r, mux)
+		s.record(r, rec.status)
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	path := r.URL.Path
+	switch {
+	case strings.HasPrefix(path, "/1.0/"):
+		path = strings.TrimPrefix(path, "/1.0")
+	case strings.HasPrefix(path, "/v1/"):
+		path = strings.TrimPrefix(path, "/v1")
+	default:
+		s.fail(w, http.StatusNotFound, "Client::NotFound", "Got an invalid (or empty) URL")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err != nil {
+		s.fail(w, http.StatusBadRequest, "Client::BadRequest", "cannot read body")
+		return
+	}
+	if path != "/auth/time" {
+		if code, class, msg := s.authenticate(r, body); code != 0 {
+			s.fail(w, code, class, msg)
+			return
+		}
+		if code := s.injectedFault(); code != 0 {
+			s.fail(w, code, faultClass(code), http.StatusText(code))
+			return
+		}
+	}
+	inner := r.Clone(r.Context())
+	inner.URL.Path = path
+	inner.Body = io.NopCloser(bytes.NewReader(body))
+	mux.ServeHTTP(w, inner)
+}
+
+// authenticate checks go-ovh's signature: "$1$" + sha1 hex of
+// AS+CK+METHOD+URL+BODY+TS joined by "+", where URL is the full URL the
+// client asked for, query included.
+func (s *Server) authenticate(r *http.Request, body []byte) (int, string, string) {
+	ak := r.Header.Get("X-Ovh-Application")
+	sig := r.Header.Get("X-Ovh-Signature")
+	ts := r.Header.Get("X-Ovh-Timestamp")
+	ck := r.Header.Get("X-Ovh-Consumer")
+	creds := s.opts.Credentials
+	switch {
+	case sig == "" || ts == "":
+		return http.StatusUnauthorized, "Client::Unauthorized", "You must login first"
+	case ak != creds.ApplicationKey:
+		return http.StatusForbidden, "Client::Forbidden", "This application key is invalid"
+	case ck != creds.ConsumerKey:
+		return http.StatusForbidden, "Client::Forbidden", "This credential is not valid"
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	target := scheme + "://" + r.Host + r.RequestURI
+	if strings.HasPrefix(r.RequestURI, "http://") || strings.HasPrefix(r.RequestURI, "https://") {
+		target = r.RequestURI // a request in absolute form names the URL itself
+	}
+	h := sha1.Sum([]byte(creds.ApplicationSecret + "+" + ck + "+" + r.Method + "+" + target + "+" + string(body) + "+" + ts))
+	if sig != "$1$"+hex.EncodeToString(h[:]) {
+		return http.StatusBadRequest, "Client::BadRequest", "Invalid signature"
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return http.StatusBadRequest, "Client::BadRequest", "Invalid timestamp"
+	}
+	// OVHcloud refuses requests signed too far from its own clock; go-ovh
+	// corrects for that with /auth/time, so a drift here is a client bug.
+	if d := s.opts.Clock().Unix() - sec; d > 300 || d < -300 {
+		return http.StatusBadRequest, "Client::BadRequest", "Query out of time"
+	}
+	return 0, "", ""
+}
+
+func (s *Server) injectedFault() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.burst > 0 {
+		s.burst--
+		return http.StatusTooManyRequests
+	}
+	f := s.opts.Faults
+	if f.Rate > 0 && len(f.Codes) > 0 && s.rng.Float64() < f.Rate {
+		return f.Codes[s.rng.IntN(len(f.Codes))]
+	}
+	return 0
+}
+
+func faultClass(code int) string {
+	switch code {
+	case http.StatusTooManyRequests:
+		return "Client::TooManyRequests"
+	case http.StatusServiceUnavailable:
+		return "Server::ServiceUnavailable"
+	}
+	return "Server::InternalServerError"
+}
+
+func (s *Server) record(r *http.Request, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	req := Request{Time: s.opts.Clock().UTC(), Method: r.Method, Path: r.URL.RequestURI(), Status: status}
+	s.log = append(s.log, req)
+	if s.logF != nil {
+		b, _ := json.Marshal(req)
+		s.logF.Write(append(b, '\n'))
+	}
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// apiError is OVHcloud's error body. It never carries "code" or non-string
+// details: go-ovh would read them as the status or lose the class.
+type apiError struct {
+	Class   string `json:"class"`
+	Message string `json:"message"`
+}
+
+func (s *Server) queryID() string {
+	return fmt.Sprintf("CA.sandbox.%08x", s.query.Add(1))
+}
+
+func (s *Server) fail(w http.ResponseWriter, code int, class, message string) {
+	w.Header().Set("X-Ovh-QueryID", s.queryID())
+	writeJSON(w, code, apiError{Class: class, Message: message})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, what string) {
+	s.fail(w, http.StatusNotFound, "Client::NotFound", fmt.Sprintf("The requested object (%s) does not exist", what))
+}
+
+func (s *Server) badRequest(w http.ResponseWriter, format string, args ...any) {
+	s.fail(w, http.StatusBadRequest, "Client::BadRequest", fmt.Sprintf(format, args...))
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache, no-store")
+	w.WriteHeader(code)
+	if v != nil {
+		json.NewEncoder(w).Encode(v)
+	}
+}
+
+// ok answers a void call: 200 with the JSON null the API sends.
+func ok(w http.ResponseWriter) { writeJSON(w, http.StatusOK, nil) }
+
+func decode(w http.ResponseWriter, r *http.Request, s *Server, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		s.badRequest(w, "Invalid JSON body: %v", err)
+		return false
+	}
+	return true
+}
+
+// saveLocked writes the records; callers hold s.mu.
+func (s *Server) saveLocked() error {
+	if s.opts.StateFile == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(s.st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.opts.StateFile + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.opts.StateFile)
+}
+
+func (s *Server) project(w http.ResponseWriter, r *http.Request) (string, bool) {
+	sn := r.PathValue("sn")
+	if len(s.opts.Projects) == 0 {
+		return sn, true
+	}
+	for _, p := range s.opts.Projects {
+		if p == sn {
+			return sn, true
+		}
+	}
+	s.fail(w, http.StatusNotFound, "Client::NotFound", "This service does not exist")
+	return "", false
+}
+
+func (s *Server) now() time.Time { return s.opts.Clock().UTC() }

@@ -1,0 +1,376 @@
+// Package sandbox runs the provider simulators on this machine, with real
+// servers behind them: PostgreSQL clusters for managed databases and an S3
+// server for buckets. `cosocial sandbox` serves it for other tools, and
+// --sandbox runs plan, up and destroy against it, so anyone can rehearse a
+// change with no cloud account.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/pgserver"
+	"github.com/cosocial/cosocial/pkg/s3server"
+	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+)
+
+// Options configure a sandbox.
+type Options struct {
+	// Dir holds the simulators' records, the database clusters and the
+	// objects. It is the providers' side: keep it out of a stack's folder.
+	Dir      string
+	Projects []string
+	Zones    []string
+	Timing   ovhsim.Timing
+	Faults   ovhsim.Faults
+	// NoBackends runs the simulators alone: databases and buckets are then
+	// refused with a message saying so.
+	NoBackends bool
+	Catalog    *catalog.Catalog
+}
+
+// DefaultTiming keeps asynchronous statuses visible without making a
+// rehearsal slow.
+var DefaultTiming = ovhsim.Timing{
+	InstanceBuild: 3 * time.Second, InstanceDelete: 2 * time.Second,
+	DatabaseCreate: 4 * time.Second, DatabaseUpdate: 3 * time.Second, DatabaseDelete: 2 * time.Second,
+	UserCreate: time.Second,
+}
+
+// Sandbox is a running set of simulators.
+type Sandbox struct {
+	OVH         *ovhsim.Server
+	Credentials ovhsim.Credentials
+
+	dir      string
+	ports    ports
+	listener net.Listener
+	server   *http.Server
+	s3       *s3server.Server
+	pg       *postgresBackend
+}
+
+// ports are kept between runs so that endpoints recorded in a stack's
+// state stay true.
+type ports struct {
+	OVH int `json:"ovh"`
+	S3  int `json:"s3"`
+}
+
+// Start starts the sandbox and its backends.
+func Start(ctx context.Context, opts Options) (*Sandbox, error) {
+	if err := os.MkdirAll(opts.Dir, 0o711); err != nil {
+		return nil, err
+	}
+	sb := &Sandbox{dir: opts.Dir, Credentials: ovhsim.Credentials{
+		ApplicationKey: "sandbox-" + random(8), ApplicationSecret: random(32), ConsumerKey: random(32),
+	}}
+	sb.loadPorts()
+	var backends ovhsim.Backends
+	if !opts.NoBackends {
+		var err error
+		if sb.s3, err = startS3(ctx, filepath.Join(opts.Dir, "s3"), sb.ports.S3); err != nil {
+			return nil, err
+		}
+		sb.ports.S3 = sb.s3.Port
+		sb.pg = &postgresBackend{dir: filepath.Join(opts.Dir, "postgres"), clusters: map[string]*pgserver.Cluster{}}
+		backends = ovhsim.Backends{Databases: sb.pg, Objects: objectBackend{sb.s3}}
+	}
+	timing := opts.Timing
+	if timing == (ovhsim.Timing{}) {
+		timing = DefaultTiming
+	}
+	sim, err := ovhsim.New(ovhsim.Options{
+		Credentials: sb.Credentials, Projects: opts.Projects, Zones: opts.Zones, Catalog: opts.Catalog,
+		Timing: timing, Faults: opts.Faults, Backends: backends,
+		StateFile: filepath.Join(opts.Dir, "ovh.json"), LogFile: filepath.Join(opts.Dir, "ovh-requests.log"),
+	})
+	if err != nil {
+		sb.Close()
+		return nil, err
+	}
+	sb.OVH = sim
+	if !opts.NoBackends {
+		if err := sim.ResumeBackends(ctx); err != nil {
+			sb.Close()
+			return nil, err
+		}
+	}
+	if sb.listener, err = listen(sb.ports.OVH); err != nil {
+		sb.Close()
+		return nil, err
+	}
+	sb.ports.OVH = sb.listener.Addr().(*net.TCPAddr).Port
+	sb.server = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go sb.server.Serve(sb.listener)
+	sb.savePorts()
+	return sb, nil
+}
+
+// OVHEndpoint is the URL to give go-ovh (and a description's endpoint).
+func (sb *Sandbox) OVHEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/1.0", sb.ports.OVH) }
+
+// S3Endpoint is the sandbox's S3 server, or "" without backends.
+func (sb *Sandbox) S3Endpoint() string {
+	if sb.s3 == nil {
+		return ""
+	}
+	return sb.s3.Endpoint()
+}
+
+// Env is the environment a client of the sandbox needs: OVHcloud
+// credentials for go-ovh.
+func (sb *Sandbox) Env() []string {
+	return []string{
+		"OVH_APPLICATION_KEY=" + sb.Credentials.ApplicationKey,
+		"OVH_APPLICATION_SECRET=" + sb.Credentials.ApplicationSecret,
+		"OVH_CONSUMER_KEY=" + sb.Credentials.ConsumerKey,
+	}
+}
+
+// Close stops the simulators and the servers behind them, keeping their
+// data for the next run.
+func (sb *Sandbox) Close() error {
+	var errs []error
+	if sb.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, sb.server.Shutdown(ctx))
+		cancel()
+	} else if sb.listener != nil {
+		sb.listener.Close()
+	}
+	if sb.OVH != nil {
+		errs = append(errs, sb.OVH.Close())
+	}
+	if sb.pg != nil {
+		errs = append(errs, sb.pg.stopAll())
+	}
+	if sb.s3 != nil {
+		errs = append(errs, sb.s3.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultDir is where the sandbox of a description keeps its data: under
+// the user's state folder, or /var/lib/cosocial when root (PostgreSQL runs
+// as the postgres account there, and root's home is closed to it).
+func DefaultDir(descriptionPath string) (string, error) {
+	abs, err := filepath.Abs(descriptionPath)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	name := filepath.Base(abs) + "-" + hex.EncodeToString(sum[:4])
+	if base := os.Getenv("COSOCIAL_SANDBOX_HOME"); base != "" {
+		return filepath.Join(base, name), nil
+	}
+	if os.Geteuid() == 0 {
+		return filepath.Join("/var/lib/cosocial/sandbox", name), nil
+	}
+	state := os.Getenv("XDG_STATE_HOME")
+	if state == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		state = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(state, "cosocial", "sandbox", name), nil
+}
+
+func (sb *Sandbox) loadPorts() {
+	b, err := os.ReadFile(filepath.Join(sb.dir, "ports.json"))
+	if err == nil {
+		json.Unmarshal(b, &sb.ports)
+	}
+}
+
+func (sb *Sandbox) savePorts() {
+	b, _ := json.Marshal(sb.ports)
+	os.WriteFile(filepath.Join(sb.dir, "ports.json"), b, 0o600)
+}
+
+// listen binds a loopback port, the one used last time if it is free.
+func listen(port int) (net.Listener, error) {
+	if port != 0 {
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			return l, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+func startS3(ctx context.Context, dir string, port int) (*s3server.Server, error) {
+	if port != 0 {
+		if s, err := s3server.Start(ctx, dir, port); err == nil {
+			return s, nil
+		}
+	}
+	return s3server.Start(ctx, dir, 0)
+}
+
+func random(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)[:n]
+}
+
+// objectBackend adapts the S3 server to the simulator's interface.
+type objectBackend struct{ *s3server.Server }
+
+func (o objectBackend) DeleteBucket(ctx context.Context, name string) error {
+	err := o.Server.DeleteBucket(ctx, name)
+	if errors.Is(err, s3server.ErrBucketNotEmpty) {
+		return ovhsim.ErrBucketNotEmpty
+	}
+	return err
+}
+
+// postgresBackend runs one real PostgreSQL cluster per managed database.
+type postgresBackend struct {
+	dir      string
+	mu       sync.Mutex
+	clusters map[string]*pgserver.Cluster
+}
+
+func (p *postgresBackend) Engines() []string { return []string{"postgresql"} }
+
+func (p *postgresBackend) CreateCluster(ctx context.Context, id, engine, version string) (string, int, error) {
+	if err := os.MkdirAll(p.dir, 0o711); err != nil {
+		return "", 0, err
+	}
+	c, err := pgserver.Create(ctx, filepath.Join(p.dir, id))
+	if err != nil {
+		return "", 0, err
+	}
+	p.mu.Lock()
+	p.clusters[id] = c
+	p.mu.Unlock()
+	p.savePort(id, c.Port)
+	return c.Host(), c.Port, nil
+}
+
+func (p *postgresBackend) StartCluster(ctx context.Context, id string) (string, int, error) {
+	c, err := pgserver.Open(filepath.Join(p.dir, id))
+	if err != nil {
+		return "", 0, err
+	}
+	port := p.loadPort(id)
+	if err := c.Start(ctx, port); err != nil && port != 0 {
+		if err := c.Start(ctx, 0); err != nil {
+			return "", 0, err
+		}
+	} else if err != nil {
+		return "", 0, err
+	}
+	p.mu.Lock()
+	p.clusters[id] = c
+	p.mu.Unlock()
+	p.savePort(id, c.Port)
+	return c.Host(), c.Port, nil
+}
+
+func (p *postgresBackend) cluster(id string) (*pgserver.Cluster, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.clusters[id]
+	if c == nil {
+		return nil, fmt.Errorf("database cluster %s is not running", id)
+	}
+	return c, nil
+}
+
+func (p *postgresBackend) DeleteCluster(ctx context.Context, id string) error {
+	c, err := p.cluster(id)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	delete(p.clusters, id)
+	p.mu.Unlock()
+	return c.Destroy(ctx)
+}
+
+func (p *postgresBackend) CreateUser(ctx context.Context, id, name, password string) error {
+	c, err := p.cluster(id)
+	if err != nil {
+		return err
+	}
+	// Managed services let their users create in every database of the
+	// cluster; Mastodon's migrations need exactly that.
+	return c.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CREATEDB", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)))
+}
+
+func (p *postgresBackend) SetPassword(ctx context.Context, id, name, password string) error {
+	c, err := p.cluster(id)
+	if err != nil {
+		return err
+	}
+	return c.Exec(ctx, "postgres", fmt.Sprintf("ALTER ROLE %s PASSWORD %s", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)))
+}
+
+func (p *postgresBackend) DropUser(ctx context.Context, id, name string) error {
+	c, err := p.cluster(id)
+	if err != nil {
+		return err
+	}
+	return c.Exec(ctx, "postgres", "DROP ROLE IF EXISTS "+pgserver.QuoteIdent(name))
+}
+
+func (p *postgresBackend) CreateDatabase(ctx context.Context, id, name string) error {
+	c, err := p.cluster(id)
+	if err != nil {
+		return err
+	}
+	if err := c.Exec(ctx, "postgres", "CREATE DATABASE "+pgserver.QuoteIdent(name)); err != nil {
+		return err
+	}
+	// PostgreSQL 15 no longer lets everyone create in public; a managed
+	// service's users can.
+	return c.Exec(ctx, name, "GRANT ALL ON SCHEMA public TO PUBLIC", "GRANT ALL ON DATABASE "+pgserver.QuoteIdent(name)+" TO PUBLIC")
+}
+
+func (p *postgresBackend) DropDatabase(ctx context.Context, id, name string) error {
+	c, err := p.cluster(id)
+	if err != nil {
+		return err
+	}
+	return c.Exec(ctx, "postgres", "DROP DATABASE IF EXISTS "+pgserver.QuoteIdent(name)+" WITH (FORCE)")
+}
+
+func (p *postgresBackend) stopAll() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for id, c := range p.clusters {
+		errs = append(errs, c.Stop(context.Background()))
+		delete(p.clusters, id)
+	}
+	return errors.Join(errs...)
+}
+
+func (p *postgresBackend) portFile(id string) string { return filepath.Join(p.dir, id+".port") }
+
+func (p *postgresBackend) savePort(id string, port int) {
+	os.WriteFile(p.portFile(id), []byte(fmt.Sprint(port)), 0o600)
+}
+
+func (p *postgresBackend) loadPort(id string) int {
+	var port int
+	if b, err := os.ReadFile(p.portFile(id)); err == nil {
+		fmt.Sscan(string(b), &port)
+	}
+	return port
+}
