@@ -1,0 +1,291 @@
+// Package providerplugin is the Pulumi resource provider that the engine
+// runs as pulumi-resource-cosocial: this same binary, started under that
+// name. It turns the engine's Check, Diff, Create, Read, Update and Delete
+// calls for cosocial's resources (cosocial:ovh:Instance, Database, Bucket,
+// DnsRecord) into calls on the provider package's capabilities, with
+// detailed diffs that say which changes are in place and which replace.
+package providerplugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/blang/semver"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	pprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/provider"
+	"github.com/cosocial/cosocial/pkg/provider/ovh"
+)
+
+// Name is the plugin's name: the engine starts it as pulumi-resource-<Name>.
+const Name = "cosocial"
+
+// Version is the plugin's version as the engine sees it.
+var Version = semver.MustParse("0.1.0")
+
+// Serve runs the plugin for the engine; main calls it when the binary was
+// started as pulumi-resource-cosocial.
+func Serve() error {
+	return pprovider.Main(Name, func(host *pprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+		return NewServer(New(host)), nil
+	})
+}
+
+// Provider is one configured instance of the plugin: the engine starts one
+// per provider block of a description.
+type Provider struct {
+	plugin.UnimplementedProvider
+
+	host *pprovider.HostClient
+
+	mu     sync.Mutex
+	config resource.PropertyMap
+	clouds clouds
+
+	// stop ends every operation when the engine asks to cancel.
+	stop   context.Context
+	cancel context.CancelFunc
+
+	// Tuning, for tests: how often statuses are polled, and the backoff.
+	Poll    time.Duration
+	Backoff provider.Backoff
+}
+
+// New returns an unconfigured provider; host (nil in tests) receives
+// progress lines.
+func New(host *pprovider.HostClient) *Provider {
+	stop, cancel := context.WithCancel(context.Background())
+	return &Provider{host: host, stop: stop, cancel: cancel}
+}
+
+func (p *Provider) Close() error { p.cancel(); return nil }
+
+func (p *Provider) Handshake(context.Context, plugin.ProviderHandshakeRequest) (*plugin.ProviderHandshakeResponse, error) {
+	return &plugin.ProviderHandshakeResponse{AcceptSecrets: true, AcceptResources: true, AcceptOutputs: false}, nil
+}
+
+func (p *Provider) GetPluginInfo(context.Context) (plugin.PluginInfo, error) {
+	v := Version
+	return plugin.PluginInfo{Version: &v}, nil
+}
+
+func (p *Provider) SignalCancellation(context.Context) error { p.cancel(); return nil }
+
+// GetSchema describes the provider for tools that ask; the program uses
+// the resources by token, without a generated SDK.
+func (p *Provider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.GetSchemaResponse, error) {
+	res := map[string]any{}
+	for tok, rt := range types {
+		inputs := map[string]any{}
+		var required []string
+		for _, in := range rt.inputs {
+			inputs[in.name] = map[string]any{"type": map[kind]string{kString: "string", kInt: "integer", kBool: "boolean", kStrings: "array"}[in.kind]}
+			if in.required {
+				required = append(required, in.name)
+			}
+		}
+		res[string(tok)] = map[string]any{"inputProperties": inputs, "requiredInputs": required}
+	}
+	b, err := json.Marshal(map[string]any{"name": Name, "version": Version.String(), "resources": res})
+	return plugin.GetSchemaResponse{Schema: b}, err
+}
+
+// configSchema is a provider block's settings as the program passes them.
+var configSchema = []prop{
+	{name: "kind", kind: kString, required: true},
+	{name: "endpoint", kind: kString},
+	{name: "project", kind: kString},
+	{name: "region", kind: kString, required: true},
+	{name: "cloud", kind: kString},
+	{name: "operator", kind: kString},
+}
+
+func (p *Provider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest) (plugin.CheckConfigResponse, error) {
+	in, fails := check(configSchema, withoutVersion(req.News))
+	c := props(in)
+	switch k := c.str("kind"); {
+	case c.unknown("kind"):
+	case k == "ovh" && c.str("project") == "":
+		fails = append(fails, failure{"project", "an OVHcloud provider needs project"})
+	case k != "ovh" && k != "":
+		fails = append(fails, failure{"kind", fmt.Sprintf("this plugin manages OVHcloud resources; %q is not supported yet", k)})
+	}
+	return plugin.CheckConfigResponse{Properties: in, Failures: checkFailures(fails)}, nil
+}
+
+// withoutVersion drops the engine's own "version" setting from a
+// provider's inputs.
+func withoutVersion(m resource.PropertyMap) resource.PropertyMap {
+	out := resource.PropertyMap{}
+	for k, v := range m {
+		if k != "version" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// DiffConfig: how the API is reached (the endpoint) can change freely, as
+// the sandbox's port does between runs; the account, project, region or
+// cloud cannot without replacing everything made there.
+func (p *Provider) DiffConfig(_ context.Context, req plugin.DiffConfigRequest) (plugin.DiffConfigResponse, error) {
+	rt := &resourceType{inputs: []prop{
+		{name: "kind", replace: true}, {name: "project", replace: true}, {name: "region", replace: true},
+		{name: "cloud", replace: true}, {name: "operator", replace: true}, {name: "endpoint"},
+	}}
+	return rt.diff(withoutVersion(req.OldOutputs), withoutVersion(req.NewInputs)), nil
+}
+
+func (p *Provider) Configure(_ context.Context, req plugin.ConfigureRequest) (plugin.ConfigureResponse, error) {
+	c := props(req.Inputs)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.config = req.Inputs
+	switch c.str("kind") {
+	case "ovh":
+		cloud, err := ovh.New(ovh.Config{Endpoint: c.str("endpoint"), Project: c.str("project"), Region: c.str("region"), Poll: p.Poll, Backoff: p.Backoff, Catalog: catalog.Default()})
+		if err != nil {
+			return plugin.ConfigureResponse{}, err
+		}
+		p.clouds = clouds{servers: cloud, databases: cloud, buckets: cloud, dns: cloud}
+	default:
+		return plugin.ConfigureResponse{}, fmt.Errorf("provider kind %q is not supported by this plugin", c.str("kind"))
+	}
+	return plugin.ConfigureResponse{}, nil
+}
+
+func checkFailures(fails []failure) []plugin.CheckFailure {
+	out := make([]plugin.CheckFailure, len(fails))
+	for i, f := range fails {
+		out[i] = plugin.CheckFailure{Property: resource.PropertyKey(f.property), Reason: f.reason}
+	}
+	return out
+}
+
+func (p *Provider) Check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
+	rt, err := lookup(req.Type)
+	if err != nil {
+		return plugin.CheckResponse{}, err
+	}
+	in, fails := check(rt.inputs, req.News)
+	if rt.validate != nil {
+		var olds props
+		if len(req.Olds) > 0 {
+			olds = props(req.Olds)
+		}
+		fails = append(fails, rt.validate(olds, props(in))...)
+	}
+	return plugin.CheckResponse{Properties: in, Failures: checkFailures(fails)}, nil
+}
+
+func (p *Provider) Diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
+	rt, err := lookup(req.Type)
+	if err != nil {
+		return plugin.DiffResult{}, err
+	}
+	return rt.diff(req.OldInputs, req.NewInputs), nil
+}
+
+// operation prepares a call to the cloud: the resource type, the
+// configured capabilities, a context that ends on cancellation or the
+// engine's timeout, and progress reported against the resource.
+func (p *Provider) operation(ctx context.Context, req resourceRef) (*resourceType, clouds, context.Context, context.CancelFunc, error) {
+	rt, err := lookup(req.Type)
+	if err != nil {
+		return nil, clouds{}, nil, nil, err
+	}
+	p.mu.Lock()
+	c := p.clouds
+	p.mu.Unlock()
+	if !rt.capable(c) {
+		return nil, clouds{}, nil, nil, fmt.Errorf("%s: this provider was not configured for it", req.Type)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(p.stop, cancel)
+	if req.Timeout > 0 {
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeout(ctx, time.Duration(req.Timeout*float64(time.Second)))
+		prev := cancel
+		cancel = func() { cancelT(); prev() }
+	}
+	if p.host != nil {
+		host, urn := p.host, req.URN
+		ctx = provider.WithProgress(ctx, func(msg string) { host.LogStatus(context.Background(), diag.Info, urn, msg) })
+	}
+	return rt, c, ctx, func() { stop(); cancel() }, nil
+}
+
+type resourceRef struct {
+	URN     resource.URN
+	Type    tokens.Type
+	Timeout float64
+}
+
+func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin.CreateResponse, error) {
+	if req.Preview {
+		return plugin.CreateResponse{Properties: req.Properties, Status: resource.StatusOK}, nil
+	}
+	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	if err != nil {
+		return plugin.CreateResponse{Status: resource.StatusUnknown}, err
+	}
+	defer done()
+	id, out, err := rt.create(ctx, c, props(req.Properties))
+	if err != nil {
+		return plugin.CreateResponse{Status: resource.StatusUnknown}, err
+	}
+	return plugin.CreateResponse{ID: resource.ID(id), Properties: out, Status: resource.StatusOK}, nil
+}
+
+func (p *Provider) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
+	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	if err != nil {
+		return plugin.ReadResponse{Status: resource.StatusUnknown}, err
+	}
+	defer done()
+	in, out, err := rt.read(ctx, c, string(req.ID), props(req.Inputs), props(req.State))
+	if err != nil {
+		return plugin.ReadResponse{Status: resource.StatusUnknown}, err
+	}
+	return plugin.ReadResponse{ReadResult: plugin.ReadResult{ID: req.ID, Inputs: in, Outputs: out}, Status: resource.StatusOK}, nil
+}
+
+func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
+	if req.Preview {
+		return plugin.UpdateResponse{Properties: outputs(props(req.OldOutputs), req.NewInputs), Status: resource.StatusOK}, nil
+	}
+	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	if err != nil {
+		return plugin.UpdateResponse{Status: resource.StatusUnknown}, err
+	}
+	defer done()
+	out, err := rt.update(ctx, c, string(req.ID), props(req.OldInputs), props(req.NewInputs), props(req.OldOutputs))
+	if err != nil {
+		return plugin.UpdateResponse{Status: resource.StatusPartialFailure}, err
+	}
+	return plugin.UpdateResponse{Properties: out, Status: resource.StatusOK}, nil
+}
+
+func (p *Provider) Delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
+	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	if err != nil {
+		return plugin.DeleteResponse{Status: resource.StatusUnknown}, err
+	}
+	defer done()
+	if err := rt.delete(ctx, c, string(req.ID), props(req.Inputs), props(req.Outputs)); err != nil {
+		return plugin.DeleteResponse{Status: resource.StatusUnknown}, err
+	}
+	return plugin.DeleteResponse{Status: resource.StatusOK}, nil
+}
+
+var _ plugin.Provider = (*Provider)(nil)

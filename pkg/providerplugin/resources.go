@@ -1,0 +1,377 @@
+package providerplugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+
+	"github.com/cosocial/cosocial/pkg/provider"
+)
+
+// clouds are the capabilities of the provider this plugin instance was
+// configured for; a capability the cloud lacks is nil.
+type clouds struct {
+	servers   provider.Servers
+	databases provider.Databases
+	buckets   provider.Buckets
+	dns       provider.DNS
+}
+
+// resourceType is one kind of resource the plugin manages: its inputs, the
+// outputs that stay the same through an in-place update, and its life
+// cycle over one capability.
+type resourceType struct {
+	inputs []prop
+	// stable outputs keep their value through an update: the engine can
+	// show them in a preview.
+	stable              []string
+	deleteBeforeReplace bool
+	// validate checks what the schema cannot (an engine, a downgrade).
+	validate func(olds, news props) []failure
+	capable  func(clouds) bool
+	create   func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error)
+	// read returns nil outputs when the resource is gone.
+	read   func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error)
+	update func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error)
+	delete func(ctx context.Context, c clouds, id string, in, out props) error
+}
+
+// types are the resources, by token. OVHcloud's names follow its API;
+// other clouds' resources share the same life cycles.
+var types = map[tokens.Type]*resourceType{
+	"cosocial:ovh:Instance":  serverType,
+	"cosocial:ovh:Database":  databaseType,
+	"cosocial:ovh:Bucket":    bucketType,
+	"cosocial:ovh:DnsRecord": recordType,
+}
+
+func lookup(t tokens.Type) (*resourceType, error) {
+	rt, ok := types[t]
+	if !ok {
+		return nil, fmt.Errorf("cosocial has no resource type %s", t)
+	}
+	return rt, nil
+}
+
+// diff compares old and new inputs by the type's schema and says, per
+// property, whether it changes in place or forces a replacement.
+func (rt *resourceType) diff(oldInputs, newInputs resource.PropertyMap) plugin.DiffResult {
+	detailed := map[string]plugin.PropertyDiff{}
+	var replaces, changed []resource.PropertyKey
+	for _, p := range rt.inputs {
+		key := resource.PropertyKey(p.name)
+		oldV, hadOld := oldInputs[key]
+		newV, hasNew := newInputs[key]
+		hadOld = hadOld && !oldV.IsNull()
+		hasNew = hasNew && !newV.IsNull()
+		var k plugin.DiffKind
+		switch {
+		case !hadOld && !hasNew:
+			continue
+		case !hadOld:
+			k = plugin.DiffAdd
+		case !hasNew:
+			k = plugin.DiffDelete
+		case newV.ContainsUnknowns():
+			k = plugin.DiffUpdate
+		case plain(oldV).DeepEquals(plain(newV)):
+			continue
+		default:
+			k = plugin.DiffUpdate
+		}
+		if p.replace {
+			k = map[plugin.DiffKind]plugin.DiffKind{plugin.DiffAdd: plugin.DiffAddReplace, plugin.DiffDelete: plugin.DiffDeleteReplace, plugin.DiffUpdate: plugin.DiffUpdateReplace}[k]
+			replaces = append(replaces, key)
+		}
+		detailed[p.name] = plugin.PropertyDiff{Kind: k, InputDiff: true}
+		changed = append(changed, key)
+	}
+	res := plugin.DiffResult{Changes: plugin.DiffNone, DetailedDiff: detailed, ReplaceKeys: replaces, ChangedKeys: changed}
+	if len(changed) > 0 {
+		res.Changes = plugin.DiffSome
+		res.DeleteBeforeReplace = len(replaces) > 0 && rt.deleteBeforeReplace
+	}
+	if len(replaces) == 0 {
+		for _, s := range rt.stable {
+			res.StableKeys = append(res.StableKeys, resource.PropertyKey(s))
+		}
+	}
+	return res
+}
+
+// outputs are a resource's inputs and what the cloud reports.
+func outputs(in props, extra resource.PropertyMap) resource.PropertyMap {
+	out := resource.PropertyMap{}
+	for k, v := range in {
+		out[k] = v
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
+}
+
+// gone turns "not found" into the nil outputs that tell the engine a
+// resource no longer exists.
+func gone(err error) (resource.PropertyMap, resource.PropertyMap, error) {
+	if errors.Is(err, provider.ErrNotFound) {
+		return nil, nil, nil
+	}
+	return nil, nil, err
+}
+
+// Instance: a server. A new flavor is an in-place resize; a new image,
+// region, key or cloud-init is a new server.
+var serverType = &resourceType{
+	inputs: []prop{
+		{name: "name", kind: kString, required: true, replace: true},
+		{name: "region", kind: kString, required: true, replace: true},
+		{name: "flavor", kind: kString, required: true},
+		{name: "image", kind: kString, required: true, replace: true},
+		{name: "sshKeys", kind: kStrings, replace: true},
+		{name: "userData", kind: kString, replace: true, secret: true},
+	},
+	stable:  []string{"ipv4", "ipv6"},
+	capable: func(c clouds) bool { return c.servers != nil },
+	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
+		s, err := c.servers.CreateServer(ctx, provider.ServerSpec{
+			Name: in.str("name"), Region: in.str("region"), Flavor: in.str("flavor"), Image: in.str("image"),
+			SSHKeys: in.strs("sshKeys"), UserData: in.str("userData"),
+		})
+		if err != nil {
+			return "", nil, err
+		}
+		return s.ID, outputs(in, serverOutputs(s)), nil
+	},
+	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+		s, err := c.servers.Server(ctx, id)
+		if err != nil {
+			return gone(err)
+		}
+		newIn := outputs(in, resource.PropertyMap{"name": resource.NewProperty(s.Name), "flavor": resource.NewProperty(s.Flavor), "region": resource.NewProperty(s.Region)})
+		delete(newIn, "status")
+		return newIn, outputs(in, serverOutputs(s)), nil
+	},
+	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
+		s, err := c.servers.Server(ctx, id)
+		if err == nil && old.str("flavor") != in.str("flavor") {
+			s, err = c.servers.ResizeServer(ctx, id, in.str("flavor"))
+		}
+		if err != nil {
+			return nil, err
+		}
+		return outputs(in, serverOutputs(s)), nil
+	},
+	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
+		return c.servers.DeleteServer(ctx, id)
+	},
+}
+
+func serverOutputs(s *provider.Server) resource.PropertyMap {
+	return resource.PropertyMap{
+		"status": resource.NewProperty(s.Status),
+		"ipv4":   resource.NewProperty(s.IPv4),
+		"ipv6":   resource.NewProperty(s.IPv6),
+	}
+}
+
+// Database: a managed cluster. Plan, flavor, disk and version change in
+// place (a resize or an upgrade, never a replacement: a replacement would
+// start from an empty database); engine and region are a new cluster.
+var databaseType = &resourceType{
+	inputs: []prop{
+		{name: "name", kind: kString, required: true, replace: true},
+		{name: "region", kind: kString, required: true, replace: true},
+		{name: "engine", kind: kString, required: true, replace: true},
+		{name: "version", kind: kString, required: true},
+		{name: "plan", kind: kString},
+		{name: "flavor", kind: kString, required: true},
+		{name: "nodes", kind: kInt, required: true},
+		{name: "diskGb", kind: kInt, required: true},
+		{name: "databases", kind: kStrings},
+		{name: "users", kind: kStrings},
+		{name: "allowedIps", kind: kStrings},
+	},
+	stable:  []string{"host", "port", "sslMode", "passwords"},
+	capable: func(c clouds) bool { return c.databases != nil },
+	validate: func(olds, news props) []failure {
+		var fails []failure
+		if e := news.str("engine"); e != "" && e != "postgresql" && e != "mysql" && e != "mariadb" {
+			fails = append(fails, failure{"engine", fmt.Sprintf("engine must be postgresql, mysql or mariadb, not %q", e)})
+		}
+		if olds != nil && !news.unknown("version") && olds.str("version") != "" && majorOf(news.str("version")) < majorOf(olds.str("version")) {
+			fails = append(fails, failure{"version", fmt.Sprintf("version %s is older than %s: a database's major version only goes up", news.str("version"), olds.str("version"))})
+		}
+		if olds != nil && !news.unknown("diskGb") && news.int("diskGb") < olds.int("diskGb") {
+			fails = append(fails, failure{"diskGb", fmt.Sprintf("diskGb %d is smaller than %d: the tool never shrinks a database's disk", news.int("diskGb"), olds.int("diskGb"))})
+		}
+		return fails
+	},
+	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
+		db, passwords, err := c.databases.CreateDatabase(ctx, databaseSpec(in))
+		if err != nil {
+			return "", nil, err
+		}
+		return db.ID, outputs(in, databaseOutputs(db, passwords)), nil
+	},
+	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+		db, err := c.databases.Database(ctx, id)
+		if err != nil {
+			return gone(err)
+		}
+		newIn := outputs(in, resource.PropertyMap{
+			"version": resource.NewProperty(db.Version), "plan": resource.NewProperty(db.Plan),
+			"flavor": resource.NewProperty(db.Flavor), "diskGb": resource.NewProperty(float64(db.DiskGB)),
+			"allowedIps": stringsValue(db.AllowedIPs),
+		})
+		return newIn, outputs(props(newIn), databaseOutputs(db, out.strMap("passwords"))), nil
+	},
+	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
+		db, passwords, err := c.databases.UpdateDatabase(ctx, id, databaseSpec(old), databaseSpec(in))
+		if err != nil {
+			return nil, err
+		}
+		all := out.strMap("passwords")
+		for u, p := range passwords {
+			all[u] = p
+		}
+		return outputs(in, databaseOutputs(db, all)), nil
+	},
+	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
+		return c.databases.DeleteDatabase(ctx, id)
+	},
+}
+
+func majorOf(v string) int {
+	n := 0
+	for _, r := range v {
+		if r < '0' || r > '9' {
+			break
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+func databaseSpec(in props) provider.DatabaseSpec {
+	return provider.DatabaseSpec{
+		Name: in.str("name"), Region: in.str("region"), Engine: in.str("engine"), Version: in.str("version"),
+		Plan: in.str("plan"), Flavor: in.str("flavor"), Nodes: in.int("nodes"), DiskGB: in.int("diskGb"),
+		Databases: in.strs("databases"), Users: in.strs("users"), AllowedIPs: in.strs("allowedIps"),
+	}
+}
+
+func databaseOutputs(db *provider.Database, passwords map[string]string) resource.PropertyMap {
+	return resource.PropertyMap{
+		"status":    resource.NewProperty(db.Status),
+		"host":      resource.NewProperty(db.Host),
+		"port":      resource.NewProperty(float64(db.Port)),
+		"sslMode":   resource.NewProperty(db.SSLMode),
+		"passwords": secretMap(passwords),
+	}
+}
+
+// Bucket: object storage with its own S3 credentials. Its name is global,
+// so a new name deletes the old bucket first (and the engine refuses
+// because buckets are protected).
+var bucketType = &resourceType{
+	inputs: []prop{
+		{name: "name", kind: kString, required: true, replace: true},
+		{name: "region", kind: kString, required: true, replace: true},
+		{name: "public", kind: kBool},
+	},
+	stable:              []string{"endpoint", "accessKey", "secretKey", "userId"},
+	deleteBeforeReplace: true,
+	capable:             func(c clouds) bool { return c.buckets != nil },
+	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
+		b, creds, err := c.buckets.CreateBucket(ctx, provider.BucketSpec{Name: in.str("name"), Region: in.str("region"), Public: in.bool("public")})
+		if err != nil {
+			return "", nil, err
+		}
+		return b.ID, outputs(in, bucketOutputs(b, creds)), nil
+	},
+	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+		b, err := c.buckets.Bucket(ctx, id)
+		if err != nil {
+			return gone(err)
+		}
+		return resource.PropertyMap(in), outputs(in, bucketOutputs(b, credsOf(out))), nil
+	},
+	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
+		b, err := c.buckets.SetBucketPublic(ctx, id, credsOf(out), in.bool("public"))
+		if err != nil {
+			return nil, err
+		}
+		return outputs(in, bucketOutputs(b, credsOf(out))), nil
+	},
+	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
+		return c.buckets.DeleteBucket(ctx, id)
+	},
+}
+
+func credsOf(out props) provider.S3Credentials {
+	return provider.S3Credentials{AccessKey: out.str("accessKey"), SecretKey: out.str("secretKey")}
+}
+
+func bucketOutputs(b *provider.Bucket, creds provider.S3Credentials) resource.PropertyMap {
+	return resource.PropertyMap{
+		"bucket":    resource.NewProperty(b.Name),
+		"endpoint":  resource.NewProperty(b.Endpoint),
+		"userId":    resource.NewProperty(b.UserID),
+		"accessKey": secret(creds.AccessKey),
+		"secretKey": secret(creds.SecretKey),
+	}
+}
+
+// DnsRecord: a record in a zone the co-op holds. Its name, target and TTL
+// change in place; its zone or type make a new record.
+var recordType = &resourceType{
+	inputs: []prop{
+		{name: "zone", kind: kString, required: true, replace: true},
+		{name: "name", kind: kString},
+		{name: "type", kind: kString, required: true, replace: true},
+		{name: "target", kind: kString, required: true},
+		{name: "ttl", kind: kInt},
+	},
+	capable: func(c clouds) bool { return c.dns != nil },
+	validate: func(olds, news props) []failure {
+		if t := news.str("type"); t != "" && !slices.Contains([]string{"A", "AAAA", "CNAME", "TXT", "MX", "CAA"}, t) {
+			return []failure{{"type", fmt.Sprintf("type must be one of A, AAAA, CNAME, TXT, MX, CAA, not %q", t)}}
+		}
+		return nil
+	},
+	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
+		r, err := c.dns.CreateRecord(ctx, recordSpec(in))
+		if err != nil {
+			return "", nil, err
+		}
+		return r.ID, outputs(in, nil), nil
+	},
+	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+		r, err := c.dns.Record(ctx, in.str("zone"), id)
+		if err != nil {
+			return gone(err)
+		}
+		newIn := outputs(in, resource.PropertyMap{"name": resource.NewProperty(r.Name), "target": resource.NewProperty(r.Target), "ttl": resource.NewProperty(float64(r.TTL))})
+		return newIn, newIn, nil
+	},
+	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
+		if _, err := c.dns.UpdateRecord(ctx, id, recordSpec(in)); err != nil {
+			return nil, err
+		}
+		return outputs(in, nil), nil
+	},
+	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
+		return c.dns.DeleteRecord(ctx, in.str("zone"), id)
+	},
+}
+
+func recordSpec(in props) provider.RecordSpec {
+	return provider.RecordSpec{Zone: in.str("zone"), Name: in.str("name"), Type: strings.ToUpper(in.str("type")), Target: in.str("target"), TTL: in.int("ttl")}
+}
