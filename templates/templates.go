@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every template, by path under templates/.
 //
-//go:embed description
+//go:embed description cloud-init
 var FS embed.FS

@@ -1,0 +1,396 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/sig"
+)
+
+// Actions a change can take.
+const (
+	ActionCreate  = "create"
+	ActionUpdate  = "update"
+	ActionReplace = "replace"
+	ActionDelete  = "delete"
+	ActionSame    = "same"
+	ActionDrift   = "drift"
+	ActionGone    = "gone"
+)
+
+// Plan is what an engine operation did or would do, resource by resource.
+type Plan struct {
+	Changes  []*Change
+	Errors   []string
+	Warnings []string
+	byURN    map[string]*Change
+	mu       sync.Mutex // held while events arrive
+	// refresh is set for refresh and drift: there the engine reports a
+	// resource gone as a delete and one changed outside as an update.
+	refresh bool
+}
+
+// Change is one resource's step.
+type Change struct {
+	Address    string           `json:"address"`
+	Type       string           `json:"type"`
+	Action     string           `json:"action"`
+	Protected  bool             `json:"protected"`
+	Properties []PropertyChange `json:"properties"`
+	// Status is "" for a planned step, "done" or "failed" once applied.
+	Status string `json:"status,omitempty"`
+}
+
+// PropertyChange is one property's change. Secret values never reach it.
+type PropertyChange struct {
+	Name    string `json:"name"`
+	Action  string `json:"action"` // add, update, delete
+	Replace bool   `json:"forces_replacement"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
+}
+
+func newPlan() *Plan { return &Plan{byURN: map[string]*Change{}} }
+
+func (p *Plan) finished() *Plan { p.finish(); return p }
+
+// Counts are the number of changes per action.
+func (p *Plan) Counts() map[string]int {
+	c := map[string]int{ActionCreate: 0, ActionUpdate: 0, ActionReplace: 0, ActionDelete: 0, ActionSame: 0}
+	for _, ch := range p.Changes {
+		c[ch.Action]++
+	}
+	return c
+}
+
+// HasChanges says whether anything would be (or was) created, updated,
+// replaced or deleted, or found drifted.
+func (p *Plan) HasChanges() bool {
+	for _, ch := range p.Changes {
+		if ch.Action != ActionSame {
+			return true
+		}
+	}
+	return false
+}
+
+// hidden are engine resources a volunteer has no use for in a plan.
+func hidden(typ string) bool {
+	return strings.HasPrefix(typ, "pulumi:providers:") || typ == "pulumi:pulumi:Stack"
+}
+
+func (p *Plan) add(e events.EngineEvent) {
+	switch {
+	case e.ResourcePreEvent != nil:
+		p.step(e.ResourcePreEvent.Metadata, "")
+	case e.ResOutputsEvent != nil:
+		p.step(e.ResOutputsEvent.Metadata, "done")
+	case e.ResOpFailedEvent != nil:
+		p.step(e.ResOpFailedEvent.Metadata, "failed")
+	case e.DiagnosticEvent != nil:
+		d := e.DiagnosticEvent
+		if d.Ephemeral {
+			return
+		}
+		msg := strings.TrimSpace(stripColor(d.Message))
+		if msg == "" {
+			return
+		}
+		if d.URN != "" {
+			msg = addressOf(d.URN) + ": " + msg
+		}
+		switch d.Severity {
+		case "error":
+			p.Errors = append(p.Errors, msg)
+		case "warning":
+			p.Warnings = append(p.Warnings, msg)
+		}
+	}
+}
+
+// step folds one engine step into the resource's change. A replacement
+// comes as three steps (create-replacement, replace, delete-replaced);
+// they make one change.
+func (p *Plan) step(m apitype.StepEventMetadata, status string) {
+	if hidden(m.Type) {
+		return
+	}
+	action := ""
+	switch m.Op {
+	case apitype.OpCreate:
+		action = ActionCreate
+	case apitype.OpUpdate:
+		action = ActionUpdate
+		if p.refresh {
+			action = ActionDrift
+		}
+	case apitype.OpDelete:
+		action = ActionDelete
+		if p.refresh {
+			action = ActionGone
+		}
+	case apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced:
+		action = ActionReplace
+	case apitype.OpSame:
+		action = ActionSame
+	case apitype.OpRefresh:
+		action = refreshAction(m)
+	default:
+		return
+	}
+	ch := p.byURN[m.URN]
+	if ch == nil {
+		ch = &Change{Address: addressOf(m.URN), Type: m.Type, Action: action, Properties: []PropertyChange{}}
+		p.byURN[m.URN] = ch
+		p.Changes = append(p.Changes, ch)
+	}
+	if precedence[action] > precedence[ch.Action] {
+		ch.Action = action
+	}
+	if m.Old != nil && m.Old.Protect || m.New != nil && m.New.Protect {
+		ch.Protected = true
+	}
+	if props := properties(m); len(props) > 0 {
+		ch.Properties = props
+	}
+	if status == "failed" || (status == "done" && ch.Status != "failed") {
+		ch.Status = status
+	}
+}
+
+var precedence = map[string]int{ActionSame: 0, ActionUpdate: 1, ActionDrift: 1, ActionCreate: 2, ActionDelete: 2, ActionGone: 2, ActionReplace: 3}
+
+// refreshAction tells a refresh's finding: nothing, a resource changed
+// outside the tool (drift), or one gone.
+func refreshAction(m apitype.StepEventMetadata) string {
+	switch {
+	case m.New == nil || m.New.Delete:
+		return ActionGone
+	case m.Old == nil:
+		return ActionSame
+	}
+	if len(diffMaps(m.Old.Inputs, m.New.Inputs)) > 0 || len(diffMaps(m.Old.Outputs, m.New.Outputs)) > 0 {
+		return ActionDrift
+	}
+	return ActionSame
+}
+
+// properties lists the changed properties of a step, from the provider's
+// detailed diff when it gave one.
+func properties(m apitype.StepEventMetadata) []PropertyChange {
+	var oldIn, newIn map[string]any
+	if m.Old != nil {
+		oldIn = m.Old.Inputs
+	}
+	if m.New != nil {
+		newIn = m.New.Inputs
+	}
+	kinds := map[string]apitype.DiffKind{}
+	for path, d := range m.DetailedDiff {
+		name := topLevel(path)
+		if prev, ok := kinds[name]; !ok || replaceKind(d.Kind) && !replaceKind(prev) {
+			kinds[name] = d.Kind
+		}
+	}
+	if len(kinds) == 0 {
+		replace := map[string]bool{}
+		for _, k := range m.Keys {
+			replace[k] = true
+		}
+		for _, k := range m.Diffs {
+			kind := apitype.DiffUpdate
+			if replace[k] {
+				kind = apitype.DiffUpdateReplace
+			}
+			kinds[topLevel(k)] = kind
+		}
+	}
+	if m.Op == apitype.OpRefresh && m.Old != nil && m.New != nil {
+		for _, k := range diffMaps(m.Old.Inputs, m.New.Inputs) {
+			kinds[k] = apitype.DiffUpdate
+		}
+	}
+	names := make([]string, 0, len(kinds))
+	for n := range kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := []PropertyChange{}
+	for _, n := range names {
+		k := kinds[n]
+		pc := PropertyChange{Name: displayName(n), Replace: replaceKind(k), Before: render(n, oldIn, m.Old != nil), After: render(n, newIn, m.New != nil)}
+		switch k {
+		case apitype.DiffAdd, apitype.DiffAddReplace:
+			pc.Action = "add"
+		case apitype.DiffDelete, apitype.DiffDeleteReplace:
+			pc.Action = "delete"
+		default:
+			pc.Action = "update"
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+func replaceKind(k apitype.DiffKind) bool {
+	return k == apitype.DiffAddReplace || k == apitype.DiffUpdateReplace || k == apitype.DiffDeleteReplace
+}
+
+func topLevel(path string) string {
+	if i := strings.IndexAny(path, ".["); i > 0 {
+		return path[:i]
+	}
+	return path
+}
+
+func diffMaps(a, b map[string]any) []string {
+	var out []string
+	for k, v := range b {
+		if secretProperty(k) {
+			continue
+		}
+		if x, ok := a[k]; !ok || fmt.Sprint(x) != fmt.Sprint(v) {
+			out = append(out, k)
+		}
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok && !secretProperty(k) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// secretProperty names properties whose values are secret whatever the
+// engine's marking: the plan shows that they change, never what to.
+func secretProperty(name string) bool {
+	switch name {
+	case "userData", "passwords", "accessKey", "secretKey", "password":
+		return true
+	}
+	return false
+}
+
+const secretMask = "(secret)"
+
+func render(name string, props map[string]any, present bool) string {
+	if !present {
+		return ""
+	}
+	v, ok := props[name]
+	if !ok || v == nil {
+		return ""
+	}
+	if secretProperty(name) || isSecretValue(v) {
+		return secretMask
+	}
+	if s, ok := v.(string); ok {
+		if s == sig.UnknownStringValue {
+			return "(known after apply)"
+		}
+		return fmt.Sprintf("%q", s)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return secretMask
+	}
+	out := string(b)
+	if strings.Contains(out, "[secret]") || strings.Contains(out, resource.SigKey) {
+		return secretMask
+	}
+	return strings.ReplaceAll(out, `"`+sig.UnknownStringValue+`"`, "(known after apply)")
+}
+
+func isSecretValue(v any) bool {
+	if s, ok := v.(string); ok {
+		return s == "[secret]"
+	}
+	if m, ok := v.(map[string]any); ok {
+		_, sig := m[resource.SigKey]
+		return sig
+	}
+	return false
+}
+
+// displayName is a property as the description spells it.
+func displayName(n string) string {
+	switch n {
+	case "diskGb":
+		return "disk_gb"
+	case "sshKeys":
+		return "ssh_keys"
+	case "allowedIps":
+		return "allowed_ips"
+	case "userData":
+		return "cloud_init"
+	}
+	return n
+}
+
+// addressOf turns a URN back into the description's address: the program
+// names resources by address (server.web, database.main).
+func addressOf(urn string) string {
+	if i := strings.LastIndex(urn, "::"); i >= 0 {
+		return urn[i+2:]
+	}
+	return urn
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m|<\{%[a-z]*%\}>`)
+
+func stripColor(s string) string { return ansi.ReplaceAllString(s, "") }
+
+func (p *Plan) finish() {
+	sort.SliceStable(p.Changes, func(i, j int) bool { return order(p.Changes[i]) < order(p.Changes[j]) })
+}
+
+// order lists resources the way a description reads: servers, databases,
+// buckets, DNS records.
+func order(c *Change) int {
+	for i, prefix := range []string{"server.", "database.", "bucket.", "dns."} {
+		if strings.HasPrefix(c.Address, prefix) {
+			return i
+		}
+	}
+	return 4
+}
+
+// StateResource is a resource as the state records it.
+type StateResource struct {
+	URN     string
+	Type    string
+	ID      string
+	Custom  bool
+	Protect bool
+}
+
+func parseResources(raw json.RawMessage) ([]StateResource, error) {
+	var dep struct {
+		Resources []struct {
+			URN     string `json:"urn"`
+			Type    string `json:"type"`
+			ID      string `json:"id"`
+			Custom  bool   `json:"custom"`
+			Protect bool   `json:"protect"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &dep); err != nil {
+		return nil, err
+	}
+	out := make([]StateResource, 0, len(dep.Resources))
+	for _, r := range dep.Resources {
+		out = append(out, StateResource{URN: r.URN, Type: r.Type, ID: r.ID, Custom: r.Custom, Protect: r.Protect})
+	}
+	return out, nil
+}
+
+// Address is a state resource's description address.
+func (r StateResource) Address() string { return addressOf(r.URN) }

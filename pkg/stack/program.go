@@ -1,0 +1,368 @@
+package stack
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/templates"
+)
+
+// ProgramOptions shape the inline program.
+type ProgramOptions struct {
+	Catalog *catalog.Catalog
+	// Endpoints replace a provider's API endpoint by provider name (the
+	// sandbox's simulators).
+	Endpoints map[string]string
+}
+
+// Resource state structs: RegisterResource fills the output fields the
+// program uses to wire resources together and to export.
+type serverState struct {
+	pulumi.CustomResourceState
+	IPv4 pulumi.StringOutput `pulumi:"ipv4"`
+	IPv6 pulumi.StringOutput `pulumi:"ipv6"`
+}
+
+type databaseState struct {
+	pulumi.CustomResourceState
+	Host      pulumi.StringOutput    `pulumi:"host"`
+	Port      pulumi.IntOutput       `pulumi:"port"`
+	Passwords pulumi.StringMapOutput `pulumi:"passwords"`
+}
+
+type bucketState struct {
+	pulumi.CustomResourceState
+	Bucket    pulumi.StringOutput `pulumi:"bucket"`
+	Endpoint  pulumi.StringOutput `pulumi:"endpoint"`
+	AccessKey pulumi.StringOutput `pulumi:"accessKey"`
+	SecretKey pulumi.StringOutput `pulumi:"secretKey"`
+}
+
+type recordState struct {
+	pulumi.CustomResourceState
+}
+
+// typeTokens are the plugin's resource types for each provider kind that
+// the stand-up supports.
+var typeTokens = map[string]map[string]string{
+	model.ProviderOVH: {
+		model.KindServer:   "cosocial:ovh:Instance",
+		model.KindDatabase: "cosocial:ovh:Database",
+		model.KindBucket:   "cosocial:ovh:Bucket",
+		"record":           "cosocial:ovh:DnsRecord",
+	},
+}
+
+// Program is the inline Pulumi program for a description: one explicit
+// provider per provider block, one resource per server, database and
+// bucket (the state bucket excepted: it holds this stack's own state), and
+// the DNS records that point each service's names at its server. Databases
+// and buckets are protected: only `destroy --include-data` removes them.
+func Program(desc *model.Description, opts ProgramOptions) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		b := &builder{ctx: ctx, desc: desc, opts: opts, ix: model.NewIndex(desc),
+			providers: map[string]*pulumi.ProviderResourceState{}, servers: map[string]*serverState{},
+			databases: map[string]*databaseState{}, buckets: map[string]*bucketState{}}
+		if b.opts.Catalog == nil {
+			b.opts.Catalog = catalog.Default()
+		}
+		return b.build()
+	}
+}
+
+type builder struct {
+	ctx       *pulumi.Context
+	desc      *model.Description
+	opts      ProgramOptions
+	ix        *model.Index
+	providers map[string]*pulumi.ProviderResourceState
+	servers   map[string]*serverState
+	databases map[string]*databaseState
+	buckets   map[string]*bucketState
+}
+
+func (b *builder) build() error {
+	for _, p := range b.desc.Providers {
+		if err := b.provider(p); err != nil {
+			return err
+		}
+	}
+	for _, s := range b.desc.Servers {
+		if err := b.server(s); err != nil {
+			return err
+		}
+	}
+	for _, d := range b.desc.Databases {
+		if err := b.database(d); err != nil {
+			return err
+		}
+	}
+	for _, bk := range b.desc.Buckets {
+		if b.isStateBucket(bk) {
+			continue
+		}
+		if err := b.bucket(bk); err != nil {
+			return err
+		}
+	}
+	for _, s := range b.desc.Services {
+		if err := b.records(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) isStateBucket(bk *model.Bucket) bool {
+	st := b.desc.State
+	return st != nil && st.Backend == model.BackendS3 && st.Bucket != nil && st.Bucket.Name == bk.Name
+}
+
+// token finds the resource type for a resource's provider kind.
+func (b *builder) token(r model.Resource, kind string) (string, *model.Provider, error) {
+	p := b.ix.Provider(r)
+	tok := typeTokens[p.Kind][kind]
+	if tok == "" {
+		return "", nil, fmt.Errorf("%s is at provider.%s (%s): plan and up do not stand up %s resources yet", r.Addr(), p.Name, p.Kind, p.Kind)
+	}
+	return tok, p, nil
+}
+
+func (b *builder) provider(p *model.Provider) error {
+	if typeTokens[p.Kind] == nil {
+		return nil // reported at the first resource that uses it
+	}
+	endpoint := p.Endpoint
+	if e, ok := b.opts.Endpoints[p.Name]; ok {
+		endpoint = e
+	}
+	args := pulumi.Map{
+		"kind":   pulumi.String(p.Kind),
+		"region": pulumi.String(p.Region),
+	}
+	for k, v := range map[string]string{"endpoint": endpoint, "project": p.Project, "cloud": p.Cloud, "operator": p.Operator} {
+		if v != "" {
+			args[k] = pulumi.String(v)
+		}
+	}
+	var state pulumi.ProviderResourceState
+	if err := b.ctx.RegisterResource("pulumi:providers:cosocial", "provider."+p.Name, args, &state); err != nil {
+		return err
+	}
+	b.providers[p.Name] = &state
+	return nil
+}
+
+func (b *builder) regionOf(r model.Resource) string {
+	if r.RegionOverride() != "" {
+		return r.RegionOverride()
+	}
+	return b.ix.Provider(r).Region
+}
+
+// cloudName is the name a resource has at the provider: the co-op's ID
+// and the resource's name, so that two co-ops in one account never clash.
+func (b *builder) cloudName(name string) string {
+	return strings.ToLower(strings.ReplaceAll(b.desc.Coop.ID+"-"+name, "_", "-"))
+}
+
+func (b *builder) deps(r model.Resource) []pulumi.Resource {
+	var out []pulumi.Resource
+	for _, d := range r.Dependencies() {
+		switch d.Kind {
+		case model.KindServer:
+			if s := b.servers[d.Name]; s != nil {
+				out = append(out, s)
+			}
+		case model.KindDatabase:
+			if s := b.databases[d.Name]; s != nil {
+				out = append(out, s)
+			}
+		case model.KindBucket:
+			if s := b.buckets[d.Name]; s != nil {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func (b *builder) options(r model.Resource, protect bool) []pulumi.ResourceOption {
+	opts := []pulumi.ResourceOption{pulumi.Provider(b.providers[r.ProviderRef().Name]), pulumi.Protect(protect)}
+	if deps := b.deps(r); len(deps) > 0 {
+		opts = append(opts, pulumi.DependsOn(deps))
+	}
+	return opts
+}
+
+var cloudInit = template.Must(template.ParseFS(templates.FS, "cloud-init/server.yaml.tmpl"))
+
+func (b *builder) server(s *model.Server) error {
+	tok, _, err := b.token(s, model.KindServer)
+	if err != nil {
+		return err
+	}
+	var userData bytes.Buffer
+	if err := cloudInit.Execute(&userData, map[string]any{"Name": s.Addr().String(), "Coop": b.desc.Coop.Name, "SSHKeys": s.SSHKeys}); err != nil {
+		return err
+	}
+	keys := pulumi.StringArray{}
+	for _, k := range s.SSHKeys {
+		keys = append(keys, pulumi.String(k))
+	}
+	args := pulumi.Map{
+		"name": pulumi.String(b.cloudName(s.Name)), "region": pulumi.String(b.regionOf(s)),
+		"flavor": pulumi.String(s.Flavor), "image": pulumi.String(s.Image),
+		// cloud-init carries no secret today, but what a provider keeps in
+		// its metadata is treated as one.
+		"sshKeys": keys, "userData": pulumi.ToSecret(pulumi.String(userData.String())),
+	}
+	var state serverState
+	if err := b.ctx.RegisterResource(tok, s.Addr().String(), args, &state, b.options(s, false)...); err != nil {
+		return err
+	}
+	b.servers[s.Name] = &state
+	b.ctx.Export(s.Addr().String()+".ipv4", state.IPv4)
+	b.ctx.Export(s.Addr().String()+".ipv6", state.IPv6)
+	return nil
+}
+
+// databaseUsers names, for each service on a database, the database and
+// the user the application gets: its own name ("mastodon"), or app_name
+// when two services of one app share the cluster.
+func (b *builder) databaseUsers(db *model.Database) ([]string, []*model.Service) {
+	var services []*model.Service
+	count := map[string]int{}
+	for _, s := range b.desc.Services {
+		if s.Database.Name == db.Name {
+			services = append(services, s)
+			count[s.App]++
+		}
+	}
+	var names []string
+	for _, s := range services {
+		n := s.App
+		if count[s.App] > 1 {
+			n = s.App + "_" + strings.ReplaceAll(s.Name, "-", "_")
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, services
+}
+
+func (b *builder) database(d *model.Database) error {
+	tok, p, err := b.token(d, model.KindDatabase)
+	if err != nil {
+		return err
+	}
+	nodes := 1
+	if op := b.opts.Catalog.Kinds[p.Kind]; op != nil {
+		for _, o := range op.Operators {
+			if r := o.Region(b.regionOf(d)); r != nil {
+				if offer := r.Database(d.Engine); offer != nil {
+					if plan := offer.Plan(d.Plan); plan != nil {
+						nodes = plan.Nodes
+					}
+				}
+			}
+		}
+	}
+	names, services := b.databaseUsers(d)
+	// Only the servers of the services that use a database may reach it.
+	allowed := pulumi.StringArray{}
+	seen := map[string]bool{}
+	for _, s := range services {
+		if srv := b.servers[s.Server.Name]; srv != nil && !seen[s.Server.Name] {
+			seen[s.Server.Name] = true
+			allowed = append(allowed, srv.IPv4.ApplyT(func(ip string) string { return ip + "/32" }).(pulumi.StringOutput))
+		}
+	}
+	args := pulumi.Map{
+		"name": pulumi.String(b.cloudName(d.Name)), "region": pulumi.String(b.regionOf(d)),
+		"engine": pulumi.String(d.Engine), "version": pulumi.String(d.Version), "flavor": pulumi.String(d.Flavor),
+		"nodes": pulumi.Int(nodes), "diskGb": pulumi.Int(d.DiskGB),
+		"databases": pulumi.ToStringArray(names), "users": pulumi.ToStringArray(names), "allowedIps": allowed,
+	}
+	if d.Plan != "" {
+		args["plan"] = pulumi.String(d.Plan)
+	}
+	var state databaseState
+	if err := b.ctx.RegisterResource(tok, d.Addr().String(), args, &state, b.options(d, true)...); err != nil {
+		return err
+	}
+	b.databases[d.Name] = &state
+	b.ctx.Export(d.Addr().String()+".host", state.Host)
+	b.ctx.Export(d.Addr().String()+".port", state.Port)
+	// Secret outputs: the migration and deployments read them in-process;
+	// the engine keeps them encrypted in the state.
+	b.ctx.Export(d.Addr().String()+".passwords", pulumi.ToSecret(state.Passwords))
+	return nil
+}
+
+func (b *builder) bucket(bk *model.Bucket) error {
+	tok, _, err := b.token(bk, model.KindBucket)
+	if err != nil {
+		return err
+	}
+	args := pulumi.Map{"name": pulumi.String(b.cloudName(bk.Name)), "region": pulumi.String(b.regionOf(bk)), "public": pulumi.Bool(bk.Public)}
+	var state bucketState
+	if err := b.ctx.RegisterResource(tok, bk.Addr().String(), args, &state, b.options(bk, true)...); err != nil {
+		return err
+	}
+	b.buckets[bk.Name] = &state
+	b.ctx.Export(bk.Addr().String()+".endpoint", state.Endpoint)
+	b.ctx.Export(bk.Addr().String()+".bucket", state.Bucket)
+	b.ctx.Export(bk.Addr().String()+".accessKey", pulumi.ToSecret(state.AccessKey))
+	b.ctx.Export(bk.Addr().String()+".secretKey", pulumi.ToSecret(state.SecretKey))
+	return nil
+}
+
+// records publishes a service's domain, and its media host, at its
+// server: the server's web proxy serves media from the bucket under the
+// co-op's own name, which is what keeps media URLs stable across moves.
+func (b *builder) records(s *model.Service) error {
+	if s.DNS == nil {
+		return nil
+	}
+	zone, _ := b.ix.Resources[s.DNS.Addr].(*model.DNS)
+	srv := b.servers[s.Server.Name]
+	if zone == nil || srv == nil {
+		return nil
+	}
+	tok, _, err := b.token(zone, "record")
+	if err != nil {
+		return err
+	}
+	ttl := zone.TTL
+	if ttl == 0 {
+		ttl = 300
+	}
+	hosts := []string{s.Domain}
+	if s.MediaHost != "" {
+		hosts = append(hosts, s.MediaHost)
+	}
+	for _, host := range hosts {
+		sub := strings.TrimSuffix(strings.TrimSuffix(host, zone.Zone), ".")
+		for _, rec := range []struct {
+			typ    string
+			target pulumi.StringOutput
+		}{{"A", srv.IPv4}, {"AAAA", srv.IPv6}} {
+			args := pulumi.Map{"zone": pulumi.String(zone.Zone), "name": pulumi.String(sub), "type": pulumi.String(rec.typ), "target": rec.target, "ttl": pulumi.Int(ttl)}
+			name := fmt.Sprintf("%s/%s/%s", zone.Addr(), host, rec.typ)
+			var state recordState
+			opts := []pulumi.ResourceOption{pulumi.Provider(b.providers[zone.ProviderRef().Name])}
+			if err := b.ctx.RegisterResource(tok, name, args, &state, opts...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package stack_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/cosocial/cosocial/pkg/stack"
+)
+
+// mocks records every resource the program registers, and answers with
+// outputs shaped like the plugin's.
+type mocks struct {
+	mu   sync.Mutex
+	regs map[string]pulumi.MockResourceArgs
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.regs[args.Name] = args
+	out := args.Inputs.Copy()
+	switch args.TypeToken {
+	case "cosocial:ovh:Instance":
+		out["ipv4"] = resource.NewProperty("192.0.2.7")
+		out["ipv6"] = resource.NewProperty("2001:db8::7")
+	case "cosocial:ovh:Database":
+		out["host"] = resource.NewProperty("db.example")
+		out["port"] = resource.NewProperty(5432.0)
+		out["passwords"] = resource.MakeSecret(resource.NewProperty(resource.PropertyMap{"mastodon": resource.NewProperty("pw")}))
+	case "cosocial:ovh:Bucket":
+		out["endpoint"] = resource.NewProperty("https://s3.bhs.io.cloud.ovh.net")
+		out["accessKey"] = resource.MakeSecret(resource.NewProperty("AK"))
+		out["secretKey"] = resource.MakeSecret(resource.NewProperty("SK"))
+	}
+	return args.Name + "-id", out, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) { return args.Args, nil }
+
+func run(t *testing.T, src string) map[string]pulumi.MockResourceArgs {
+	t.Helper()
+	m := &mocks{regs: map[string]pulumi.MockResourceArgs{}}
+	err := pulumi.RunErr(stack.Program(load(t, src), stack.ProgramOptions{Endpoints: map[string]string{"bhs": "http://127.0.0.1:1/1.0"}}), pulumi.WithMocks("cosocial-t", "production", m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.regs
+}
+
+const ovhOnly = `
+coop "t" {
+  name   = "T"
+  domain = "t.example.ca"
+}
+provider "ovh" "bhs" {
+  endpoint = "ovh-ca"
+  project  = "p"
+  region   = "BHS5"
+}
+server "web" {
+  provider = provider.bhs
+  flavor   = "b3-8"
+  image    = "Debian 12"
+  ssh_keys = ["ssh-ed25519 AAAAC3 volunteer"]
+}
+database "main" {
+  provider = provider.bhs
+  engine   = "postgresql"
+  version  = "16"
+  plan     = "business"
+  flavor   = "db1-15"
+  disk_gb  = 160
+}
+bucket "media" {
+  provider = provider.bhs
+  public   = true
+}
+bucket "state" {
+  provider = provider.bhs
+}
+state {
+  backend = "s3"
+  bucket  = bucket.state
+}
+dns "zone" {
+  provider = provider.bhs
+  zone     = "t.example.ca"
+  ttl      = 60
+}
+service "mastodon" "t" {
+  domain     = "t.example.ca"
+  version    = "4.3.2"
+  server     = server.web
+  database   = database.main
+  media      = bucket.media
+  media_host = "media.t.example.ca"
+  dns        = dns.zone
+}
+`
+
+func str(m resource.PropertyMap, k string) string {
+	v := m[resource.PropertyKey(k)]
+	if v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}
+
+func TestProgramRegistersTheDescription(t *testing.T) {
+	regs := run(t, ovhOnly)
+	names := []string{}
+	for n := range regs {
+		names = append(names, n)
+	}
+	for _, want := range []string{"provider.bhs", "server.web", "database.main", "bucket.media",
+		"dns.zone/t.example.ca/A", "dns.zone/t.example.ca/AAAA", "dns.zone/media.t.example.ca/A", "dns.zone/media.t.example.ca/AAAA"} {
+		if _, ok := regs[want]; !ok {
+			t.Errorf("%s not registered (got %v)", want, names)
+		}
+	}
+	if _, ok := regs["bucket.state"]; ok {
+		t.Error("the state bucket is inside the stack whose state it holds")
+	}
+	if len(regs) != 8 {
+		t.Errorf("%d resources registered, want 8: %v", len(regs), names)
+	}
+
+	prov := regs["provider.bhs"]
+	if prov.TypeToken != "pulumi:providers:cosocial" || str(prov.Inputs, "kind") != "ovh" || str(prov.Inputs, "endpoint") != "http://127.0.0.1:1/1.0" || str(prov.Inputs, "project") != "p" {
+		t.Errorf("provider = %s %v", prov.TypeToken, prov.Inputs)
+	}
+
+	srv := regs["server.web"]
+	if srv.TypeToken != "cosocial:ovh:Instance" || str(srv.Inputs, "name") != "t-web" || str(srv.Inputs, "flavor") != "b3-8" || srv.RegisterRPC.GetProtect() {
+		t.Errorf("server = %v (protected %v)", srv.Inputs, srv.RegisterRPC.GetProtect())
+	}
+	if ud := srv.Inputs["userData"]; !ud.IsSecret() || !strings.Contains(str(srv.Inputs, "userData"), "ssh-ed25519 AAAAC3 volunteer") {
+		t.Errorf("cloud-init is not a secret carrying the SSH key: %v", ud)
+	}
+
+	db := regs["database.main"]
+	if !db.RegisterRPC.GetProtect() {
+		t.Error("the database is not protected")
+	}
+	if db.Inputs["nodes"].NumberValue() != 2 || db.Inputs["diskGb"].NumberValue() != 160 || str(db.Inputs, "plan") != "business" {
+		t.Errorf("database inputs = %v", db.Inputs)
+	}
+	allowed := db.Inputs["allowedIps"].ArrayValue()
+	if len(allowed) != 1 || allowed[0].StringValue() != "192.0.2.7/32" {
+		t.Errorf("only the service's server may reach the database: %v", allowed)
+	}
+	if users := db.Inputs["users"].ArrayValue(); len(users) != 1 || users[0].StringValue() != "mastodon" {
+		t.Errorf("database users = %v", users)
+	}
+
+	media := regs["bucket.media"]
+	if !media.RegisterRPC.GetProtect() || str(media.Inputs, "name") != "t-media" || !media.Inputs["public"].BoolValue() {
+		t.Errorf("bucket = %v (protected %v)", media.Inputs, media.RegisterRPC.GetProtect())
+	}
+
+	a := regs["dns.zone/media.t.example.ca/A"]
+	if str(a.Inputs, "name") != "media" || str(a.Inputs, "target") != "192.0.2.7" || a.Inputs["ttl"].NumberValue() != 60 {
+		t.Errorf("media record = %v", a.Inputs)
+	}
+	if apex := regs["dns.zone/t.example.ca/A"]; str(apex.Inputs, "name") != "" {
+		t.Errorf("apex record = %v", apex.Inputs)
+	}
+}
+
+func TestProgramRefusesProvidersItCannotStandUpYet(t *testing.T) {
+	m := &mocks{regs: map[string]pulumi.MockResourceArgs{}}
+	src := strings.Replace(ovhOnly, `provider "ovh" "bhs" {
+  endpoint = "ovh-ca"
+  project  = "p"
+  region   = "BHS5"
+}`, `provider "openstack" "bhs" {
+  region = "ca-ymq-1"
+}`, 1)
+	src = strings.Replace(src, `flavor   = "b3-8"`, `flavor   = "v3-standard-2"`, 1)
+	err := pulumi.RunErr(stack.Program(load(t, src), stack.ProgramOptions{}), pulumi.WithMocks("cosocial-t", "production", m))
+	if err == nil || !strings.Contains(err.Error(), "server.web is at provider.bhs (openstack): plan and up do not stand up openstack resources yet") {
+		t.Fatalf("err = %v", err)
+	}
+}

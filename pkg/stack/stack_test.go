@@ -1,0 +1,188 @@
+package stack_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/config"
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/pgserver"
+	"github.com/cosocial/cosocial/pkg/provider/ovh"
+	"github.com/cosocial/cosocial/pkg/providerplugin"
+	"github.com/cosocial/cosocial/pkg/s3server"
+	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+	"github.com/cosocial/cosocial/pkg/stack"
+)
+
+// TestMain lets the test binary serve the provider plugin: the engine
+// starts it through the pulumi-resource-cosocial link, as it starts
+// cosocial itself in real use.
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "pulumi-resource-"+providerplugin.Name {
+		if err := providerplugin.Serve(); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+var quick = ovhsim.Timing{
+	InstanceBuild: 200 * time.Millisecond, InstanceDelete: 100 * time.Millisecond,
+	DatabaseCreate: 200 * time.Millisecond, DatabaseUpdate: 200 * time.Millisecond, DatabaseDelete: 100 * time.Millisecond,
+	UserCreate: 50 * time.Millisecond,
+}
+
+func load(t *testing.T, src string) *model.Description {
+	t.Helper()
+	res := config.LoadBytes("cosocial.hcl", []byte(src))
+	if res.Diagnostics.HasErrors() {
+		t.Fatal(res.Diagnostics)
+	}
+	return res.Description
+}
+
+func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
+	engine, err := stack.FindEngine()
+	if err != nil {
+		t.Skipf("SKIP: no pulumi engine on PATH (%v)", strings.SplitN(err.Error(), "\n", 2)[0])
+	}
+	if _, err := pgserver.BinDir(); err != nil {
+		t.Skipf("SKIP: %v", err)
+	}
+	if _, err := s3server.Binary(); err != nil {
+		t.Skipf("SKIP: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: pgserver.TempDir(t), Timing: quick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	env := map[string]string{}
+	for _, kv := range sb.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	src, err := os.ReadFile("../../stacks/starter/cosocial.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	open := func(src string) *stack.Stack {
+		t.Helper()
+		exe, _ := os.Executable()
+		st, err := stack.Open(ctx, stack.Options{
+			Description: load(t, src), Stack: "test", Dir: dir, Passphrase: "correct horse", Engine: engine,
+			PluginBinary: exe, Env: env, Program: stack.ProgramOptions{Endpoints: map[string]string{"beauharnois": sb.OVHEndpoint()}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st := open(string(src))
+	plan, err := st.Preview(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := plan.Counts(); c[stack.ActionCreate] != 3 {
+		t.Fatalf("preview of a new stack: %+v", plan.Changes)
+	}
+	if _, err := st.Up(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := st.Outputs(ctx)
+	if err != nil || out["server.web.ipv4"].Value == "" || !out["database.main.passwords"].Secret {
+		t.Fatalf("outputs: %+v %v", out, err)
+	}
+	plan, err = st.Preview(ctx, nil)
+	if err != nil || plan.HasChanges() {
+		t.Fatalf("a second preview changes something: %+v %v", plan.Changes, err)
+	}
+
+	st = open(strings.Replace(string(src), "disk_gb  = 80", "disk_gb  = 120", 1))
+	plan, err = st.Preview(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var db *stack.Change
+	for _, c := range plan.Changes {
+		if c.Address == "database.main" {
+			db = c
+		}
+	}
+	if db == nil || db.Action != stack.ActionUpdate || len(db.Properties) != 1 || db.Properties[0].Name != "disk_gb" || db.Properties[0].Before != "80" || db.Properties[0].After != "120" || db.Properties[0].Replace {
+		t.Fatalf("disk change: %+v", db)
+	}
+	if _, err := st.Up(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// A server deleted outside the tool is drift, and nothing is changed.
+	res, _ := st.Resources(ctx)
+	var serverID string
+	for _, r := range res {
+		if r.Address() == "server.web" {
+			serverID = r.ID
+		}
+	}
+	cloud, err := ovh.New(ovh.Config{Endpoint: sb.OVHEndpoint(), Project: "northwind", Region: "BHS5",
+		ApplicationKey: sb.Credentials.ApplicationKey, ApplicationSecret: sb.Credentials.ApplicationSecret, ConsumerKey: sb.Credentials.ConsumerKey, Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cloud.DeleteServer(ctx, serverID); err != nil {
+		t.Fatal(err)
+	}
+	plan, err = st.Drift(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range plan.Changes {
+		if c.Address == "server.web" && c.Action == stack.ActionGone {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("drift does not see the deleted server: %+v", plan.Changes)
+	}
+
+	// destroy leaves the protected data behind; with protection lifted it
+	// removes everything.
+	if _, err := st.Refresh(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Destroy(ctx, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = st.Resources(ctx)
+	var left []string
+	for _, r := range res {
+		if r.Custom && !strings.HasPrefix(r.Type, "pulumi:providers:") {
+			left = append(left, r.Address())
+		}
+	}
+	sort.Strings(left)
+	if strings.Join(left, ",") != "bucket.media,database.main" {
+		t.Fatalf("after destroy without data: %v", left)
+	}
+	if err := st.Unprotect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Destroy(ctx, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = st.Resources(ctx)
+	if len(res) > 0 {
+		t.Fatalf("after destroy with data: %+v", res)
+	}
+}
