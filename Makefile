@@ -44,12 +44,19 @@ test-deps: bin/versitygw
 	fi
 
 lint:
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@unformatted=$$(gofmt -l cmd pkg internal templates); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+# Tests run verbosely into .test.log; the screen shows each package's result
+# and every skipped test with its reason (the engine end-to-end tests skip
+# when no pulumi is on PATH), and the log's end when something fails.
+SHELL := /bin/bash
 test: test-deps lint
-	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test -count=1 ./...
+	@command -v pulumi >/dev/null || echo "SKIP: pulumi is not on PATH: the tests that drive the Pulumi engine will be skipped"
+	@set -o pipefail; COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test -count=1 -v ./... 2>&1 | tee .test.log \
+		| grep -E --line-buffered '^(ok|FAIL|panic:)|^\s*--- (FAIL|SKIP)|SKIP: ' \
+		|| { echo; echo "== the end of .test.log:"; tail -60 .test.log; exit 1; }
 
 # Runs each fuzz target for FUZZTIME; new interesting inputs stay in Go's
 # cache, crashers land in testdata/fuzz and fail `make test` until fixed.

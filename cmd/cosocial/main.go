@@ -4,16 +4,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/root"
+	"github.com/cosocial/cosocial/pkg/providerplugin"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -27,14 +32,27 @@ const (
 )
 
 func main() {
+	// The engine starts this same binary as its provider plugin, through a
+	// link named pulumi-resource-cosocial; nothing else may run first.
+	if filepath.Base(os.Args[0]) == "pulumi-resource-"+providerplugin.Name {
+		if err := providerplugin.Serve(); err != nil {
+			fmt.Fprintf(os.Stderr, "pulumi-resource-cosocial: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	os.Exit(run(os.Args[1:]))
 }
 
 func run(args []string) int {
+	// Ctrl-C cancels the running command through its context: the engine
+	// is asked to stop cleanly and the sandbox is shut down.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	f := factory.New(version)
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
-	executed, err := cmd.ExecuteC()
+	executed, err := cmd.ExecuteContextC(ctx)
 	return exitCode(err, executed, f)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -145,5 +146,232 @@ func TestSharedExamples(t *testing.T) {
 		if code != tc.code || !strings.Contains(out+errOut, tc.want) {
 			t.Errorf("%s: exit %d (want %d), output lacks %q:\n%s%s", tc.file, code, tc.code, tc.want, out, errOut)
 		}
+	}
+}
+
+// standUpEnv checks what the stand-up needs: the Pulumi engine, PostgreSQL
+// and the S3 server. It skips, visibly, when one is missing.
+func standUpEnv(t *testing.T) []string {
+	t.Helper()
+	if _, err := exec.LookPath("pulumi"); err != nil {
+		t.Skip("SKIP: no pulumi engine on PATH; the stand-up end-to-end test needs it")
+	}
+	if _, err := exec.LookPath("pg_config"); err != nil {
+		t.Skip("SKIP: PostgreSQL is not installed")
+	}
+	if os.Getenv("COSOCIAL_VERSITYGW") == "" {
+		t.Skip("SKIP: COSOCIAL_VERSITYGW is not set (make test sets it)")
+	}
+	sandboxHome, err := os.MkdirTemp("", "cosocial-sb-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(sandboxHome, 0o711)
+	t.Cleanup(func() { os.RemoveAll(sandboxHome) })
+	return []string{"COSOCIAL_SANDBOX_HOME=" + sandboxHome, "COSOCIAL_PASSPHRASE=e2e-passphrase-do-not-print"}
+}
+
+func cosocialEnv(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// TestStandUpOnTheSandbox is the main job end to end: up on the starter,
+// an empty plan, a disk change planned as an in-place update and applied,
+// drift, and destroy with the data.
+func TestStandUpOnTheSandbox(t *testing.T) {
+	env := standUpEnv(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile(stacks + "/starter/cosocial.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := filepath.Join(dir, "cosocial.hcl")
+	if err := os.WriteFile(desc, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var transcript strings.Builder
+	step := func(want int, args ...string) string {
+		t.Helper()
+		out, errOut, code := cosocialEnv(t, dir, env, args...)
+		transcript.WriteString(out + errOut)
+		if code != want {
+			for _, kv := range env {
+				if home, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
+					logs, _ := filepath.Glob(filepath.Join(home, "*", "sandbox.log"))
+					for _, l := range logs {
+						b, _ := os.ReadFile(l)
+						t.Logf("%s:\n%s", l, b)
+					}
+				}
+			}
+			t.Fatalf("cosocial %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out
+	}
+	out := step(0, "up", "--sandbox", "--yes")
+	for _, want := range []string{"✓ server.web created", "✓ database.main created", "✓ bucket.media created", "server.web.ipv4", "database.main.passwords  (secret"} {
+		if !strings.Contains(out+transcript.String(), want) {
+			t.Errorf("up output lacks %q", want)
+		}
+	}
+	step(0, "plan", "--sandbox", "--detailed-exitcode")
+
+	if err := os.WriteFile(desc, bytes.Replace(src, []byte("disk_gb  = 80"), []byte("disk_gb  = 120"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = step(2, "plan", "--sandbox", "--detailed-exitcode", "--json")
+	var plan struct {
+		Changes []struct {
+			Address    string
+			Action     string
+			Properties []struct {
+				Name              string
+				Before, After     string
+				ForcesReplacement bool `json:"forces_replacement"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Changes) != 1 || plan.Changes[0].Address != "database.main" || plan.Changes[0].Action != "update" ||
+		plan.Changes[0].Properties[0].Name != "disk_gb" || plan.Changes[0].Properties[0].ForcesReplacement {
+		t.Fatalf("disk change plan: %s", out)
+	}
+	out = step(0, "up", "--sandbox", "--yes")
+	if !strings.Contains(out, "1 updated in place, 0 replaced") {
+		t.Errorf("up after the disk change: %s", out)
+	}
+	step(0, "plan", "--sandbox", "--detailed-exitcode")
+	step(0, "drift", "--sandbox")
+
+	// The secrets the stack holds appear nowhere but in its encrypted state.
+	secrets := []string{"e2e-passphrase-do-not-print"}
+	for _, kv := range env {
+		if home, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
+			secrets = append(secrets, sandboxSecrets(t, home)...)
+		}
+	}
+	if len(secrets) < 2 {
+		t.Fatal("found no S3 secret in the sandbox to look for")
+	}
+	checkNoSecrets(t, transcript.String(), filepath.Join(dir, ".cosocial"), secrets)
+
+	step(1, "destroy", "--sandbox", "--include-data", "--confirm", "wrong.example.ca")
+	step(0, "destroy", "--sandbox", "--include-data", "--confirm", "northwind.example.ca")
+	out = step(0, "plan", "--sandbox", "--json")
+	if !strings.Contains(out, `"create": 3`) {
+		t.Errorf("after destroy, plan should create everything again: %s", out)
+	}
+}
+
+// sandboxSecrets reads the S3 secret keys the sandbox's S3 server issued.
+func sandboxSecrets(t *testing.T, home string) []string {
+	t.Helper()
+	var secrets []string
+	filepath.WalkDir(home, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Base(path) != "users.json" {
+			return nil
+		}
+		b, _ := os.ReadFile(path)
+		var users struct {
+			AccessAccounts map[string]struct {
+				Secret string `json:"secret"`
+			} `json:"accessAccounts"`
+		}
+		if json.Unmarshal(b, &users) == nil {
+			for _, u := range users.AccessAccounts {
+				secrets = append(secrets, u.Secret)
+			}
+		}
+		return nil
+	})
+	return secrets
+}
+
+func checkNoSecrets(t *testing.T, transcript, stackDir string, secrets []string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(transcript, s) {
+			t.Errorf("a secret appears in the commands' output")
+		}
+	}
+	files := 0
+	filepath.WalkDir(stackDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if d.Type()&os.ModeSymlink != 0 {
+			return nil
+		}
+		files++
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		for _, s := range secrets {
+			if s != "" && bytes.Contains(b, []byte(s)) {
+				t.Errorf("a secret appears in clear in %s", path)
+			}
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Errorf("no files under %s to check", stackDir)
+	}
+}
+
+// TestViolationStopsBeforeAnyRequest stands a compliant-by-warning
+// description up, then makes its policy an error: plan, up and destroy
+// must stop before the sandbox's API sees a single request.
+func TestViolationStopsBeforeAnyRequest(t *testing.T) {
+	env := standUpEnv(t)
+	dir := t.TempDir()
+	src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
+	desc := filepath.Join(dir, "cosocial.hcl")
+	os.WriteFile(desc, src, 0o644)
+	if out, errOut, code := cosocialEnv(t, dir, env, "up", "--sandbox", "--yes"); code != 0 {
+		t.Fatalf("up: %d\n%s%s", code, out, errOut)
+	}
+	var home string
+	for _, kv := range env {
+		home, _ = strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME=")
+		if home != "" {
+			break
+		}
+	}
+	logs, _ := filepath.Glob(filepath.Join(home, "*", "ovh-requests.log"))
+	if len(logs) != 1 {
+		t.Fatalf("request logs: %v", logs)
+	}
+	before, _ := os.ReadFile(logs[0])
+	if len(before) == 0 {
+		t.Fatal("up made no request: the log proves nothing")
+	}
+	os.WriteFile(desc, bytes.Replace(src, []byte(`on_violation = "warn"`), []byte(`on_violation = "error"`), 1), 0o644)
+	for _, args := range [][]string{{"plan", "--sandbox"}, {"up", "--sandbox", "--yes"}, {"destroy", "--sandbox", "--yes"}, {"refresh", "--sandbox"}, {"drift", "--sandbox"}} {
+		_, errOut, code := cosocialEnv(t, dir, env, args...)
+		if code != 1 || !strings.Contains(errOut, "Stopped before contacting any provider") || !strings.Contains(errOut, "Provider not Canadian-owned") {
+			t.Errorf("%v: exit %d\n%s", args, code, errOut)
+		}
+	}
+	after, _ := os.ReadFile(logs[0])
+	if !bytes.Equal(before, after) {
+		t.Errorf("the sandbox received requests after the policy became an error:\n%s", after[len(before):])
 	}
 }

@@ -8,6 +8,8 @@ package pgserver
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -41,7 +43,7 @@ func BinDir() (string, error) {
 
 // Cluster is one PostgreSQL cluster on this machine.
 type Cluster struct {
-	Dir  string // the data folder; the socket lives in it too
+	Dir  string // the data folder
 	Port int
 	bin  string
 	// runAs is the account the server runs as when this process is root
@@ -77,7 +79,7 @@ func Create(ctx context.Context, dir string) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("initdb %s: %w: %s", dir, err, out)
 	}
-	conf := "\n# cosocial\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '.'\nfsync = off\nwal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\n"
+	conf := "\n# cosocial\nlisten_addresses = '127.0.0.1'\nfsync = off\nwal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\n"
 	if err := appendFile(filepath.Join(dir, "postgresql.conf"), conf); err != nil {
 		return nil, err
 	}
@@ -115,9 +117,23 @@ func Open(dir string) (*Cluster, error) {
 	return c, nil
 }
 
+// SocketDir is where the cluster's Unix socket lives: a short path of its
+// own, because a socket's path may not exceed 107 bytes and data folders
+// are often deeper than that.
+func (c *Cluster) SocketDir() string {
+	sum := sha256.Sum256([]byte(c.Dir))
+	return filepath.Join(os.TempDir(), ".cosocial-pg-"+hex.EncodeToString(sum[:5]))
+}
+
 // Start starts the server on port (0: a free one), waiting until it
 // accepts connections.
 func (c *Cluster) Start(ctx context.Context, port int) error {
+	if err := os.MkdirAll(c.SocketDir(), 0o700); err != nil {
+		return err
+	}
+	if err := c.own(c.SocketDir()); err != nil {
+		return err
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		p := port
@@ -128,7 +144,7 @@ func (c *Cluster) Start(ctx context.Context, port int) error {
 		}
 		var out []byte
 		out, err = c.run(ctx, filepath.Join(c.bin, "pg_ctl"), "-D", c.Dir, "-w", "-t", "60", "-l", filepath.Join(c.Dir, "server.log"),
-			"-o", "-p "+strconv.Itoa(p), "start")
+			"-o", "-p "+strconv.Itoa(p)+" -k "+c.SocketDir(), "start")
 		if err == nil {
 			c.Port = p
 			return nil
@@ -150,11 +166,12 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Destroy stops the server and removes its folder.
+// Destroy stops the server and removes its folders.
 func (c *Cluster) Destroy(ctx context.Context) error {
 	if err := c.Stop(ctx); err != nil {
 		return err
 	}
+	os.RemoveAll(c.SocketDir())
 	return os.RemoveAll(c.Dir)
 }
 
@@ -164,7 +181,7 @@ func (c *Cluster) AdminConn(ctx context.Context, database string) (*pgx.Conn, er
 	if err != nil {
 		return nil, err
 	}
-	cfg.Host, cfg.Port, cfg.User, cfg.Database = c.Dir, uint16(c.Port), "postgres", database
+	cfg.Host, cfg.Port, cfg.User, cfg.Database = c.SocketDir(), uint16(c.Port), "postgres", database
 	return pgx.ConnectConfig(ctx, cfg)
 }
 

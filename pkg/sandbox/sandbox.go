@@ -60,6 +60,7 @@ type Sandbox struct {
 	server   *http.Server
 	s3       *s3server.Server
 	pg       *postgresBackend
+	logFile  *os.File
 }
 
 // ports are kept between runs so that endpoints recorded in a stack's
@@ -92,10 +93,17 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if timing == (ovhsim.Timing{}) {
 		timing = DefaultTiming
 	}
+	logFile, err := os.OpenFile(filepath.Join(opts.Dir, "sandbox.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		sb.Close()
+		return nil, err
+	}
+	sb.logFile = logFile
 	sim, err := ovhsim.New(ovhsim.Options{
 		Credentials: sb.Credentials, Projects: opts.Projects, Zones: opts.Zones, Catalog: opts.Catalog,
 		Timing: timing, Faults: opts.Faults, Backends: backends,
 		StateFile: filepath.Join(opts.Dir, "ovh.json"), LogFile: filepath.Join(opts.Dir, "ovh-requests.log"),
+		ErrorLog: logFile,
 	})
 	if err != nil {
 		sb.Close()
@@ -159,6 +167,9 @@ func (sb *Sandbox) Close() error {
 	}
 	if sb.s3 != nil {
 		errs = append(errs, sb.s3.Stop())
+	}
+	if sb.logFile != nil {
+		errs = append(errs, sb.logFile.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -35,6 +35,9 @@ type Plan struct {
 	// refresh is set for refresh and drift: there the engine reports a
 	// resource gone as a delete and one changed outside as an update.
 	refresh bool
+	// applying is set when the operation changes things: only then does a
+	// step have a status.
+	applying bool
 }
 
 // Change is one resource's step.
@@ -119,30 +122,8 @@ func (p *Plan) add(e events.EngineEvent) {
 // comes as three steps (create-replacement, replace, delete-replaced);
 // they make one change.
 func (p *Plan) step(m apitype.StepEventMetadata, status string) {
-	if hidden(m.Type) {
-		return
-	}
-	action := ""
-	switch m.Op {
-	case apitype.OpCreate:
-		action = ActionCreate
-	case apitype.OpUpdate:
-		action = ActionUpdate
-		if p.refresh {
-			action = ActionDrift
-		}
-	case apitype.OpDelete:
-		action = ActionDelete
-		if p.refresh {
-			action = ActionGone
-		}
-	case apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced:
-		action = ActionReplace
-	case apitype.OpSame:
-		action = ActionSame
-	case apitype.OpRefresh:
-		action = refreshAction(m)
-	default:
+	action, ok := actionOf(m, p.refresh)
+	if !ok {
 		return
 	}
 	ch := p.byURN[m.URN]
@@ -160,12 +141,72 @@ func (p *Plan) step(m apitype.StepEventMetadata, status string) {
 	if props := properties(m); len(props) > 0 {
 		ch.Properties = props
 	}
+	if !p.applying {
+		return
+	}
 	if status == "failed" || (status == "done" && ch.Status != "failed") {
 		ch.Status = status
 	}
 }
 
 var precedence = map[string]int{ActionSame: 0, ActionUpdate: 1, ActionDrift: 1, ActionCreate: 2, ActionDelete: 2, ActionGone: 2, ActionReplace: 3}
+
+// actionOf is the change an engine step makes to a resource the plan
+// shows, or false for engine-internal resources and steps.
+func actionOf(m apitype.StepEventMetadata, refresh bool) (string, bool) {
+	if hidden(m.Type) {
+		return "", false
+	}
+	switch m.Op {
+	case apitype.OpCreate:
+		return ActionCreate, true
+	case apitype.OpUpdate:
+		if refresh {
+			return ActionDrift, true
+		}
+		return ActionUpdate, true
+	case apitype.OpDelete:
+		if refresh {
+			return ActionGone, true
+		}
+		return ActionDelete, true
+	case apitype.OpReplace, apitype.OpCreateReplacement, apitype.OpDeleteReplaced:
+		return ActionReplace, true
+	case apitype.OpSame:
+		return ActionSame, true
+	case apitype.OpRefresh:
+		return refreshAction(m), true
+	}
+	return "", false
+}
+
+// Step is an engine event as progress: a resource starting ("" status),
+// done or failed, or a provider's status line (Message).
+type Step struct {
+	Address string
+	Action  string
+	Status  string
+	Message string
+}
+
+// StepOf reads an engine event as progress; false when it is not one.
+func StepOf(e events.EngineEvent, refresh bool) (Step, bool) {
+	switch {
+	case e.ResourcePreEvent != nil:
+		a, ok := actionOf(e.ResourcePreEvent.Metadata, refresh)
+		return Step{Address: addressOf(e.ResourcePreEvent.Metadata.URN), Action: a}, ok
+	case e.ResOutputsEvent != nil:
+		a, ok := actionOf(e.ResOutputsEvent.Metadata, refresh)
+		return Step{Address: addressOf(e.ResOutputsEvent.Metadata.URN), Action: a, Status: "done"}, ok
+	case e.ResOpFailedEvent != nil:
+		a, ok := actionOf(e.ResOpFailedEvent.Metadata, refresh)
+		return Step{Address: addressOf(e.ResOpFailedEvent.Metadata.URN), Action: a, Status: "failed"}, ok
+	case e.DiagnosticEvent != nil && e.DiagnosticEvent.Ephemeral && e.DiagnosticEvent.URN != "":
+		msg := strings.TrimSpace(stripColor(e.DiagnosticEvent.Message))
+		return Step{Address: addressOf(e.DiagnosticEvent.URN), Message: msg}, msg != ""
+	}
+	return Step{}, false
+}
 
 // refreshAction tells a refresh's finding: nothing, a resource changed
 // outside the tool (drift), or one gone.

@@ -20,6 +20,10 @@ type ProgramOptions struct {
 	// Endpoints replace a provider's API endpoint by provider name (the
 	// sandbox's simulators).
 	Endpoints map[string]string
+	// DataOnly keeps only the data-bearing resources (databases, buckets):
+	// applying it is how destroy removes everything else while the
+	// protected data stays, reachable from nowhere.
+	DataOnly bool
 }
 
 // Resource state structs: RegisterResource fills the output fields the
@@ -94,9 +98,11 @@ func (b *builder) build() error {
 			return err
 		}
 	}
-	for _, s := range b.desc.Servers {
-		if err := b.server(s); err != nil {
-			return err
+	if !b.opts.DataOnly {
+		for _, s := range b.desc.Servers {
+			if err := b.server(s); err != nil {
+				return err
+			}
 		}
 	}
 	for _, d := range b.desc.Databases {
@@ -111,6 +117,9 @@ func (b *builder) build() error {
 		if err := b.bucket(bk); err != nil {
 			return err
 		}
+	}
+	if b.opts.DataOnly {
+		return nil
 	}
 	for _, s := range b.desc.Services {
 		if err := b.records(s); err != nil {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -126,6 +125,16 @@ func linkPlugin(dir, binary string) error {
 	return os.Symlink(binary, link)
 }
 
+// mode says what kind of operation a plan is collected from.
+type mode struct{ refresh, apply bool }
+
+var (
+	previewing = mode{}
+	applying   = mode{apply: true}
+	refreshing = mode{refresh: true, apply: true}
+	drifting   = mode{refresh: true}
+)
+
 // Events receives the engine's events as they happen (progress).
 type Events func(events.EngineEvent)
 
@@ -133,10 +142,10 @@ type Events func(events.EngineEvent)
 // caller's callback, and returns once every event has been read. When an
 // operation fails, the Automation API may return without closing the
 // channel: then the events already sent are all there will be.
-func collect(refresh bool, onEvent Events, run func(ch chan<- events.EngineEvent) error) (*Plan, error) {
+func collect(mode mode, onEvent Events, run func(ch chan<- events.EngineEvent) error) (*Plan, error) {
 	ch := make(chan events.EngineEvent)
 	plan := newPlan()
-	plan.refresh = refresh
+	plan.refresh, plan.applying = mode.refresh, mode.apply
 	done := make(chan struct{})
 	go func() {
 		for e := range ch {
@@ -171,7 +180,7 @@ func eventGrace(err error) time.Duration {
 
 // Preview is `pulumi preview`: what up would do.
 func (s *Stack) Preview(ctx context.Context, onEvent Events) (*Plan, error) {
-	plan, err := collect(false, onEvent, func(ch chan<- events.EngineEvent) error {
+	plan, err := collect(previewing, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.Preview(ctx, optpreview.EventStreams(ch))
 		return err
 	})
@@ -180,7 +189,7 @@ func (s *Stack) Preview(ctx context.Context, onEvent Events) (*Plan, error) {
 
 // Up applies the program.
 func (s *Stack) Up(ctx context.Context, onEvent Events) (*Plan, error) {
-	plan, err := collect(false, onEvent, func(ch chan<- events.EngineEvent) error {
+	plan, err := collect(applying, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.Up(ctx, optup.EventStreams(ch))
 		return err
 	})
@@ -190,7 +199,7 @@ func (s *Stack) Up(ctx context.Context, onEvent Events) (*Plan, error) {
 // Refresh reads every resource from its provider and records what it
 // finds.
 func (s *Stack) Refresh(ctx context.Context, onEvent Events) (*Plan, error) {
-	plan, err := collect(true, onEvent, func(ch chan<- events.EngineEvent) error {
+	plan, err := collect(refreshing, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.Refresh(ctx, optrefresh.EventStreams(ch))
 		return err
 	})
@@ -200,29 +209,31 @@ func (s *Stack) Refresh(ctx context.Context, onEvent Events) (*Plan, error) {
 // Drift reads every resource and reports what differs from the state,
 // changing nothing.
 func (s *Stack) Drift(ctx context.Context, onEvent Events) (*Plan, error) {
-	plan, err := collect(true, onEvent, func(ch chan<- events.EngineEvent) error {
+	plan, err := collect(drifting, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.PreviewRefresh(ctx, optrefresh.EventStreams(ch))
 		return err
 	})
 	return plan, s.failure("drift check", plan, err)
 }
 
-// Destroy deletes resources: every resource when includeData (after
-// Unprotect), otherwise all but the protected, data-bearing ones.
+// Destroy deletes resources. Without includeData it applies the program
+// with only the databases and buckets: servers and records go, the data
+// stays (and loses the servers allowed to reach it). With includeData,
+// after Unprotect, it deletes everything.
 func (s *Stack) Destroy(ctx context.Context, includeData bool, onEvent Events) (*Plan, error) {
-	var opts []optdestroy.Option
 	if !includeData {
-		targets, err := s.unprotectedURNs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if len(targets) == 0 {
-			return newPlan().finished(), nil
-		}
-		opts = append(opts, optdestroy.Target(targets))
+		dataOnly := s.opts.Program
+		dataOnly.DataOnly = true
+		s.auto.Workspace().SetProgram(Program(s.opts.Description, dataOnly))
+		defer s.auto.Workspace().SetProgram(Program(s.opts.Description, s.opts.Program))
+		plan, err := collect(applying, onEvent, func(ch chan<- events.EngineEvent) error {
+			_, err := s.auto.Up(ctx, optup.EventStreams(ch))
+			return err
+		})
+		return plan, s.failure("destroy", plan, err)
 	}
-	plan, err := collect(false, onEvent, func(ch chan<- events.EngineEvent) error {
-		_, err := s.auto.Destroy(ctx, append(opts, optdestroy.EventStreams(ch))...)
+	plan, err := collect(applying, onEvent, func(ch chan<- events.EngineEvent) error {
+		_, err := s.auto.Destroy(ctx, optdestroy.EventStreams(ch))
 		return err
 	})
 	return plan, s.failure("destroy", plan, err)
@@ -235,21 +246,6 @@ func (s *Stack) Resources(ctx context.Context) ([]StateResource, error) {
 		return nil, engineError("reading the state", err)
 	}
 	return parseResources(dep.Deployment)
-}
-
-func (s *Stack) unprotectedURNs(ctx context.Context) ([]string, error) {
-	res, err := s.Resources(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var urns []string
-	for _, r := range res {
-		if r.Custom && !r.Protect && !strings.HasPrefix(r.Type, "pulumi:providers:") {
-			urns = append(urns, r.URN)
-		}
-	}
-	sort.Strings(urns)
-	return urns, nil
 }
 
 // Unprotect lifts the protection of every resource, the step before

@@ -5,11 +5,15 @@
 package factory
 
 import (
+	"context"
 	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
+	"github.com/cosocial/cosocial/pkg/model"
 )
 
 // DefaultFile is the description read when -f is not given.
@@ -30,11 +34,16 @@ type Factory struct {
 
 	Now     func() time.Time
 	Catalog func() *catalog.Catalog
+	// Engine finds the Pulumi CLI.
+	Engine func(context.Context) (auto.PulumiCommand, error)
+	// OpenStack opens the stack of a description, on the sandbox when
+	// asked.
+	OpenStack func(ctx context.Context, desc *model.Description, sandbox bool) (*OpenedStack, error)
 }
 
 // New returns the factory for a real run.
 func New(version string) *Factory {
-	return &Factory{
+	f := &Factory{
 		IOStreams: iostreams.System(),
 		Version:   version,
 		File:      DefaultFile,
@@ -42,6 +51,9 @@ func New(version string) *Factory {
 		Now:       time.Now,
 		Catalog:   catalog.Default,
 	}
+	f.Engine = f.findEngine
+	f.OpenStack = f.openStack
+	return f
 }
 
 // Description loads the description that -f names.

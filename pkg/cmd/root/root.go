@@ -4,11 +4,17 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/destroy"
+	"github.com/cosocial/cosocial/pkg/cmd/drift"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	fmtcmd "github.com/cosocial/cosocial/pkg/cmd/fmt"
 	initcmd "github.com/cosocial/cosocial/pkg/cmd/init"
+	"github.com/cosocial/cosocial/pkg/cmd/plan"
+	"github.com/cosocial/cosocial/pkg/cmd/refresh"
 	"github.com/cosocial/cosocial/pkg/cmd/residency"
+	sandboxcmd "github.com/cosocial/cosocial/pkg/cmd/sandbox"
+	"github.com/cosocial/cosocial/pkg/cmd/up"
 	"github.com/cosocial/cosocial/pkg/cmd/validate"
 	"github.com/cosocial/cosocial/pkg/cmd/version"
 )
@@ -38,6 +44,12 @@ resizes before the disk fills.`,
 		fmtcmd.NewCmdFmt(f, nil),
 		validate.NewCmdValidate(f, nil),
 		residency.NewCmdResidency(f, nil),
+		plan.NewCmdPlan(f, nil),
+		up.NewCmdUp(f, nil),
+		refresh.NewCmdRefresh(f, nil),
+		drift.NewCmdDrift(f, nil),
+		destroy.NewCmdDestroy(f, nil),
+		sandboxcmd.NewCmdSandbox(f, nil),
 		version.NewCmdVersion(f, nil),
 	)
 	return cmd

@@ -285,6 +285,7 @@ func (s *Server) startBackend(id, engine, version string) {
 	}
 	if err != nil {
 		c.BackendError = err.Error()
+		s.logf("database cluster %s: the real server behind it failed: %v", id, err)
 	} else {
 		c.Host, c.Port, c.BackendReady = host, port, true
 	}

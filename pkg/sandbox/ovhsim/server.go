@@ -71,7 +71,10 @@ type Options struct {
 	// between runs (no secrets: the backends hold those).
 	StateFile string
 	// LogFile, when set, gets one JSON line per request.
-	LogFile  string
+	LogFile string
+	// ErrorLog, when set, gets what went wrong behind the API (a backend
+	// that failed), which the API itself only reports as a status.
+	ErrorLog io.Writer
 	Backends Backends
 }
 
@@ -360,3 +363,9 @@ func (s *Server) project(w http.ResponseWriter, r *http.Request) (string, bool) 
 }
 
 func (s *Server) now() time.Time { return s.opts.Clock().UTC() }
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.ErrorLog != nil {
+		fmt.Fprintf(s.opts.ErrorLog, "%s "+format+"\n", append([]any{s.now().Format(time.RFC3339)}, args...)...)
+	}
+}

@@ -1,0 +1,137 @@
+package factory
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/cosocial/cosocial/pkg/stack"
+)
+
+// SandboxPassphrase encrypts a sandbox stack's secrets when
+// COSOCIAL_PASSPHRASE is not set: a rehearsal's throwaway credentials.
+const SandboxPassphrase = "cosocial-sandbox"
+
+// OpenedStack is a stack ready for an engine operation, with the sandbox
+// behind it when one was asked for.
+type OpenedStack struct {
+	Stack   *stack.Stack
+	Sandbox *sandbox.Sandbox
+	Dir     string
+}
+
+// Close stops the sandbox, if any.
+func (o *OpenedStack) Close() error {
+	if o.Sandbox != nil {
+		return o.Sandbox.Close()
+	}
+	return nil
+}
+
+// StackDir is the stack folder of a description: .cosocial beside it
+// (sandbox stacks in .cosocial/sandbox, apart from real ones).
+func (f *Factory) StackDir(useSandbox bool) string {
+	base := f.File
+	if info, err := os.Stat(base); err != nil || !info.IsDir() {
+		base = filepath.Dir(base)
+	}
+	if abs, err := filepath.Abs(base); err == nil {
+		base = abs // the engine runs in its own folder: paths must not be relative
+	}
+	dir := filepath.Join(base, ".cosocial")
+	if useSandbox {
+		dir = filepath.Join(dir, "sandbox")
+	}
+	return dir
+}
+
+// openStack finds the engine, starts the sandbox when asked, and opens the
+// stack.
+func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSandbox bool) (*OpenedStack, error) {
+	engine, err := f.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opened := &OpenedStack{Dir: f.StackDir(useSandbox)}
+	opts := stack.Options{
+		Description: desc, Stack: f.Stack, Dir: opened.Dir, Engine: engine,
+		Passphrase: os.Getenv("COSOCIAL_PASSPHRASE"),
+	}
+	if useSandbox {
+		dir, err := sandbox.DefaultDir(f.File)
+		if err != nil {
+			return nil, err
+		}
+		sb, err := sandbox.Start(ctx, SandboxOptions(desc, dir))
+		if err != nil {
+			return nil, fmt.Errorf("starting the sandbox: %w", err)
+		}
+		opened.Sandbox = sb
+		if opts.Passphrase == "" {
+			opts.Passphrase = SandboxPassphrase
+		}
+		opts.Env = map[string]string{}
+		for _, kv := range sb.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			opts.Env[k] = v
+		}
+		opts.Program.Endpoints = map[string]string{}
+		for _, p := range desc.Providers {
+			if p.Kind == model.ProviderOVH {
+				opts.Program.Endpoints[p.Name] = sb.OVHEndpoint()
+			}
+		}
+	}
+	st, err := stack.Open(ctx, opts)
+	if err != nil {
+		opened.Close()
+		return nil, err
+	}
+	opened.Stack = st
+	return opened, nil
+}
+
+// SandboxOptions are the sandbox for a description: its OVHcloud projects
+// and DNS zones exist there.
+func SandboxOptions(desc *model.Description, dir string) sandbox.Options {
+	opts := sandbox.Options{Dir: dir}
+	if desc == nil {
+		return opts
+	}
+	for _, p := range desc.Providers {
+		if p.Kind == model.ProviderOVH && p.Project != "" {
+			opts.Projects = append(opts.Projects, p.Project)
+		}
+	}
+	for _, z := range desc.DNS {
+		opts.Zones = append(opts.Zones, z.Zone)
+	}
+	return opts
+}
+
+// findEngine finds the Pulumi CLI, offering to install it when it is
+// missing and someone is at the terminal to say yes.
+func (f *Factory) findEngine(ctx context.Context) (auto.PulumiCommand, error) {
+	engine, err := stack.FindEngine()
+	if !errors.Is(err, stack.ErrNoEngine) || !f.IOStreams.CanPrompt() {
+		return engine, err
+	}
+	fmt.Fprintf(f.IOStreams.ErrOut, "The Pulumi engine (the pulumi command) is not installed.\nInstall Pulumi %s into %s now? It needs internet access. [y/N] ", stack.InstallEngine, stack.EngineRoot())
+	answer, _ := bufio.NewReader(f.IOStreams.In).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return nil, stack.ErrNoEngine
+	}
+	engine, ierr := stack.InstallEngineCommand(ctx)
+	if ierr != nil {
+		return nil, fmt.Errorf("%w\n\n%v", stack.ErrNoEngine, ierr)
+	}
+	return engine, nil
+}
