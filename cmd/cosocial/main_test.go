@@ -375,3 +375,50 @@ func TestViolationStopsBeforeAnyRequest(t *testing.T) {
 		t.Errorf("the sandbox received requests after the policy became an error:\n%s", after[len(before):])
 	}
 }
+
+// TestStateInABucket keeps the state in a bucket of the description: the
+// bucket is made outside the stack on first use, the stack folder holds no
+// state, and destroy --include-data leaves the state bucket alone.
+func TestStateInABucket(t *testing.T) {
+	env := standUpEnv(t)
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/s3-state.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+	run := func(want int, args ...string) string {
+		t.Helper()
+		out, errOut, code := cosocialEnv(t, dir, env, args...)
+		if code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, code, want, out, errOut)
+		}
+		return out + errOut
+	}
+	out := run(0, "up", "--sandbox", "--yes")
+	if !strings.Contains(out, "creating the state bucket lakeside-state (versioned, private)") {
+		t.Errorf("up did not say it made the state bucket:\n%s", out)
+	}
+	if strings.Contains(out, "bucket.state") {
+		t.Errorf("the state bucket is part of the stack:\n%s", out)
+	}
+	run(0, "plan", "--sandbox", "--detailed-exitcode")
+	if entries, _ := os.ReadDir(filepath.Join(dir, ".cosocial", "sandbox", "state")); len(entries) != 0 {
+		t.Errorf("state was written to the stack folder: %v", entries)
+	}
+	run(0, "destroy", "--sandbox", "--include-data", "--confirm", "lakeside.example.ca")
+	var home string
+	for _, kv := range env {
+		if h, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
+			home = h
+		}
+	}
+	kept, _ := filepath.Glob(filepath.Join(home, "*", "s3", "data", "lakeside-state", ".pulumi", "stacks", "*", "production.json"))
+	if len(kept) != 1 {
+		t.Fatalf("the state bucket lost the state after destroy: %v", kept)
+	}
+	// The state after destroy records an empty stack: plan creates it all again.
+	if out := run(0, "plan", "--sandbox", "--json"); !strings.Contains(out, `"create": 7`) {
+		t.Errorf("plan after destroy: %s", out)
+	}
+}

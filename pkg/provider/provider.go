@@ -96,9 +96,10 @@ type Databases interface {
 
 // BucketSpec is an object storage bucket to create.
 type BucketSpec struct {
-	Name   string
-	Region string
-	Public bool // objects readable by anyone
+	Name      string
+	Region    string
+	Public    bool // objects readable by anyone
+	Versioned bool // every object's old versions kept
 }
 
 // Bucket is a bucket as the provider reports it.
@@ -130,6 +131,16 @@ type Buckets interface {
 	// DeleteBucket removes an empty bucket and its credentials; a bucket
 	// holding objects is refused with ErrNotEmpty, never emptied silently.
 	DeleteBucket(ctx context.Context, id string) error
+}
+
+// StateBuckets is what keeping the engine's state in a bucket needs beyond
+// Buckets: the state bucket lives outside any stack, so the tool finds it
+// by name and fetches its credentials again on every run instead of
+// storing them anywhere.
+type StateBuckets interface {
+	// BucketByName finds a bucket; ErrNotFound when there is none.
+	BucketByName(ctx context.Context, region, name string) (*Bucket, error)
+	BucketCredentials(ctx context.Context, id string) (S3Credentials, error)
 }
 
 // RecordSpec is a DNS record to publish.

@@ -22,9 +22,8 @@ import (
 	pprovider "github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
-	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/provider"
-	"github.com/cosocial/cosocial/pkg/provider/ovh"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 )
 
 // Name is the plugin's name: the engine starts it as pulumi-resource-<Name>.
@@ -151,16 +150,14 @@ func (p *Provider) Configure(_ context.Context, req plugin.ConfigureRequest) (pl
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.config = req.Inputs
-	switch c.str("kind") {
-	case "ovh":
-		cloud, err := ovh.New(ovh.Config{Endpoint: c.str("endpoint"), Project: c.str("project"), Region: c.str("region"), Poll: p.Poll, Backoff: p.Backoff, Catalog: catalog.Default()})
-		if err != nil {
-			return plugin.ConfigureResponse{}, err
-		}
-		p.clouds = clouds{servers: cloud, databases: cloud, buckets: cloud, dns: cloud}
-	default:
-		return plugin.ConfigureResponse{}, fmt.Errorf("provider kind %q is not supported by this plugin", c.str("kind"))
+	set, err := providers.Open(providers.Config{
+		Kind: c.str("kind"), Endpoint: c.str("endpoint"), Project: c.str("project"), Region: c.str("region"),
+		Cloud: c.str("cloud"), Operator: c.str("operator"), Poll: p.Poll, Backoff: p.Backoff,
+	})
+	if err != nil {
+		return plugin.ConfigureResponse{}, err
 	}
+	p.clouds = clouds{servers: set.Servers, databases: set.Databases, buckets: set.Buckets, dns: set.DNS}
 	return plugin.ConfigureResponse{}, nil
 }
 

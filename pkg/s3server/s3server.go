@@ -248,6 +248,11 @@ func (s *Server) Grant(ctx context.Context, access, bucket string) error {
 	return err
 }
 
+// Version turns on versioning for a bucket.
+func (s *Server) Version(ctx context.Context, bucket string) error {
+	return s.client.EnableVersioning(ctx, bucket)
+}
+
 // signed sends a request signed with the root credentials and checks its
 // status.
 func (s *Server) signed(ctx context.Context, method, path string, body []byte, want int) ([]byte, error) {

@@ -176,11 +176,9 @@ func (b *builder) regionOf(r model.Resource) string {
 	return b.ix.Provider(r).Region
 }
 
-// cloudName is the name a resource has at the provider: the co-op's ID
-// and the resource's name, so that two co-ops in one account never clash.
-func (b *builder) cloudName(name string) string {
-	return strings.ToLower(strings.ReplaceAll(b.desc.Coop.ID+"-"+name, "_", "-"))
-}
+func (b *builder) cloudName(name string) string { return CloudName(b.desc, name) }
+
+func lowerDash(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "-")) }
 
 func (b *builder) deps(r model.Resource) []pulumi.Resource {
 	var out []pulumi.Resource

@@ -43,6 +43,8 @@ type Options struct {
 	// credentials, the sandbox's among them.
 	Env     map[string]string
 	Program ProgramOptions
+	// Backend is where the state is kept; the stack folder when empty.
+	Backend Backend
 }
 
 // Stack is an opened stack.
@@ -77,13 +79,20 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 	if err := linkPlugin(plugins, opts.PluginBinary); err != nil {
 		return nil, err
 	}
+	backend := opts.Backend
+	if backend.URL == "" {
+		backend = Backend{URL: "file://" + stateDir, Name: "local"}
+	}
 	env := map[string]string{
-		"PULUMI_BACKEND_URL":                          "file://" + stateDir,
+		"PULUMI_BACKEND_URL":                          backend.URL,
 		"PULUMI_CONFIG_PASSPHRASE":                    opts.Passphrase,
 		"PULUMI_SKIP_UPDATE_CHECK":                    "true",
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 	}
 	for k, v := range opts.Env {
+		env[k] = v
+	}
+	for k, v := range backend.Env {
 		env[k] = v
 	}
 	project := workspace.Project{

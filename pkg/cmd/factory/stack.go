@@ -90,6 +90,15 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 			}
 		}
 	}
+	backend, err := stack.ResolveBackend(ctx, desc, opened.Dir, stack.BackendOptions{
+		Endpoints: opts.Program.Endpoints, Env: opts.Env,
+		Progress: func(msg string) { fmt.Fprintf(f.IOStreams.ErrOut, "  %s\n", msg) },
+	})
+	if err != nil {
+		opened.Close()
+		return nil, err
+	}
+	opts.Backend = backend
 	st, err := stack.Open(ctx, opts)
 	if err != nil {
 		opened.Close()

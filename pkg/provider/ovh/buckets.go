@@ -91,7 +91,11 @@ func (c *Cloud) CreateBucket(ctx context.Context, spec provider.BucketSpec) (*pr
 	}
 	creds = provider.S3Credentials{AccessKey: s3.Access, SecretKey: s3.Secret}
 	var created container
-	if err := c.call(ctx, http.MethodPost, c.path("/region/%s/storage", url.PathEscape(region)), map[string]any{"name": spec.Name, "ownerId": user.ID}, &created); err != nil {
+	body = map[string]any{"name": spec.Name, "ownerId": user.ID}
+	if spec.Versioned {
+		body["versioning"] = map[string]string{"status": "enabled"}
+	}
+	if err := c.call(ctx, http.MethodPost, c.path("/region/%s/storage", url.PathEscape(region)), body, &created); err != nil {
 		return nil, creds, err
 	}
 	policy, _ := json.Marshal(map[string]any{"Statement": []map[string]any{{
@@ -247,4 +251,39 @@ func (c *Cloud) DeleteBucket(ctx context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// BucketByName finds a bucket by its name in a region.
+func (c *Cloud) BucketByName(ctx context.Context, region, name string) (*provider.Bucket, error) {
+	r, err := c.storageRegion(region)
+	if err != nil {
+		return nil, err
+	}
+	return c.Bucket(ctx, bucketID(r, name))
+}
+
+// BucketCredentials fetches again the S3 keys of the user that owns a
+// bucket: OVHcloud hands a secret out as often as its owner asks.
+func (c *Cloud) BucketCredentials(ctx context.Context, id string) (provider.S3Credentials, error) {
+	ct, err := c.container(ctx, id)
+	if err != nil {
+		return provider.S3Credentials{}, err
+	}
+	userPath := c.path("/user/%d", ct.OwnerID)
+	var keys []struct {
+		Access string `json:"access"`
+	}
+	if err := c.call(ctx, http.MethodGet, userPath+"/s3Credentials", nil, &keys); err != nil {
+		return provider.S3Credentials{}, err
+	}
+	if len(keys) == 0 {
+		return provider.S3Credentials{}, fmt.Errorf("bucket %s: its owner has no S3 credentials", ct.Name)
+	}
+	var secret struct {
+		Secret string `json:"secret"`
+	}
+	if err := c.call(ctx, http.MethodPost, userPath+"/s3Credentials/"+url.PathEscape(keys[0].Access)+"/secret", nil, &secret); err != nil {
+		return provider.S3Credentials{}, err
+	}
+	return provider.S3Credentials{AccessKey: keys[0].Access, SecretKey: secret.Secret}, nil
 }

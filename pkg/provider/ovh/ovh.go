@@ -156,6 +156,8 @@ var (
 	_ provider.Databases = (*Cloud)(nil)
 	_ provider.Buckets   = (*Cloud)(nil)
 	_ provider.DNS       = (*Cloud)(nil)
+
+	_ provider.StateBuckets = (*Cloud)(nil)
 )
 
 func lower(s string) string { return strings.ToLower(s) }

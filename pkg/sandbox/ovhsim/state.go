@@ -163,6 +163,7 @@ type bucket struct {
 	Region    string    `json:"region"`
 	OwnerID   int64     `json:"ownerId"`
 	CreatedAt time.Time `json:"createdAt"`
+	Versioned bool      `json:"versioned"`
 }
 
 // DNSRecord is a record of a simulated zone.
@@ -214,6 +215,8 @@ type ObjectBackend interface {
 	Secret(ctx context.Context, access string) (string, error)
 	// Grant gives an access key read and write on a bucket.
 	Grant(ctx context.Context, access, bucket string) error
+	// Version turns on keeping every object's old versions.
+	Version(ctx context.Context, bucket string) error
 }
 
 // ErrBucketNotEmpty is what an ObjectBackend answers when asked to delete

@@ -318,7 +318,7 @@ func (s *Server) bucketJSON(r *http.Request, b *bucket, usage bool) map[string]a
 		// names cannot resolve: its virtual host is path-style.
 		"virtualHost": endpoint + "/" + b.Name + "/",
 		"encryption":  map[string]any{"sseAlgorithm": "plaintext"},
-		"versioning":  map[string]any{"status": "disabled"},
+		"versioning":  map[string]any{"status": versioning(b.Versioned)},
 	}
 	if usage {
 		objects, size, err := s.opts.Backends.Objects.Usage(r.Context(), b.Name)
@@ -358,8 +358,11 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Name    string `json:"name"`
-		OwnerID int64  `json:"ownerId"`
+		Name       string `json:"name"`
+		OwnerID    int64  `json:"ownerId"`
+		Versioning *struct {
+			Status string `json:"status"`
+		} `json:"versioning"`
 	}
 	if !decode(w, r, s, &body) {
 		return
@@ -383,6 +386,13 @@ func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := &bucket{Name: body.Name, Region: region, OwnerID: body.OwnerID, CreatedAt: s.now()}
+	if body.Versioning != nil && body.Versioning.Status == "enabled" {
+		if err := s.opts.Backends.Objects.Version(r.Context(), b.Name); err != nil {
+			s.fail(w, http.StatusInternalServerError, "Server::InternalServerError", err.Error())
+			return
+		}
+		b.Versioned = true
+	}
 	s.st.Buckets[region+"/"+b.Name] = b
 	s.saveLocked()
 	writeJSON(w, http.StatusOK, s.bucketJSON(r, b, false))
@@ -430,4 +440,11 @@ func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request) {
 	delete(s.st.Buckets, b.Region+"/"+b.Name)
 	s.saveLocked()
 	ok(w)
+}
+
+func versioning(on bool) string {
+	if on {
+		return "enabled"
+	}
+	return "disabled"
 }
