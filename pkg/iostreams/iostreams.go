@@ -66,6 +66,9 @@ func (s *IOStreams) SetTTY(stdin, stdout, stderr bool) {
 	s.stdinTTY, s.stdoutTTY, s.stderrTTY = stdin, stdout, stderr
 }
 
+// SetColor turns colour on or off for both streams, for tests.
+func (s *IOStreams) SetColor(on bool) { s.colorOut, s.colorErr = on, on }
+
 // IsStdoutTTY reports whether standard output is a terminal.
 func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
 

@@ -165,14 +165,25 @@ func (c *checker) dnsZone(z *model.DNS) {
 }
 
 func (c *checker) services() {
-	domains := map[string]*model.Service{}
-	for _, s := range c.desc.Services {
-		if first, dup := domains[s.Domain]; dup && s.Domain != "" {
-			c.errorf(s.Src.Attr("domain"), "Domain used twice",
-				"service.%s and service.%s both answer at %s; each service needs its own domain.", first.App+"."+first.Name, s.App+"."+s.Name, s.Domain)
-		} else {
-			domains[s.Domain] = s
+	// Every name a service answers at (its domain, its media host) is
+	// published once: two services, or a service and its own media, cannot
+	// share one.
+	names := map[string]string{}
+	claim := func(s *model.Service, host, attr string) {
+		who := "service." + s.App + "." + s.Name
+		if host == "" {
+			return
 		}
+		if first, dup := names[host]; dup {
+			c.errorf(s.Src.Attr(attr), "Name used twice",
+				"%s is already the name of %s; each service's domain and media host must be a name of its own.", host, first)
+			return
+		}
+		names[host] = fmt.Sprintf("%s (%s)", who, attr)
+	}
+	for _, s := range c.desc.Services {
+		claim(s, s.Domain, "domain")
+		claim(s, s.MediaHost, "media_host")
 		c.serviceDatabase(s)
 		c.serviceZone(s)
 		c.mediaHost(s)

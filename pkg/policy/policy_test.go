@@ -367,6 +367,27 @@ func TestDomainRules(t *testing.T) {
 	}
 }
 
+func TestNamesAreUsedOnce(t *testing.T) {
+	svc := func(name, domain, media string) string {
+		return "service \"mastodon\" \"" + name + "\" {\n  domain = \"" + domain + "\"\n  version = \"4.3.2\"\n  server = server.s\n  database = database.d\n  media_host = \"" + media + "\"\n}\n"
+	}
+	base := "server \"s\" {\n  provider = provider.bhs\n  flavor = \"b3-8\"\n  image = \"Debian 12\"\n}\n" +
+		"database \"d\" {\n  provider = provider.bhs\n  engine = \"postgresql\"\n  version = \"16\"\n  plan = \"essential\"\n  flavor = \"db1-4\"\n  disk_gb = 80\n}\n"
+	for _, tc := range []struct{ name, extra, want string }{
+		{"media host is the domain", svc("a", "a.t.example.ca", "a.t.example.ca"), "a.t.example.ca is already the name of service.mastodon.a (domain)"},
+		{"two services, one domain", svc("a", "a.t.example.ca", "m1.t.example.ca") + svc("b", "a.t.example.ca", "m2.t.example.ca"), "already the name of service.mastodon.a (domain)"},
+		{"media host of another", svc("a", "a.t.example.ca", "m.t.example.ca") + svc("b", "b.t.example.ca", "m.t.example.ca"), "already the name of service.mastodon.a (media_host)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := judgeSrc(t, desc("", base+tc.extra))
+			errs := find(res.Diagnostics, hcl.DiagError, "Name used twice")
+			if len(errs) != 1 || !strings.Contains(errs[0].Detail, tc.want) {
+				t.Fatalf("want one \"Name used twice\" with %q, got %v", tc.want, res.Diagnostics)
+			}
+		})
+	}
+}
+
 func TestPixelfedTakesEitherEngine(t *testing.T) {
 	for _, engine := range []string{"postgresql", "mysql"} {
 		version := map[string]string{"postgresql": "16", "mysql": "8"}[engine]

@@ -126,20 +126,45 @@ func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A server deleted outside the tool is drift, and nothing is changed.
-	res, _ := st.Resources(ctx)
-	var serverID string
-	for _, r := range res {
-		if r.Address() == "server.web" {
-			serverID = r.ID
+	// A new image replaces the server: a new one, then the old one gone.
+	serverID := func() string {
+		res, _ := st.Resources(ctx)
+		for _, r := range res {
+			if r.Address() == "server.web" {
+				return r.ID
+			}
+		}
+		return ""
+	}
+	oldID := serverID()
+	st = open(strings.Replace(strings.Replace(string(src), "disk_gb  = 80", "disk_gb  = 120", 1), `image    = "Debian 12"`, `image    = "Ubuntu 24.04"`, 1))
+	plan, err = st.Preview(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var web *stack.Change
+	for _, c := range plan.Changes {
+		if c.Address == "server.web" {
+			web = c
 		}
 	}
+	if web == nil || web.Action != stack.ActionReplace {
+		t.Fatalf("image change: %+v", plan.Changes)
+	}
+	if _, err := st.Up(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if id := serverID(); id == "" || id == oldID {
+		t.Fatalf("server after replacement: %q (was %q)", id, oldID)
+	}
+
+	// A server deleted outside the tool is drift, and nothing is changed.
 	cloud, err := ovh.New(ovh.Config{Endpoint: sb.OVHEndpoint(), Project: "northwind", Region: "BHS5",
 		ApplicationKey: sb.Credentials.ApplicationKey, ApplicationSecret: sb.Credentials.ApplicationSecret, ConsumerKey: sb.Credentials.ConsumerKey, Poll: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cloud.DeleteServer(ctx, serverID); err != nil {
+	if err := cloud.DeleteServer(ctx, serverID()); err != nil {
 		t.Fatal(err)
 	}
 	plan, err = st.Drift(ctx, nil)
@@ -164,7 +189,7 @@ func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
 	if _, err := st.Destroy(ctx, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	res, _ = st.Resources(ctx)
+	res, _ := st.Resources(ctx)
 	var left []string
 	for _, r := range res {
 		if r.Custom && !strings.HasPrefix(r.Type, "pulumi:providers:") {
