@@ -10,17 +10,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/spf13/cobra"
 
-	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
-	"github.com/cosocial/cosocial/pkg/config"
-	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/stack"
@@ -29,14 +25,7 @@ import (
 
 // Options are destroy's dependencies and flags.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Load      func() *config.Result
-	Catalog   func() *catalog.Catalog
-	Now       func() time.Time
-	OpenStack func(ctx context.Context, desc *model.Description, sandbox bool) (*factory.OpenedStack, error)
-	File      func() string
-	StackName func() string
-	Ctx       context.Context
+	preflight.Deps
 
 	Yes         bool
 	IncludeData bool
@@ -46,8 +35,7 @@ type Options struct {
 
 // NewCmdDestroy builds the command; runF replaces the run function in tests.
 func NewCmdDestroy(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Load: f.Description, Catalog: f.Catalog, Now: f.Now, OpenStack: f.OpenStack,
-		File: func() string { return f.File }, StackName: func() string { return f.Stack }}
+	opts := &Options{Deps: preflight.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "destroy",
 		Short: "Remove what the stack created; data stays unless --include-data",
@@ -83,20 +71,13 @@ func holdsData(r stack.StateResource) bool {
 }
 
 func destroyRun(opts *Options) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	checked, err := preflight.Run(opts.IO, opts.Load, opts.Catalog(), opts.Now())
-	if err != nil {
-		return err
-	}
-	desc := checked.Description
-	opened, err := opts.OpenStack(ctx, desc, opts.Sandbox)
+	ctx := opts.Context()
+	checked, opened, err := opts.Start(ctx, opts.Sandbox)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
+	desc := checked.Description
 	st := opened.Stack
 	resources, err := st.Resources(ctx)
 	if err != nil {
@@ -121,7 +102,7 @@ func destroyRun(opts *Options) error {
 		}
 		return nil
 	}
-	fmt.Fprintf(out, "Destroy in %s:\n", views.PlanHeader{Description: opts.File(), Stack: opts.StackName(), Sandbox: opts.Sandbox})
+	fmt.Fprintf(out, "Destroy in %s:\n", opts.Header(opts.Sandbox))
 	for _, a := range plain {
 		fmt.Fprintf(out, "  %s %s\n", cs.Red("-"), a)
 	}

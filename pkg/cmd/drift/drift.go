@@ -4,18 +4,11 @@
 package drift
 
 import (
-	"context"
-	"time"
-
 	"github.com/spf13/cobra"
 
-	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
-	"github.com/cosocial/cosocial/pkg/config"
-	"github.com/cosocial/cosocial/pkg/iostreams"
-	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
 )
@@ -25,14 +18,7 @@ const ExitDrift = 2
 
 // Options are drift's dependencies and flags.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Load      func() *config.Result
-	Catalog   func() *catalog.Catalog
-	Now       func() time.Time
-	OpenStack func(ctx context.Context, desc *model.Description, sandbox bool) (*factory.OpenedStack, error)
-	File      func() string
-	StackName func() string
-	Ctx       context.Context
+	preflight.Deps
 
 	JSON    bool
 	Sandbox bool
@@ -40,8 +26,7 @@ type Options struct {
 
 // NewCmdDrift builds the command; runF replaces the run function in tests.
 func NewCmdDrift(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Load: f.Description, Catalog: f.Catalog, Now: f.Now, OpenStack: f.OpenStack,
-		File: func() string { return f.File }, StackName: func() string { return f.Stack }}
+	opts := &Options{Deps: preflight.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "drift",
 		Short: "Show what differs between the state and the providers, changing nothing",
@@ -64,15 +49,8 @@ Exit status: 0 no drift, 1 error, 2 drift.`,
 }
 
 func driftRun(opts *Options) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	checked, err := preflight.Run(opts.IO, opts.Load, opts.Catalog(), opts.Now())
-	if err != nil {
-		return err
-	}
-	opened, err := opts.OpenStack(ctx, checked.Description, opts.Sandbox)
+	ctx := opts.Context()
+	_, opened, err := opts.Start(ctx, opts.Sandbox)
 	if err != nil {
 		return err
 	}
@@ -81,7 +59,7 @@ func driftRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	h := views.PlanHeader{Description: opts.File(), Stack: opts.StackName(), Sandbox: opts.Sandbox}
+	h := opts.Header(opts.Sandbox)
 	if opts.JSON {
 		if err := views.WriteJSON(opts.IO.Out, views.NewPlanJSON(h, p, nil)); err != nil {
 			return err

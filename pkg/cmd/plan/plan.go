@@ -4,18 +4,11 @@
 package plan
 
 import (
-	"context"
-	"time"
-
 	"github.com/spf13/cobra"
 
-	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
-	"github.com/cosocial/cosocial/pkg/config"
-	"github.com/cosocial/cosocial/pkg/iostreams"
-	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/views"
 )
 
@@ -24,14 +17,7 @@ const ExitChanges = 2
 
 // Options are plan's dependencies and flags.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Load      func() *config.Result
-	Catalog   func() *catalog.Catalog
-	Now       func() time.Time
-	OpenStack func(ctx context.Context, desc *model.Description, sandbox bool) (*factory.OpenedStack, error)
-	File      func() string
-	StackName func() string
-	Ctx       context.Context
+	preflight.Deps
 
 	JSON             bool
 	Markdown         bool
@@ -41,8 +27,7 @@ type Options struct {
 
 // NewCmdPlan builds the command; runF replaces the run function in tests.
 func NewCmdPlan(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Load: f.Description, Catalog: f.Catalog, Now: f.Now, OpenStack: f.OpenStack,
-		File: func() string { return f.File }, StackName: func() string { return f.Stack }}
+	opts := &Options{Deps: preflight.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what up would change, without changing anything",
@@ -79,15 +64,8 @@ are changes: 0 none, 1 error, 2 changes.`,
 }
 
 func planRun(opts *Options) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	checked, err := preflight.Run(opts.IO, opts.Load, opts.Catalog(), opts.Now())
-	if err != nil {
-		return err
-	}
-	opened, err := opts.OpenStack(ctx, checked.Description, opts.Sandbox)
+	ctx := opts.Context()
+	checked, opened, err := opts.Start(ctx, opts.Sandbox)
 	if err != nil {
 		return err
 	}
@@ -96,7 +74,7 @@ func planRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	h := views.PlanHeader{Description: opts.File(), Stack: opts.StackName(), Sandbox: opts.Sandbox}
+	h := opts.Header(opts.Sandbox)
 	switch {
 	case opts.JSON:
 		if err := views.WriteJSON(opts.IO.Out, views.NewPlanJSON(h, p, checked.Judged.Residency)); err != nil {

@@ -5,11 +5,13 @@
 package preflight
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
+	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/model"
@@ -41,4 +43,51 @@ func Run(io *iostreams.IOStreams, load func() *config.Result, cat *catalog.Catal
 		return nil, exit.ErrSilent
 	}
 	return &Checked{Description: res.Description, Judged: judged}, nil
+}
+
+// Deps are what every command that drives the engine depends on; each
+// command's Options embeds them.
+type Deps struct {
+	IO        *iostreams.IOStreams
+	Load      func() *config.Result
+	Catalog   func() *catalog.Catalog
+	Now       func() time.Time
+	OpenStack func(ctx context.Context, desc *model.Description, sandbox bool) (*factory.OpenedStack, error)
+	File      func() string
+	StackName func() string
+	// Ctx is the command's context: Ctrl-C cancels it.
+	Ctx context.Context
+}
+
+// Context is the command's context, or a background one in tests.
+func (d Deps) Context() context.Context {
+	if d.Ctx == nil {
+		return context.Background()
+	}
+	return d.Ctx
+}
+
+// NewDeps takes the engine commands' dependencies from the factory.
+func NewDeps(f *factory.Factory) Deps {
+	return Deps{IO: f.IOStreams, Load: f.Description, Catalog: f.Catalog, Now: f.Now, OpenStack: f.OpenStack,
+		File: func() string { return f.File }, StackName: func() string { return f.Stack }}
+}
+
+// Start judges the description and, when it may go ahead, opens its stack
+// (on the sandbox when asked). The caller closes what it returns.
+func (d Deps) Start(ctx context.Context, sandbox bool) (*Checked, *factory.OpenedStack, error) {
+	checked, err := Run(d.IO, d.Load, d.Catalog(), d.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	opened, err := d.OpenStack(ctx, checked.Description, sandbox)
+	if err != nil {
+		return nil, nil, err
+	}
+	return checked, opened, nil
+}
+
+// Header names the stack a command works on, for its output.
+func (d Deps) Header(sandbox bool) views.PlanHeader {
+	return views.PlanHeader{Description: d.File(), Stack: d.StackName(), Sandbox: sandbox}
 }

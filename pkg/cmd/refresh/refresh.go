@@ -3,40 +3,25 @@
 package refresh
 
 import (
-	"context"
-	"time"
-
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/spf13/cobra"
 
-	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
-	"github.com/cosocial/cosocial/pkg/config"
-	"github.com/cosocial/cosocial/pkg/iostreams"
-	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
 )
 
 // Options are refresh's dependencies and flags.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Load      func() *config.Result
-	Catalog   func() *catalog.Catalog
-	Now       func() time.Time
-	OpenStack func(ctx context.Context, desc *model.Description, sandbox bool) (*factory.OpenedStack, error)
-	File      func() string
-	StackName func() string
-	Ctx       context.Context
+	preflight.Deps
 
 	Sandbox bool
 }
 
 // NewCmdRefresh builds the command; runF replaces the run function in tests.
 func NewCmdRefresh(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Load: f.Description, Catalog: f.Catalog, Now: f.Now, OpenStack: f.OpenStack,
-		File: func() string { return f.File }, StackName: func() string { return f.Stack }}
+	opts := &Options{Deps: preflight.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "refresh",
 		Short: "Record in the state what the providers really have",
@@ -58,15 +43,8 @@ put back. To look without recording, use drift.`,
 }
 
 func refreshRun(opts *Options) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	checked, err := preflight.Run(opts.IO, opts.Load, opts.Catalog(), opts.Now())
-	if err != nil {
-		return err
-	}
-	opened, err := opts.OpenStack(ctx, checked.Description, opts.Sandbox)
+	ctx := opts.Context()
+	_, opened, err := opts.Start(ctx, opts.Sandbox)
 	if err != nil {
 		return err
 	}
@@ -80,6 +58,6 @@ func refreshRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	views.Drift(opts.IO.Out, views.PlanHeader{Description: opts.File(), Stack: opts.StackName(), Sandbox: opts.Sandbox}, p, true, opts.IO.ColorScheme())
+	views.Drift(opts.IO.Out, opts.Header(opts.Sandbox), p, true, opts.IO.ColorScheme())
 	return nil
 }

@@ -13,27 +13,16 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/spf13/cobra"
 
-	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
-	"github.com/cosocial/cosocial/pkg/config"
-	"github.com/cosocial/cosocial/pkg/iostreams"
-	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
 )
 
 // Options are up's dependencies and flags.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Load      func() *config.Result
-	Catalog   func() *catalog.Catalog
-	Now       func() time.Time
-	OpenStack func(ctx context.Context, desc *model.Description, sandbox bool) (*factory.OpenedStack, error)
-	File      func() string
-	StackName func() string
-	Ctx       context.Context
+	preflight.Deps
 
 	Yes     bool
 	Sandbox bool
@@ -41,8 +30,7 @@ type Options struct {
 
 // NewCmdUp builds the command; runF replaces the run function in tests.
 func NewCmdUp(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Load: f.Description, Catalog: f.Catalog, Now: f.Now, OpenStack: f.OpenStack,
-		File: func() string { return f.File }, StackName: func() string { return f.Stack }}
+	opts := &Options{Deps: preflight.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Apply the description: create, update and replace what the plan shows",
@@ -70,20 +58,13 @@ Databases and buckets are protected: up never deletes or replaces them.`,
 }
 
 func upRun(opts *Options) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	checked, err := preflight.Run(opts.IO, opts.Load, opts.Catalog(), opts.Now())
-	if err != nil {
-		return err
-	}
-	opened, err := opts.OpenStack(ctx, checked.Description, opts.Sandbox)
+	ctx := opts.Context()
+	checked, opened, err := opts.Start(ctx, opts.Sandbox)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
-	h := views.PlanHeader{Description: opts.File(), Stack: opts.StackName(), Sandbox: opts.Sandbox}
+	h := opts.Header(opts.Sandbox)
 	plan, err := opened.Stack.Preview(ctx, nil)
 	if err != nil {
 		return err
