@@ -148,14 +148,10 @@ func (r *Region) Place() string {
 // Operator is a company that runs a cloud. OVHcloud and DigitalOcean are one
 // operator each; OpenStack is an API that several companies run.
 type Operator struct {
-	ID       string // as written in a description's operator argument
-	Name     string
-	Owner    Owner
-	Currency string // the currency its prices are published in
-	Regions  []*Region
-	// Hosts is where the operator's API answers, for matching clouds.yaml
-	// entries to operators.
-	Hosts []string
+	ID      string // as written in a description's operator argument
+	Name    string
+	Owner   Owner
+	Regions []*Region
 }
 
 // Region finds a region by code or alias, ignoring case.

@@ -45,12 +45,10 @@ func digitalOcean() *Operator {
 				Note: "Delaware corporation listed on the NYSE (DOCN); 2024 filings give New York, a 2025 exhibit gives Broomfield, Colorado. Either way, United States.",
 			},
 		},
-		Currency: "USD",
 		Regions: []*Region{
 			region("tor1", "Toronto", "ON", "CA"),
 			region("nyc3", "New York", "NY", "US"),
 		},
-		Hosts: []string{"api.digitalocean.com"},
 	}
 }
 

@@ -53,13 +53,11 @@ func vexxhost() *Operator {
 				Note: "Described by its founders as an OpenStack public cloud based in Canada; the exact legal name was not read.",
 			},
 		},
-		Currency: "",
 		Regions: []*Region{
 			region("ca-ymq-1", "Montreal", "QC", "CA", confirmed(vexxhostSDK)),
 			region("sjc1", "San Jose", "CA", "US", unconfirmed("The region exists (VEXXHOST CI nodes are named vexxhost-sjc1); the city is read from its airport code.")),
 			region("ams1", "Amsterdam", "", "NL", unconfirmed("The region exists (VEXXHOST CI nodes are named vexxhost-ams1); the city is read from its code.")),
 		},
-		Hosts: []string{"auth.vexxhost.net"},
 	}
 }
 

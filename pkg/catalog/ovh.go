@@ -71,9 +71,7 @@ func ovhcloud() *Operator {
 				Note: "Parent and country from OVH Groupe's Universal Registration Document; the HQ street address was not read.",
 			},
 		},
-		Currency: "CAD",
-		Regions:  []*Region{bhs, tor, gra},
-		Hosts:    []string{"api.ca.ovhcloud.com", "ca.api.ovh.com", "eu.api.ovh.com", "api.us.ovhcloud.com"},
+		Regions: []*Region{bhs, tor, gra},
 	}
 }
 

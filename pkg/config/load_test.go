@@ -50,16 +50,6 @@ service "mastodon" "test" {
 }
 `
 
-// lineOf returns the 1-based line of the first occurrence of needle.
-func lineOf(t *testing.T, src, needle string) int {
-	t.Helper()
-	i := strings.Index(src, needle)
-	if i < 0 {
-		t.Fatalf("test source has no %q", needle)
-	}
-	return strings.Count(src[:i], "\n") + 1
-}
-
 func errorsOf(diags hcl.Diagnostics) hcl.Diagnostics {
 	var out hcl.Diagnostics
 	for _, d := range diags {

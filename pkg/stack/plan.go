@@ -62,8 +62,6 @@ type PropertyChange struct {
 
 func newPlan() *Plan { return &Plan{byURN: map[string]*Change{}} }
 
-func (p *Plan) finished() *Plan { p.finish(); return p }
-
 // Counts are the number of changes per action.
 func (p *Plan) Counts() map[string]int {
 	c := map[string]int{ActionCreate: 0, ActionUpdate: 0, ActionReplace: 0, ActionDelete: 0, ActionSame: 0}

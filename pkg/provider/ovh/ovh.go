@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	goovh "github.com/ovh/go-ovh/ovh"
@@ -159,5 +158,3 @@ var (
 
 	_ provider.StateBuckets = (*Cloud)(nil)
 )
-
-func lower(s string) string { return strings.ToLower(s) }
