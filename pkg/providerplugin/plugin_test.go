@@ -16,20 +16,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/provider"
 	"github.com/cosocial/cosocial/pkg/provider/ovh"
 	"github.com/cosocial/cosocial/pkg/providerplugin"
-	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 )
-
-var fast = ovhsim.Timing{
-	InstanceBuild: 50 * time.Millisecond, InstanceDelete: 30 * time.Millisecond,
-	DatabaseCreate: 50 * time.Millisecond, DatabaseUpdate: 50 * time.Millisecond, DatabaseDelete: 30 * time.Millisecond,
-	UserCreate: 10 * time.Millisecond,
-}
 
 type harness struct {
 	sb    *sandbox.Sandbox
@@ -42,24 +35,8 @@ type harness struct {
 // every value crosses the wire as it would under `pulumi up`.
 func start(t *testing.T, faults ovhsim.Faults, backends bool) *harness {
 	t.Helper()
-	if backends {
-		if _, err := pgserver.BinDir(); err != nil {
-			t.Skipf("SKIP: %v", err)
-		}
-		if _, err := s3server.Binary(); err != nil {
-			t.Skipf("SKIP: %v", err)
-		}
-	}
-	sb, err := sandbox.Start(context.Background(), sandbox.Options{
-		Dir: pgserver.TempDir(t), Projects: []string{"contract"}, Zones: []string{"example.ca"},
-		Timing: fast, Faults: faults, NoBackends: !backends,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
-	for _, kv := range sb.Env() {
-		k, v, _ := strings.Cut(kv, "=")
+	sb := sandboxtest.Start(t, sandbox.Options{Projects: []string{"contract"}, Zones: []string{"example.ca"}, Faults: faults, NoBackends: !backends})
+	for k, v := range sb.Env() {
 		t.Setenv(k, v)
 	}
 

@@ -140,11 +140,11 @@ func (sb *Sandbox) S3Endpoint() string {
 
 // Env is the environment a client of the sandbox needs: OVHcloud
 // credentials for go-ovh.
-func (sb *Sandbox) Env() []string {
-	return []string{
-		"OVH_APPLICATION_KEY=" + sb.Credentials.ApplicationKey,
-		"OVH_APPLICATION_SECRET=" + sb.Credentials.ApplicationSecret,
-		"OVH_CONSUMER_KEY=" + sb.Credentials.ConsumerKey,
+func (sb *Sandbox) Env() map[string]string {
+	return map[string]string{
+		"OVH_APPLICATION_KEY":    sb.Credentials.ApplicationKey,
+		"OVH_APPLICATION_SECRET": sb.Credentials.ApplicationSecret,
+		"OVH_CONSUMER_KEY":       sb.Credentials.ConsumerKey,
 	}
 }
 

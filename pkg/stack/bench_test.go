@@ -18,8 +18,10 @@ import (
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
+	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/policy"
 	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
 )
@@ -165,22 +167,9 @@ func BenchmarkEngine(b *testing.B) {
 		b.Skip("SKIP: no pulumi engine on PATH")
 	}
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "cosocial-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	os.Chmod(dir, 0o711)
-	defer os.RemoveAll(dir)
-	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: filepath.Join(dir, "sandbox"), Projects: []string{"gen"}, Zones: []string{"gen.example.ca"}, Timing: quick})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Close()
-	env := map[string]string{}
-	for _, kv := range sb.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	dir := pgserver.TempDir(b)
+	sb := sandboxtest.Start(b, sandbox.Options{Dir: filepath.Join(dir, "sandbox"), Projects: []string{"gen"}, Zones: []string{"gen.example.ca"}})
+	env := sb.Env()
 	src := generate(500)
 	exe, _ := os.Executable()
 	cat := catalog.Default()

@@ -11,12 +11,10 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/model"
-	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/provider/ovh"
 	"github.com/cosocial/cosocial/pkg/providerplugin"
-	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox"
-	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/cosocial/cosocial/pkg/stack"
 )
 
@@ -33,12 +31,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var quick = ovhsim.Timing{
-	InstanceBuild: 200 * time.Millisecond, InstanceDelete: 100 * time.Millisecond,
-	DatabaseCreate: 200 * time.Millisecond, DatabaseUpdate: 200 * time.Millisecond, DatabaseDelete: 100 * time.Millisecond,
-	UserCreate: 50 * time.Millisecond,
-}
-
 func load(t *testing.T, src string) *model.Description {
 	t.Helper()
 	res := config.LoadBytes("cosocial.hcl", []byte(src))
@@ -53,24 +45,10 @@ func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
 	if err != nil {
 		t.Skipf("SKIP: no pulumi engine on PATH (%v)", strings.SplitN(err.Error(), "\n", 2)[0])
 	}
-	if _, err := pgserver.BinDir(); err != nil {
-		t.Skipf("SKIP: %v", err)
-	}
-	if _, err := s3server.Binary(); err != nil {
-		t.Skipf("SKIP: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Options{Dir: pgserver.TempDir(t), Timing: quick})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	env := map[string]string{}
-	for _, kv := range sb.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	sb := sandboxtest.Start(t, sandbox.Options{})
+	env := sb.Env()
 	src, err := os.ReadFile("../../stacks/starter/cosocial.hcl")
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/policy"
 	"github.com/cosocial/cosocial/pkg/stack"
@@ -187,6 +189,15 @@ type Progress struct {
 // NewProgress returns a progress printer writing to w.
 func NewProgress(w io.Writer, cs *iostreams.ColorScheme) *Progress {
 	return &Progress{w: w, cs: cs, started: map[string]bool{}}
+}
+
+// Events feeds an applying operation's engine events to the printer.
+func (p *Progress) Events() stack.Events {
+	return func(e events.EngineEvent) {
+		if step, ok := stack.StepOf(e, false); ok {
+			p.Event(step)
+		}
+	}
 }
 
 // Event prints an engine event, if it is progress.

@@ -11,7 +11,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/spf13/cobra"
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
@@ -154,11 +153,7 @@ func destroyRun(opts *Options) error {
 			return err
 		}
 	}
-	if _, err := st.Destroy(ctx, opts.IncludeData, func(e events.EngineEvent) {
-		if step, ok := stack.StepOf(e, false); ok {
-			progress.Event(step)
-		}
-	}); err != nil {
+	if _, err := st.Destroy(ctx, opts.IncludeData, progress.Events()); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\n%s Destroyed.\n", cs.Green("✓"))

@@ -78,11 +78,7 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 		if opts.Passphrase == "" {
 			opts.Passphrase = SandboxPassphrase
 		}
-		opts.Env = map[string]string{}
-		for _, kv := range sb.Env() {
-			k, v, _ := strings.Cut(kv, "=")
-			opts.Env[k] = v
-		}
+		opts.Env = sb.Env()
 		opts.Program.Endpoints = map[string]string{}
 		for _, p := range desc.Providers {
 			if p.Kind == model.ProviderOVH {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -94,8 +95,14 @@ func sandboxRun(opts *Options) error {
 	}
 	defer s.Close()
 	envFile := filepath.Join(sopts.Dir, "env")
-	env := append([]string{"OVH_ENDPOINT=" + s.OVHEndpoint()}, s.Env()...)
-	if err := os.WriteFile(envFile, []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {
+	env := s.Env()
+	env["OVH_ENDPOINT"] = s.OVHEndpoint()
+	var lines []string
+	for k, v := range env {
+		lines = append(lines, k+"="+v)
+	}
+	sort.Strings(lines)
+	if err := os.WriteFile(envFile, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
 	cs := opts.IO.ColorScheme()

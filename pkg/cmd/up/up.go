@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/spf13/cobra"
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
@@ -87,11 +86,7 @@ func upRun(opts *Options) error {
 	fmt.Fprintln(errOut)
 	progress := views.NewProgress(errOut, opts.IO.ErrColorScheme())
 	start := time.Now()
-	result, err := opened.Stack.Up(ctx, func(e events.EngineEvent) {
-		if step, ok := stack.StepOf(e, false); ok {
-			progress.Event(step)
-		}
-	})
+	result, err := opened.Stack.Up(ctx, progress.Events())
 	if err != nil {
 		return err
 	}

@@ -7,40 +7,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/provider"
 	"github.com/cosocial/cosocial/pkg/provider/ovh"
 	"github.com/cosocial/cosocial/pkg/provider/providertest"
-	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 )
-
-var fast = ovhsim.Timing{
-	InstanceBuild: 60 * time.Millisecond, InstanceDelete: 40 * time.Millisecond,
-	DatabaseCreate: 60 * time.Millisecond, DatabaseUpdate: 60 * time.Millisecond, DatabaseDelete: 40 * time.Millisecond,
-	UserCreate: 20 * time.Millisecond,
-}
 
 // start runs a sandbox with real backends and returns a client of it.
 func start(t *testing.T, faults ovhsim.Faults, backends bool) (*sandbox.Sandbox, *ovh.Cloud) {
 	t.Helper()
-	if backends {
-		if _, err := pgserver.BinDir(); err != nil {
-			t.Skipf("SKIP: %v", err)
-		}
-		if _, err := s3server.Binary(); err != nil {
-			t.Skipf("SKIP: %v", err)
-		}
-	}
-	sb, err := sandbox.Start(context.Background(), sandbox.Options{
-		Dir: pgserver.TempDir(t), Projects: []string{"contract"}, Zones: []string{"example.ca"},
-		Timing: fast, Faults: faults, NoBackends: !backends,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
+	sb := sandboxtest.Start(t, sandbox.Options{Projects: []string{"contract"}, Zones: []string{"example.ca"}, Faults: faults, NoBackends: !backends})
 	cloud, err := ovh.New(ovh.Config{
 		Endpoint: sb.OVHEndpoint(), Project: "contract", Region: "BHS5",
 		ApplicationKey: sb.Credentials.ApplicationKey, ApplicationSecret: sb.Credentials.ApplicationSecret, ConsumerKey: sb.Credentials.ConsumerKey,

@@ -227,6 +227,16 @@ func (s *Server) liveInstance(id string) *instance {
 	return in
 }
 
+// instanceOr404 finds the instance a request names, answering 404 when
+// there is none.
+func (s *Server) instanceOr404(w http.ResponseWriter, r *http.Request) *instance {
+	in := s.liveInstance(r.PathValue("id"))
+	if in == nil {
+		s.notFound(w, "instanceId = "+r.PathValue("id"))
+	}
+	return in
+}
+
 func (s *Server) instanceJSON(in *instance, detail bool) map[string]any {
 	addrs := []map[string]any{}
 	if in.Life.Status != "BUILD" {
@@ -327,9 +337,8 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) {
-	in := s.liveInstance(r.PathValue("id"))
+	in := s.instanceOr404(w, r)
 	if in == nil {
-		s.notFound(w, "instanceId = "+r.PathValue("id"))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.instanceJSON(in, true))
@@ -342,9 +351,8 @@ func (s *Server) renameInstance(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, s, &body) {
 		return
 	}
-	in := s.liveInstance(r.PathValue("id"))
+	in := s.instanceOr404(w, r)
 	if in == nil {
-		s.notFound(w, "instanceId = "+r.PathValue("id"))
 		return
 	}
 	if body.InstanceName == "" {
@@ -357,9 +365,8 @@ func (s *Server) renameInstance(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request) {
-	in := s.liveInstance(r.PathValue("id"))
+	in := s.instanceOr404(w, r)
 	if in == nil {
-		s.notFound(w, "instanceId = "+r.PathValue("id"))
 		return
 	}
 	if !in.Life.Gone {
@@ -376,9 +383,8 @@ func (s *Server) resizeInstance(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, s, &body) {
 		return
 	}
-	in := s.liveInstance(r.PathValue("id"))
+	in := s.instanceOr404(w, r)
 	if in == nil {
-		s.notFound(w, "instanceId = "+r.PathValue("id"))
 		return
 	}
 	if in.Life.Status != "ACTIVE" {

@@ -122,6 +122,16 @@ func (s *Server) liveCluster(engine, id string) *cluster {
 	return c
 }
 
+// clusterOr404 finds the cluster a request names, answering 404 when
+// there is none.
+func (s *Server) clusterOr404(w http.ResponseWriter, r *http.Request) *cluster {
+	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	if c == nil {
+		s.notFound(w, "clusterId = "+r.PathValue("id"))
+	}
+	return c
+}
+
 func (s *Server) clusterJSON(c *cluster) map[string]any {
 	restrictions := []map[string]any{}
 	for _, ip := range c.IPRestrictions {
@@ -339,9 +349,8 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getCluster(w http.ResponseWriter, r *http.Request) {
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.clusterJSON(c))
@@ -352,9 +361,8 @@ func (s *Server) updateCluster(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, s, &body) {
 		return
 	}
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return
 	}
 	if st := c.status(); st != "READY" {
@@ -414,9 +422,8 @@ func (s *Server) updateCluster(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request) {
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return
 	}
 	if !c.Life.Gone {
@@ -431,9 +438,8 @@ func (s *Server) deleteCluster(w http.ResponseWriter, r *http.Request) {
 
 // readyCluster finds a cluster that can take users and databases.
 func (s *Server) readyCluster(w http.ResponseWriter, r *http.Request) *cluster {
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return nil
 	}
 	if st := c.status(); st != "READY" && st != "UPDATING" {
@@ -455,9 +461,8 @@ func userJSON(c *cluster, u *dbUser, password string) map[string]any {
 }
 
 func (s *Server) listDBUsers(w http.ResponseWriter, r *http.Request) {
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return
 	}
 	writeJSON(w, http.StatusOK, sortedKeys(c.Users))
@@ -497,9 +502,8 @@ func (s *Server) createDBUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) dbUser(w http.ResponseWriter, r *http.Request) (*cluster, *dbUser) {
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return nil, nil
 	}
 	u := c.Users[r.PathValue("uid")]
@@ -545,9 +549,8 @@ func (s *Server) deleteDBUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listDBNames(w http.ResponseWriter, r *http.Request) {
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return
 	}
 	writeJSON(w, http.StatusOK, sortedKeys(c.Databases))
@@ -585,9 +588,8 @@ func (s *Server) createDBName(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) dbName(w http.ResponseWriter, r *http.Request) (*cluster, *dbName) {
-	c := s.liveCluster(r.PathValue("engine"), r.PathValue("id"))
+	c := s.clusterOr404(w, r)
 	if c == nil {
-		s.notFound(w, "clusterId = "+r.PathValue("id"))
 		return nil, nil
 	}
 	d := c.Databases[r.PathValue("did")]

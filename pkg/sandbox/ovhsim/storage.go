@@ -159,26 +159,29 @@ func (s *Server) createS3Credentials(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"access": access, "secret": secret, "tenantId": sn, "userId": stableID("os-user", itoa(u.ID))})
 }
 
-func (s *Server) ownsAccess(u *cloudUser, access string) bool {
-	for _, a := range u.AccessKeys {
-		if a == access {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) s3Secret(w http.ResponseWriter, r *http.Request) {
+// accessOr404 finds the user and the access key a request names,
+// answering an error when the key is not that user's.
+func (s *Server) accessOr404(w http.ResponseWriter, r *http.Request) (*cloudUser, string) {
 	if !s.objects(w) {
-		return
+		return nil, ""
 	}
 	u := s.user(w, r)
 	if u == nil {
-		return
+		return nil, ""
 	}
 	access := r.PathValue("access")
-	if !s.ownsAccess(u, access) {
-		s.notFound(w, "access = "+access)
+	for _, a := range u.AccessKeys {
+		if a == access {
+			return u, access
+		}
+	}
+	s.notFound(w, "access = "+access)
+	return nil, ""
+}
+
+func (s *Server) s3Secret(w http.ResponseWriter, r *http.Request) {
+	u, access := s.accessOr404(w, r)
+	if u == nil {
 		return
 	}
 	secret, err := s.opts.Backends.Objects.Secret(r.Context(), access)
@@ -190,16 +193,8 @@ func (s *Server) s3Secret(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteS3Credentials(w http.ResponseWriter, r *http.Request) {
-	if !s.objects(w) {
-		return
-	}
-	u := s.user(w, r)
+	u, access := s.accessOr404(w, r)
 	if u == nil {
-		return
-	}
-	access := r.PathValue("access")
-	if !s.ownsAccess(u, access) {
-		s.notFound(w, "access = "+access)
 		return
 	}
 	if err := s.opts.Backends.Objects.DeleteAccessKey(r.Context(), access); err != nil {
