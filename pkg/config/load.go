@@ -32,9 +32,16 @@ type Result struct {
 // file that a migration block names as its source is the other side of the
 // migration, not part of this description, so it is left out.
 func Load(path string) *Result {
+	return LoadEdited(path, "", nil)
+}
+
+// LoadEdited reads the description at path as Load does, except that the
+// file named edited (one of its files) is read from src: how a rewrite is
+// checked, with every other file of a folder, before it is written.
+func LoadEdited(path, edited string, src []byte) *Result {
 	p := hclparse.NewParser()
 	res := &Result{}
-	files, folder, diags := readPath(p, path)
+	files, folder, diags := readPath(p, path, edited, src)
 	res.Diagnostics = diags
 	if !diags.HasErrors() {
 		res.Description, res.Diagnostics = decodeFiles(p, files, folder, true)
@@ -68,7 +75,7 @@ type parsed struct {
 	file *hcl.File
 }
 
-func readPath(p *hclparse.Parser, path string) ([]parsed, string, hcl.Diagnostics) {
+func readPath(p *hclparse.Parser, path, edited string, src []byte) ([]parsed, string, hcl.Diagnostics) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, "", hcl.Diagnostics{{
@@ -104,7 +111,13 @@ func readPath(p *hclparse.Parser, path string) ([]parsed, string, hcl.Diagnostic
 	var files []parsed
 	var diags hcl.Diagnostics
 	for _, n := range names {
-		f, d := p.ParseHCLFile(n)
+		var f *hcl.File
+		var d hcl.Diagnostics
+		if edited != "" && filepath.Clean(n) == filepath.Clean(edited) {
+			f, d = p.ParseHCL(src, n)
+		} else {
+			f, d = p.ParseHCLFile(n)
+		}
 		diags = append(diags, d...)
 		if f != nil {
 			files = append(files, parsed{n, f})
@@ -286,7 +299,7 @@ func loadMigrationSource(p *hclparse.Parser, m *model.Migration) hcl.Diagnostics
 			Subject:  m.Src.Attr("source"),
 		}}
 	}
-	files, folder, diags := readPath(p, path)
+	files, folder, diags := readPath(p, path, "", nil)
 	if diags.HasErrors() {
 		for _, d := range diags {
 			if d.Subject == nil {

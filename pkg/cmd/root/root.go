@@ -4,6 +4,7 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/db"
 	"github.com/cosocial/cosocial/pkg/cmd/destroy"
 	"github.com/cosocial/cosocial/pkg/cmd/drift"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
@@ -49,6 +50,7 @@ resizes before the disk fills.`,
 		refresh.NewCmdRefresh(f, nil),
 		drift.NewCmdDrift(f, nil),
 		destroy.NewCmdDestroy(f, nil),
+		db.NewCmdDB(f),
 		sandboxcmd.NewCmdSandbox(f, nil),
 		version.NewCmdVersion(f, nil),
 	)

@@ -1,0 +1,213 @@
+// Package measure is `cosocial db measure`: one sample of a database's
+// size, its largest tables, bloat and WAL, and what Mastodon's routine
+// clean-ups would give back, added to the database's history. It also
+// imports a history from before the tool.
+package measure
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosocial/cosocial/pkg/cmd/db/subject"
+	"github.com/cosocial/cosocial/pkg/cmd/exit"
+	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	"github.com/cosocial/cosocial/pkg/cmd/preflight"
+	"github.com/cosocial/cosocial/pkg/dbplan"
+	"github.com/cosocial/cosocial/pkg/views"
+)
+
+// Options are measure's dependencies and flags.
+type Options struct {
+	subject.Deps
+	// Getenv reads COSOCIAL_DB_DSN; tests replace it.
+	Getenv func(string) string
+
+	Database string
+	DSN      string
+	Import   string
+	DiskGB   int
+	Largest  int
+	Format   string
+	Sandbox  bool
+}
+
+// NewCmdMeasure builds the command; runF replaces the run function in tests.
+func NewCmdMeasure(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{Deps: subject.Deps{Deps: preflight.NewDeps(f), StackDir: f.StackDir}, Getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "measure [DATABASE]",
+		Short: "Measure a database and add the sample to its history",
+		Long: `Connect to a PostgreSQL database of the description and record its size, its
+largest tables (table, indexes, TOAST), the estimated bloat, the WAL on disk
+and the disk it has. The sample is added to the database's history in
+.cosocial/history/<stack>/<database>.csv, which db forecast and db resize read.
+For a Mastodon database it also estimates what the routine clean-ups
+(tootctl) would give back.
+
+The connection comes from the stack's outputs (after cosocial up), or from
+--dsn / COSOCIAL_DB_DSN. Keep the password out of the command line: put it
+in PGPASSWORD or ~/.pgpass, which are read as psql reads them.
+
+--import FILE adds a history from before the tool instead: a CSV of a date
+and a size per line ("2025-11-01,64.2 GB"), with an optional third column
+for the disk.`,
+		Example: `  cosocial db measure
+  PGPASSWORD=… cosocial db measure main --dsn postgres://doadmin@db.example:25060/defaultdb
+  cosocial db measure main --import sizes-2025.csv`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ctx = cmd.Context()
+			if len(args) == 1 {
+				opts.Database = args[0]
+			}
+			if opts.Format != "table" && opts.Format != "markdown" && opts.Format != "json" {
+				return exit.FlagErrorf("--format must be table, markdown or json, not %q", opts.Format)
+			}
+			if opts.Import != "" && opts.DSN != "" {
+				return exit.FlagErrorf("--import and --dsn do not go together: an import connects to nothing")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return measureRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.DSN, "dsn", "", "connect here instead of the stack's outputs (a postgres:// URL; password from PGPASSWORD)")
+	cmd.Flags().StringVar(&opts.Import, "import", "", "add a CSV of date,size from before the tool to the history")
+	cmd.Flags().IntVar(&opts.DiskGB, "disk-gb", 0, "the disk the provider gives the database, when the description does not say")
+	cmd.Flags().IntVar(&opts.Largest, "largest", 10, "how many of the largest tables to list")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, markdown or json")
+	cmd.Flags().BoolVar(&opts.Sandbox, "sandbox", false, "measure the database of the stack on the built-in simulators")
+	return cmd
+}
+
+func measureRun(opts *Options) error {
+	ctx := opts.Context()
+	subj, err := subject.Resolve(opts.Deps, opts.Database, opts.Sandbox, opts.DiskGB, false)
+	if err != nil {
+		return err
+	}
+	history, err := dbplan.LoadHistory(subj.History)
+	if err != nil {
+		return err
+	}
+	if opts.Import != "" {
+		return importRun(opts, subj, history)
+	}
+	if subj.Database.Engine != "postgresql" {
+		return fmt.Errorf("database.%s runs %s: only PostgreSQL can be measured; import its sizes with --import", subj.Database.Name, subj.Database.Engine)
+	}
+	dsn := opts.DSN
+	if dsn == "" {
+		dsn = opts.Getenv("COSOCIAL_DB_DSN")
+	}
+	if dsn == "" {
+		// On the sandbox the database lives as long as the sandbox does:
+		// keep the stack open until the measurement is done.
+		var opened *factory.OpenedStack
+		if dsn, opened, err = fromOutputs(ctx, opts, subj); err != nil {
+			return err
+		}
+		defer opened.Close()
+	}
+	conn, err := dbplan.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	m, err := dbplan.Measure(ctx, conn, dbplan.MeasureOptions{Largest: opts.Largest, DiskBytes: subj.DiskBytes, Now: opts.Now})
+	if err != nil {
+		return err
+	}
+	var savings []dbplan.Saving
+	if ok, err := dbplan.IsMastodon(ctx, conn); err != nil {
+		return err
+	} else if ok {
+		if savings, err = dbplan.MastodonSavings(ctx, conn, m); err != nil {
+			return err
+		}
+	}
+	if err := history.Merge(m.Sample).Save(subj.History); err != nil {
+		return fmt.Errorf("keeping the sample: %w", err)
+	}
+	switch opts.Format {
+	case "json":
+		if savings == nil {
+			savings = []dbplan.Saving{}
+		}
+		return views.WriteJSON(opts.IO.Out, views.MeasureJSON{FormatVersion: views.FormatVersion, Measurement: m, Savings: savings, History: subj.History})
+	default:
+		views.Measurement(opts.IO.Out, m, savings, opts.Format == "markdown")
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Sample %d of database.%s kept in %s.\n", len(history)+1, subj.Database.Name, subj.History)
+	return nil
+}
+
+func importRun(opts *Options, subj *subject.Subject, history dbplan.History) error {
+	f, err := os.Open(opts.Import)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	imported, err := dbplan.Import(opts.Import, f)
+	if err != nil {
+		return err
+	}
+	merged := history.Merge(imported...)
+	if err := merged.Save(subj.History); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "Imported %d samples of database.%s, %s to %s; the history now holds %d, in %s.\n",
+		len(imported), subj.Database.Name, imported[0].Time.Format("2006-01-02"), imported[len(imported)-1].Time.Format("2006-01-02"), len(merged), subj.History)
+	return nil
+}
+
+// fromOutputs builds the connection from the stack's outputs: the host,
+// port and one of the users the stack created, with its password. The
+// password stays in memory.
+func fromOutputs(ctx context.Context, opts *Options, subj *subject.Subject) (string, *factory.OpenedStack, error) {
+	opened, err := opts.OpenStack(ctx, subj.Description, opts.Sandbox)
+	if err != nil {
+		return "", nil, err
+	}
+	dsn, err := dsnOf(ctx, opened, opts.Sandbox, subj.Database.Name)
+	if err != nil {
+		opened.Close()
+		return "", nil, err
+	}
+	return dsn, opened, nil
+}
+
+func dsnOf(ctx context.Context, opened *factory.OpenedStack, sandbox bool, database string) (string, error) {
+	out, err := opened.Stack.Outputs(ctx)
+	if err != nil {
+		return "", err
+	}
+	prefix := "database." + database + "."
+	host, _ := out[prefix+"host"].Value.(string)
+	port := fmt.Sprint(out[prefix+"port"].Value)
+	passwords, _ := out[prefix+"passwords"].Value.(map[string]any)
+	if host == "" || len(passwords) == 0 {
+		return "", fmt.Errorf("the stack has no connection for database.%s: run `cosocial up` first, or give --dsn", database)
+	}
+	users := make([]string, 0, len(passwords))
+	for u := range passwords {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	password, _ := passwords[users[0]].(string)
+	if f, err := strconv.ParseFloat(port, 64); err == nil {
+		port = strconv.Itoa(int(f))
+	}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(users[0], password), Host: host + ":" + port, Path: "/" + users[0]}
+	if sandbox {
+		u.RawQuery = "sslmode=disable"
+	}
+	return u.String(), nil
+}

@@ -1,0 +1,246 @@
+package dbplan
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// History is a database's samples, oldest first.
+type History []Sample
+
+// HistoryError is a line of a history or import file that cannot be used.
+type HistoryError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *HistoryError) Error() string {
+	return fmt.Sprintf("%s line %d: %s", e.File, e.Line, e.Msg)
+}
+
+var historyHeader = []string{"time", "database_bytes", "disk_bytes", "wal_bytes", "source"}
+
+// HistoryPath is where a database's history is kept: beside the stack's
+// state, one file per stack and database, so that a sandbox rehearsal
+// never mixes with production.
+func HistoryPath(stackDir, stack, database string) string {
+	return filepath.Join(stackDir, "history", stack, database+".csv")
+}
+
+// LoadHistory reads a history file; a missing file is an empty history.
+func LoadHistory(path string) (History, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	var h History
+	line, first := 0, 1
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line++
+		if err != nil {
+			return nil, &HistoryError{File: path, Line: line, Msg: err.Error()}
+		}
+		if line == 1 && len(rec) > 0 && rec[0] == historyHeader[0] {
+			first = 2
+			continue
+		}
+		if len(rec) != len(historyHeader) {
+			return nil, &HistoryError{File: path, Line: line, Msg: fmt.Sprintf("expected %d fields (%s), found %d", len(historyHeader), strings.Join(historyHeader, ","), len(rec))}
+		}
+		s := Sample{Source: rec[4]}
+		if s.Time, err = time.Parse(time.RFC3339, rec[0]); err != nil {
+			return nil, &HistoryError{File: path, Line: line, Msg: fmt.Sprintf("time %q is not RFC 3339", rec[0])}
+		}
+		for i, dst := range []*int64{&s.DatabaseBytes, &s.DiskBytes, &s.WALBytes} {
+			if *dst, err = strconv.ParseInt(rec[i+1], 10, 64); err != nil {
+				return nil, &HistoryError{File: path, Line: line, Msg: fmt.Sprintf("%s %q is not a whole number of bytes", historyHeader[i+1], rec[i+1])}
+			}
+		}
+		h = append(h, s)
+	}
+	if err := h.ordered(path, first); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// ordered refuses dates out of order or repeated: a fit over them would
+// be silently wrong. first is the line number of the first sample.
+func (h History) ordered(file string, first int) error {
+	for i := 1; i < len(h); i++ {
+		if !h[i].Time.After(h[i-1].Time) {
+			word := "comes before"
+			if h[i].Time.Equal(h[i-1].Time) {
+				word = "repeats"
+			}
+			return &HistoryError{File: file, Line: first + i, Msg: fmt.Sprintf("%s %s %s on the line above; samples must be in date order, once each",
+				h[i].Time.Format(time.DateOnly), word, h[i-1].Time.Format(time.DateOnly))}
+		}
+	}
+	return nil
+}
+
+// Save writes the whole history, replacing the file atomically so that an
+// interrupted write never loses earlier samples.
+func (h History) Save(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".history-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := csv.NewWriter(tmp)
+	_ = w.Write(historyHeader)
+	for _, s := range h {
+		_ = w.Write([]string{s.Time.UTC().Format(time.RFC3339), strconv.FormatInt(s.DatabaseBytes, 10),
+			strconv.FormatInt(s.DiskBytes, 10), strconv.FormatInt(s.WALBytes, 10), s.Source})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Merge adds samples, keeping date order; a sample at a time the history
+// already holds replaces it (re-importing a file is harmless).
+func (h History) Merge(add ...Sample) History {
+	byTime := map[int64]Sample{}
+	for _, s := range h {
+		byTime[s.Time.Unix()] = s
+	}
+	for _, s := range add {
+		byTime[s.Time.Unix()] = s
+	}
+	out := make(History, 0, len(byTime))
+	for _, s := range byTime {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// Import reads a CSV of date and size from before the tool measured:
+// "2025-11-01,64.2 GB" or "2025-11-01T00:00:00Z,68934412288". A header
+// line is allowed. Dates must be in order, once each; the error names
+// the line.
+func Import(name string, r io.Reader) (History, error) {
+	cr := csv.NewReader(bufio.NewReader(r))
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.Comment = '#'
+	var h History
+	var lines []int
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			return nil, &HistoryError{File: name, Line: line, Msg: err.Error()}
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) < 2 {
+			return nil, &HistoryError{File: name, Line: line, Msg: "expected two fields, a date and a size, e.g. 2025-11-01,64.2 GB"}
+		}
+		t, terr := parseDate(rec[0])
+		size, serr := ParseSize(rec[1])
+		if len(h) == 0 && terr != nil && serr != nil {
+			continue // a header line
+		}
+		if terr != nil {
+			return nil, &HistoryError{File: name, Line: line, Msg: terr.Error()}
+		}
+		if serr != nil {
+			return nil, &HistoryError{File: name, Line: line, Msg: serr.Error()}
+		}
+		s := Sample{Time: t, DatabaseBytes: size, WALBytes: -1, Source: "imported"}
+		if len(rec) > 2 && strings.TrimSpace(rec[2]) != "" {
+			if s.DiskBytes, err = ParseSize(rec[2]); err != nil {
+				return nil, &HistoryError{File: name, Line: line, Msg: "disk: " + err.Error()}
+			}
+		}
+		h = append(h, s)
+		lines = append(lines, line)
+	}
+	if len(h) == 0 {
+		return nil, &HistoryError{File: name, Line: 1, Msg: "no samples: expected lines of a date and a size, e.g. 2025-11-01,64.2 GB"}
+	}
+	for i := 1; i < len(h); i++ {
+		if err := (History{h[i-1], h[i]}).ordered(name, lines[i]-1); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+func parseDate(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339, time.DateOnly, "2006-01-02 15:04:05", "2006-01"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date %q is not YYYY-MM-DD (or RFC 3339)", s)
+}
+
+var sizeRE = regexp.MustCompile(`^(?i)\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b?|b)?\s*$`)
+
+// ParseSize reads a size in bytes or with a unit: "68934412288", "64.2 GB",
+// "60G", "61440 MiB". Decimal units are powers of 1000, binary ones of 1024.
+func ParseSize(s string) (int64, error) {
+	m := sizeRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("size %q is not a number of bytes or a size like 64.2 GB", strings.TrimSpace(s))
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	unit := strings.ToLower(m[2])
+	mult := 1.0
+	if unit != "" && unit != "b" {
+		base := 1000.0
+		if strings.Contains(unit, "i") {
+			base = 1024
+		}
+		for _, p := range "kmgt" {
+			mult *= base
+			if rune(unit[0]) == p {
+				break
+			}
+		}
+	}
+	return int64(v * mult), nil
+}

@@ -1,0 +1,93 @@
+package dbplan
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestImportReadsDatesAndSizes(t *testing.T) {
+	h, err := Import("old.csv", strings.NewReader(`date,size
+# from the DigitalOcean graphs
+2025-01-01, 60 GB
+2025-04-01,68.5GB
+2025-07-01T00:00:00Z,78000000000
+2025-10-01,  80 GiB, 100 GB
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{60 * GB, 68_500_000_000, 78 * GB, 80 << 30}
+	if len(h) != len(want) {
+		t.Fatalf("%d samples", len(h))
+	}
+	for i, w := range want {
+		if h[i].DatabaseBytes != w || h[i].Source != "imported" {
+			t.Errorf("sample %d: %+v, want %d bytes", i, h[i], w)
+		}
+	}
+	if h[3].DiskBytes != 100*GB || !h[2].Time.Equal(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("sample 3 %+v / 2 %+v", h[3], h[2])
+	}
+}
+
+func TestImportNamesTheBadLine(t *testing.T) {
+	cases := map[string]struct{ in, want string }{
+		"out of order": {"2025-01-01,60 GB\n2025-03-01,70 GB\n2025-02-01,65 GB\n", "old.csv line 3: 2025-02-01 comes before 2025-03-01"},
+		"repeated":     {"2025-01-01,60 GB\n2025-01-01,61 GB\n", "old.csv line 2: 2025-01-01 repeats"},
+		"bad size":     {"2025-01-01,60 GB\n2025-02-01,lots\n", `old.csv line 2: size "lots"`},
+		"bad date":     {"2025-01-01,60 GB\n01/02/2025,61 GB\n", `old.csv line 2: date "01/02/2025" is not YYYY-MM-DD`},
+		"one field":    {"2025-01-01\n", "old.csv line 1: expected two fields"},
+		"empty":        {"", "old.csv line 1: no samples"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Import("old.csv", strings.NewReader(c.in))
+			var he *HistoryError
+			if !errors.As(err, &he) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestHistorySurvivesSaveAndLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history", "production", "main.csv")
+	h := History{
+		{Time: start, DatabaseBytes: 60 * GB, DiskBytes: 100 * GB, WALBytes: 1 << 30, Source: "measured"},
+		{Time: start.Add(7 * day), DatabaseBytes: 61 * GB, DiskBytes: 100 * GB, WALBytes: -1, Source: "imported"},
+	}
+	if err := h.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != h[0] || got[1] != h[1] {
+		t.Fatalf("got %+v", got)
+	}
+	// Merging an import over it keeps order, and a repeated date replaces.
+	merged := got.Merge(Sample{Time: start.Add(-7 * day), DatabaseBytes: 59 * GB}, Sample{Time: start, DatabaseBytes: 1})
+	if len(merged) != 3 || merged[0].DatabaseBytes != 59*GB || merged[1].DatabaseBytes != 1 {
+		t.Fatalf("merged %+v", merged)
+	}
+	if h, err := LoadHistory(filepath.Join(t.TempDir(), "none.csv")); err != nil || h != nil {
+		t.Fatalf("a missing history: %v %v", h, err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1024": 1024, "1 kB": 1000, "1KiB": 1024, "1.5 GB": 1_500_000_000, "2T": 2_000_000_000_000, "3 MiB": 3 << 20} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "GB", "-1 GB", "1 PB"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

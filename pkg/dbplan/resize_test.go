@@ -1,0 +1,100 @@
+package dbplan
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/config"
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/policy"
+)
+
+// target loads the co-op's target description and its main database's
+// offer: OVHcloud's business plan in Beauharnois.
+func target(t *testing.T) (*model.Description, *model.Database, *policy.DatabaseOffer) {
+	t.Helper()
+	res := config.Load("../../../shared/examples/cosocial-target.hcl")
+	if res.Diagnostics.HasErrors() {
+		t.Skipf("SKIP: the shared examples are not beside the repository: %v", res.Diagnostics)
+	}
+	for _, db := range res.Description.Databases {
+		if db.Name == "main" {
+			offer := policy.OfferFor(catalog.Default(), res.Description, db)
+			if offer == nil || offer.Flavor == nil {
+				t.Fatal("no offer for database.main")
+			}
+			return res.Description, db, offer
+		}
+	}
+	t.Fatal("no database.main")
+	return nil, nil, nil
+}
+
+// linear is a year of weekly samples growing by perYear from first.
+func linear(first, perYear float64) History {
+	return synthetic(53, func(d float64) float64 { return first + d*perYear/365 }, 0, 1)
+}
+
+func TestRecommendGrowsTheDiskInSteps(t *testing.T) {
+	_, db, offer := target(t)
+	// 60 → 100 GB in a year, as CoSocial's did: 140 GB in a year, which at
+	// 80 % needs 175 GB, so 180 GB in OVHcloud's 10 GB steps.
+	fc, err := Predict(linear(60*GB, 40*GB), int64(db.DiskGB)*GB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Recommend(db.Name, fc, offer, db.Flavor, db.DiskGB, fc.Latest.Time, 365*day, "12 months")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Next == nil || rec.Next.Flavor != "db1-15" || rec.Next.DiskGB != 180 {
+		t.Fatalf("recommended %+v (%s)", rec.Next, rec.Reason)
+	}
+	if rec.UsedAtHorizon > Headroom || rec.UsedAtHorizon < 0.7 {
+		t.Errorf("used at horizon %.2f", rec.UsedAtHorizon)
+	}
+	if rec.Current.CAD != nil || !strings.Contains(rec.Current.Price, "no published price") {
+		t.Errorf("a price appeared that the catalog does not have: %+v", rec.Current)
+	}
+	// A short horizon needs nothing.
+	rec, err = Recommend(db.Name, fc, offer, db.Flavor, db.DiskGB, fc.Latest.Time, 30*day, "1 month")
+	if err != nil || rec.Next != nil {
+		t.Fatalf("1 month: %+v %v", rec, err)
+	}
+}
+
+func TestRecommendChangesFlavorBeyondItsDisk(t *testing.T) {
+	_, db, offer := target(t)
+	// 900 GB growing 300 GB a year outgrows db1-15's 960 GB: db1-30 takes
+	// up to 1920 GB.
+	fc, err := Predict(linear(600*GB, 300*GB), 960*GB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Recommend(db.Name, fc, offer, "db1-15", 960, fc.Latest.Time, 365*day, "12 months")
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := int((900*GB + 300*GB) / Headroom / GB)
+	if rec.Next == nil || rec.Next.Flavor != "db1-30" || rec.Next.DiskGB < need || rec.Next.DiskGB > need+10 {
+		t.Fatalf("recommended %+v for about %d GB (%s)", rec.Next, need, rec.Reason)
+	}
+	// Nothing in the plan takes 20 TB: said, with the largest offered.
+	fc, _ = Predict(linear(7000*GB, 9000*GB), 7680*GB)
+	_, err = Recommend(db.Name, fc, offer, "db1-120", 7680, fc.Latest.Time, 365*day, "12 months")
+	var none *NoSizeError
+	if !errors.As(err, &none) || !strings.Contains(err.Error(), "7680 GB (db1-120)") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestStepUp(t *testing.T) {
+	f := &catalog.DatabaseFlavor{DiskMinGB: 20, DiskMaxGB: 960, DiskStepGB: 10}
+	for gb, want := range map[int]int{1: 20, 20: 20, 21: 30, 175: 180, 180: 180} {
+		if got := stepUp(f, gb); got != want {
+			t.Errorf("stepUp(%d) = %d, want %d", gb, got, want)
+		}
+	}
+}
