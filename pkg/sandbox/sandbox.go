@@ -1,6 +1,6 @@
-// Package sandbox runs the provider simulators on this machine, with real
-// servers behind them: PostgreSQL clusters for managed databases and an S3
-// server for buckets. `cosocial sandbox` serves it for other tools, and
+// Package sandbox runs the provider simulators on this machine (OVHcloud
+// and DigitalOcean, each on its own port), with real servers behind them:
+// PostgreSQL clusters for managed databases and an S3 server for buckets. `cosocial sandbox` serves it for other tools, and
 // --sandbox runs plan, up and destroy against it, so anyone can rehearse a
 // change with no cloud account.
 package sandbox
@@ -23,6 +23,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/s3server"
+	"github.com/cosocial/cosocial/pkg/sandbox/dosim"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
 )
 
@@ -35,6 +36,11 @@ type Options struct {
 	Zones    []string
 	Timing   ovhsim.Timing
 	Faults   ovhsim.Faults
+	// DOTiming is the DigitalOcean simulator's; left zero, it follows
+	// Timing (droplets build as instances do, databases as clusters).
+	DOTiming dosim.Timing
+	// DOFaults are the DigitalOcean simulator's injected failures.
+	DOFaults dosim.Faults
 	// NoBackends runs the simulators alone: databases and buckets are then
 	// refused with a message saying so.
 	NoBackends bool
@@ -53,14 +59,19 @@ var DefaultTiming = ovhsim.Timing{
 type Sandbox struct {
 	OVH         *ovhsim.Server
 	Credentials ovhsim.Credentials
+	DO          *dosim.Server
+	// DOToken is the API token the DigitalOcean simulator accepts.
+	DOToken string
 
-	dir      string
-	ports    ports
-	listener net.Listener
-	server   *http.Server
-	s3       *s3server.Server
-	pg       *postgresBackend
-	logFile  *os.File
+	dir        string
+	ports      ports
+	listener   net.Listener
+	server     *http.Server
+	doListener net.Listener
+	doServer   *http.Server
+	s3         *s3server.Server
+	pg         *postgresBackend
+	logFile    *os.File
 }
 
 // ports are kept between runs so that endpoints recorded in a stack's
@@ -68,6 +79,7 @@ type Sandbox struct {
 type ports struct {
 	OVH int `json:"ovh"`
 	S3  int `json:"s3"`
+	DO  int `json:"digitalocean"`
 }
 
 // Start starts the sandbox and its backends.
@@ -77,9 +89,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	sb := &Sandbox{dir: opts.Dir, Credentials: ovhsim.Credentials{
 		ApplicationKey: "sandbox-" + random(8), ApplicationSecret: random(32), ConsumerKey: random(32),
-	}}
+	}, DOToken: "dop_v1_" + random(64)}
 	sb.loadPorts()
 	var backends ovhsim.Backends
+	var doBackends dosim.Backends
 	if !opts.NoBackends {
 		var err error
 		if sb.s3, err = startS3(ctx, filepath.Join(opts.Dir, "s3"), sb.ports.S3); err != nil {
@@ -88,6 +101,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		sb.ports.S3 = sb.s3.Port
 		sb.pg = &postgresBackend{dir: filepath.Join(opts.Dir, "postgres"), clusters: map[string]*pgserver.Cluster{}}
 		backends = ovhsim.Backends{Databases: sb.pg, Objects: objectBackend{sb.s3}}
+		doBackends = dosim.Backends{Databases: sb.pg, Objects: sb.s3}
 	}
 	timing := opts.Timing
 	if timing == (ovhsim.Timing{}) {
@@ -123,12 +137,50 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	sb.ports.OVH = sb.listener.Addr().(*net.TCPAddr).Port
 	sb.server = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go sb.server.Serve(sb.listener)
+	if err := sb.startDigitalOcean(ctx, opts, timing, doBackends, !opts.NoBackends); err != nil {
+		sb.Close()
+		return nil, err
+	}
 	sb.savePorts()
 	return sb, nil
 }
 
+// startDigitalOcean serves the DigitalOcean simulator on its own port:
+// godo's database paths are absolute (/v2/databases), so it cannot share
+// the OVHcloud simulator's server under a prefix.
+func (sb *Sandbox) startDigitalOcean(ctx context.Context, opts Options, timing ovhsim.Timing, backends dosim.Backends, resume bool) error {
+	doTiming := opts.DOTiming
+	if doTiming == (dosim.Timing{}) {
+		doTiming = dosim.Timing{DropletBuild: timing.InstanceBuild, DatabaseCreate: timing.DatabaseCreate, DatabaseResize: timing.DatabaseUpdate}
+	}
+	sim, err := dosim.New(dosim.Options{
+		Token: sb.DOToken, Catalog: opts.Catalog, Timing: doTiming, Faults: opts.DOFaults, Backends: backends,
+		StateFile: filepath.Join(sb.dir, "digitalocean.json"), LogFile: filepath.Join(sb.dir, "digitalocean-requests.log"),
+		ErrorLog: sb.logFile,
+	})
+	if err != nil {
+		return err
+	}
+	sb.DO = sim
+	if resume {
+		if err := sim.ResumeBackends(ctx); err != nil {
+			return err
+		}
+	}
+	if sb.doListener, err = listen(sb.ports.DO); err != nil {
+		return err
+	}
+	sb.ports.DO = sb.doListener.Addr().(*net.TCPAddr).Port
+	sb.doServer = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go sb.doServer.Serve(sb.doListener)
+	return nil
+}
+
 // OVHEndpoint is the URL to give go-ovh (and a description's endpoint).
 func (sb *Sandbox) OVHEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/1.0", sb.ports.OVH) }
+
+// DOEndpoint is the DigitalOcean API's base URL to give godo.
+func (sb *Sandbox) DOEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/", sb.ports.DO) }
 
 // S3Endpoint is the sandbox's S3 server, or "" without backends.
 func (sb *Sandbox) S3Endpoint() string {
@@ -138,13 +190,27 @@ func (sb *Sandbox) S3Endpoint() string {
 	return sb.s3.Endpoint()
 }
 
+// CreateSpacesBucket makes a bucket on the S3 server behind the
+// DigitalOcean simulator's Spaces: DigitalOcean's API does not create
+// buckets (S3 does), so a rehearsal makes them here and then grants them
+// to a Spaces key through the API.
+func (sb *Sandbox) CreateSpacesBucket(ctx context.Context, name string) error {
+	if sb.s3 == nil {
+		return errors.New("the sandbox runs without its S3 server: Spaces buckets cannot be made")
+	}
+	return sb.s3.CreateBucket(ctx, name)
+}
+
 // Env is the environment a client of the sandbox needs: OVHcloud
-// credentials for go-ovh.
+// credentials for go-ovh, and DigitalOcean's token and API URL for
+// pkg/provider/digitalocean.
 func (sb *Sandbox) Env() map[string]string {
 	return map[string]string{
-		"OVH_APPLICATION_KEY":    sb.Credentials.ApplicationKey,
-		"OVH_APPLICATION_SECRET": sb.Credentials.ApplicationSecret,
-		"OVH_CONSUMER_KEY":       sb.Credentials.ConsumerKey,
+		"OVH_APPLICATION_KEY":            sb.Credentials.ApplicationKey,
+		"OVH_APPLICATION_SECRET":         sb.Credentials.ApplicationSecret,
+		"OVH_CONSUMER_KEY":               sb.Credentials.ConsumerKey,
+		"DIGITALOCEAN_TOKEN":             sb.DOToken,
+		"COSOCIAL_DIGITALOCEAN_ENDPOINT": sb.DOEndpoint(),
 	}
 }
 
@@ -159,8 +225,20 @@ func (sb *Sandbox) Close() error {
 	} else if sb.listener != nil {
 		sb.listener.Close()
 	}
+	if sb.doServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, sb.doServer.Shutdown(ctx))
+		cancel()
+	} else if sb.doListener != nil {
+		sb.doListener.Close()
+	}
 	if sb.OVH != nil {
 		errs = append(errs, sb.OVH.Close())
+	}
+	// Before the PostgreSQL clusters stop: it waits for those still being
+	// built.
+	if sb.DO != nil {
+		errs = append(errs, sb.DO.Close())
 	}
 	if sb.pg != nil {
 		errs = append(errs, sb.pg.stopAll())
@@ -322,6 +400,19 @@ func (p *postgresBackend) CreateUser(ctx context.Context, id, name, password str
 	// Managed services let their users create in every database of the
 	// cluster; Mastodon's migrations need exactly that.
 	return c.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CREATEDB", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)))
+}
+
+// CreateAdmin adds DigitalOcean's doadmin: it may create roles and
+// databases, and owns defaultdb (PostgreSQL 15 lets only the owner create
+// in its public schema).
+func (p *postgresBackend) CreateAdmin(ctx context.Context, id, name, password string) error {
+	c, err := p.cluster(id)
+	if err != nil {
+		return err
+	}
+	return c.Exec(ctx, "postgres",
+		fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CREATEDB CREATEROLE", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)),
+		fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", pgserver.QuoteIdent(dosim.DefaultDatabase), pgserver.QuoteIdent(name)))
 }
 
 func (p *postgresBackend) SetPassword(ctx context.Context, id, name, password string) error {
