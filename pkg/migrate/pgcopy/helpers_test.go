@@ -1,0 +1,368 @@
+package pgcopy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/pgserver"
+	"github.com/jackc/pgx/v5"
+)
+
+// Two real clusters, started once for the whole package on first use: the
+// source plays DigitalOcean's managed PostgreSQL, the target OVHcloud's.
+// Each test works in databases of its own.
+var (
+	clustersOnce     sync.Once
+	srcCluster       *pgserver.Cluster
+	dstCluster       *pgserver.Cluster
+	clustersErr      error
+	clustersDir      string
+	clustersSkip     string
+	dbSerial         atomic.Int64
+	availableExt     map[string]bool
+	availableExtOnce sync.Once
+)
+
+// Logins like the providers': the source's doadmin owns the database and
+// may replicate but is no superuser; at the target avnadmin is an
+// ordinary owner and pgsuper the superuser a PostgreSQL 15 subscription
+// needs. The passwords hold quotes and spaces on purpose.
+const (
+	srcPassword   = `do pass'w0rd`
+	avnPassword   = `avn-S3cret-42`
+	superPassword = `super s3cret\x`
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	ctx := context.Background()
+	if srcCluster != nil {
+		srcCluster.Destroy(ctx)
+	}
+	if dstCluster != nil {
+		dstCluster.Destroy(ctx)
+	}
+	if clustersDir != "" {
+		os.RemoveAll(clustersDir)
+	}
+	os.Exit(code)
+}
+
+func clusters(tb testing.TB) (src, dst *pgserver.Cluster) {
+	tb.Helper()
+	clustersOnce.Do(func() {
+		if _, err := pgserver.BinDir(); err != nil {
+			clustersSkip = err.Error()
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		// Not pgserver.TempDir: the clusters outlive any one test.
+		dir, err := os.MkdirTemp("", "cosocial-pgcopy-")
+		if err == nil {
+			err = os.Chmod(dir, 0o711)
+		}
+		if err != nil {
+			clustersErr = err
+			return
+		}
+		clustersDir = dir
+		var wg sync.WaitGroup
+		var serr, derr error
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srcCluster, serr = pgserver.Create(ctx, filepath.Join(dir, "source"))
+		}()
+		dstCluster, derr = pgserver.Create(ctx, filepath.Join(dir, "target"))
+		wg.Wait()
+		if clustersErr = firstErr(serr, derr); clustersErr != nil {
+			return
+		}
+		clustersErr = firstErr(
+			srcCluster.Exec(ctx, "postgres",
+				"CREATE ROLE doadmin LOGIN REPLICATION CREATEDB PASSWORD "+pgserver.QuoteLiteral(srcPassword),
+				"CREATE ROLE mastodon_ro NOLOGIN"),
+			dstCluster.Exec(ctx, "postgres",
+				"CREATE ROLE avnadmin LOGIN CREATEDB PASSWORD "+pgserver.QuoteLiteral(avnPassword),
+				"CREATE ROLE pgsuper LOGIN SUPERUSER PASSWORD "+pgserver.QuoteLiteral(superPassword)))
+	})
+	if clustersSkip != "" {
+		tb.Skipf("SKIP: %s", clustersSkip)
+	}
+	if clustersErr != nil {
+		tb.Fatal(clustersErr)
+	}
+	return srcCluster, dstCluster
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keywordDSN writes the keyword/value form, password quoted as libpq
+// wants it.
+func keywordDSN(c *pgserver.Cluster, user, password, db string) string {
+	return fmt.Sprintf("host=%s port=%d user=%s password=%s dbname=%s sslmode=disable", c.Host(), c.Port, user, quoteValue(password), db)
+}
+
+// newDB creates an empty database owned by owner and drops it when the
+// test ends.
+func newDB(tb testing.TB, c *pgserver.Cluster, prefix, owner string) string {
+	tb.Helper()
+	name := fmt.Sprintf("%s_%d", prefix, dbSerial.Add(1))
+	ctx := context.Background()
+	if err := c.Exec(ctx, "postgres", "CREATE DATABASE "+name+" OWNER "+owner); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c.Exec(context.Background(), "postgres", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return name
+}
+
+// extensionsHere lists the contrib extensions this machine offers, so
+// that the schema uses them only when they exist.
+func extensionsHere(tb testing.TB, c *pgserver.Cluster) map[string]bool {
+	availableExtOnce.Do(func() {
+		availableExt = map[string]bool{}
+		conn, err := c.AdminConn(context.Background(), "postgres")
+		if err != nil {
+			return
+		}
+		defer conn.Close(context.Background())
+		rows, err := conn.Query(context.Background(), `SELECT name FROM pg_available_extensions WHERE name IN ('citext', 'pg_trgm')`)
+		if err != nil {
+			return
+		}
+		names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, n := range names {
+			availableExt[n] = true
+		}
+	})
+	return availableExt
+}
+
+// mastodonSchema is the shape of Mastodon's busiest tables: bigint keys
+// from sequences and identities, self-references, timestamps, text, json.
+func mastodonSchema(ext map[string]bool) []string {
+	username := "text"
+	if ext["citext"] {
+		username = "citext"
+	}
+	stmts := []string{}
+	for _, e := range []string{"citext", "pg_trgm"} {
+		if ext[e] {
+			stmts = append(stmts, "CREATE EXTENSION IF NOT EXISTS "+e)
+		}
+	}
+	stmts = append(stmts,
+		`CREATE TABLE accounts (
+			id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+			username `+username+` NOT NULL,
+			domain text,
+			display_name text NOT NULL DEFAULT '',
+			note text NOT NULL DEFAULT '',
+			fields jsonb,
+			locked boolean NOT NULL DEFAULT false,
+			created_at timestamptz NOT NULL DEFAULT now(),
+			updated_at timestamp NOT NULL DEFAULT now())`,
+		`CREATE UNIQUE INDEX index_accounts_on_username_and_domain_lower ON accounts (lower(username::text), COALESCE(lower(domain), ''))`,
+		`CREATE TABLE statuses (
+			id bigserial PRIMARY KEY,
+			uri varchar,
+			account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			in_reply_to_id bigint REFERENCES statuses(id) ON DELETE SET NULL,
+			reblog_of_id bigint REFERENCES statuses(id) ON DELETE CASCADE,
+			text text NOT NULL DEFAULT '',
+			spoiler_text text NOT NULL DEFAULT '',
+			visibility integer NOT NULL DEFAULT 0,
+			language varchar,
+			sensitive boolean NOT NULL DEFAULT false,
+			created_at timestamp NOT NULL,
+			updated_at timestamp NOT NULL)`,
+		`CREATE INDEX index_statuses_on_account_id_id ON statuses (account_id, id DESC)`,
+		`CREATE INDEX index_statuses_on_in_reply_to_id ON statuses (in_reply_to_id) WHERE in_reply_to_id IS NOT NULL`,
+		`CREATE TABLE media_attachments (
+			id bigserial PRIMARY KEY,
+			status_id bigint REFERENCES statuses(id) ON DELETE SET NULL,
+			account_id bigint REFERENCES accounts(id) ON DELETE SET NULL,
+			file_file_name varchar,
+			file_content_type varchar,
+			file_file_size integer,
+			file_meta json,
+			shortcode varchar UNIQUE,
+			blurhash varchar,
+			created_at timestamp NOT NULL,
+			updated_at timestamp NOT NULL)`,
+		`CREATE TABLE follows (
+			id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			target_account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+			show_reblogs boolean NOT NULL DEFAULT true,
+			uri varchar,
+			created_at timestamp NOT NULL DEFAULT now(),
+			updated_at timestamp NOT NULL DEFAULT now(),
+			UNIQUE (account_id, target_account_id))`,
+		`CREATE TABLE schema_migrations (version varchar PRIMARY KEY)`,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA public TO mastodon_ro`,
+	)
+	if ext["pg_trgm"] {
+		stmts = append(stmts, `CREATE INDEX index_accounts_on_display_name_trgm ON accounts USING gin (display_name gin_trgm_ops)`)
+	}
+	return stmts
+}
+
+// seed fills the schema: statuses rows, a tenth as many accounts, a third
+// as many media attachments, half as many follows.
+func seed(ctx context.Context, conn *pgx.Conn, statuses int) error {
+	accounts := max(statuses/10, 20)
+	stmts := []string{
+		fmt.Sprintf(`INSERT INTO accounts (username, domain, display_name, note, fields, locked, created_at, updated_at)
+			SELECT 'user' || g, CASE WHEN g %% 3 = 0 THEN NULL ELSE 'instance' || (g %% 17) || '.social' END,
+				'Üser ' || g || ' ✨', repeat('a note about things ', g %% 12),
+				jsonb_build_object('website', 'https://example.org/' || g, 'pronouns', CASE WHEN g %% 2 = 0 THEN 'they/them' END, 'n', g),
+				g %% 9 = 0, timestamptz '2022-11-01 00:00:00+00' + g * interval '17 minutes', timestamp '2024-01-01' + g * interval '1 second'
+			FROM generate_series(1, %d) g`, accounts),
+		fmt.Sprintf(`INSERT INTO statuses (uri, account_id, text, spoiler_text, visibility, language, sensitive, created_at, updated_at)
+			SELECT 'https://cosocial.ca/users/u' || (1 + g %% %[2]d) || '/statuses/' || g, 1 + g %% %[2]d,
+				'<p>Toot ' || g || ' ' || md5(g::text) || repeat(' from the co-op, about the fediverse', g %% 9) || '</p>',
+				CASE WHEN g %% 13 = 0 THEN 'cw: politics' ELSE '' END, g %% 4, (ARRAY['en', 'fr', NULL])[1 + g %% 3], g %% 29 = 0,
+				timestamp '2023-01-01' + g * interval '41 seconds', timestamp '2023-01-01' + g * interval '43 seconds'
+			FROM generate_series(1, %[1]d) g`, statuses, accounts),
+		`UPDATE statuses SET in_reply_to_id = id - 1 WHERE id % 7 = 0`,
+		`UPDATE statuses SET reblog_of_id = id - 3, text = '' WHERE id % 11 = 0 AND id > 3`,
+		fmt.Sprintf(`INSERT INTO media_attachments (status_id, account_id, file_file_name, file_content_type, file_file_size, file_meta, shortcode, blurhash, created_at, updated_at)
+			SELECT s.id, s.account_id, 'image' || g || '.png', 'image/png', 1000 + g * 37,
+				json_build_object('original', json_build_object('width', 640 + g %% 300, 'height', 480, 'aspect', 1.3333333333333333)),
+				md5('media' || g), 'LEHV6nWB2yk8pyo0adR*.7kCMdnj', s.created_at, s.updated_at
+			FROM generate_series(1, %d) g JOIN statuses s ON s.id = 1 + (g * 3) %% %d`, max(statuses/3, 1), statuses),
+		fmt.Sprintf(`INSERT INTO follows (account_id, target_account_id, show_reblogs, uri, created_at, updated_at)
+			SELECT a, b, (a + b) %% 5 <> 0, 'https://cosocial.ca/follows/' || a || '-' || b, timestamp '2023-06-01' + a * interval '1 minute', timestamp '2023-06-01'
+			FROM (SELECT 1 + g %% %[2]d AS a, 1 + (g * 7 + g / %[2]d) %% %[2]d AS b FROM generate_series(1, %[1]d) g) x
+			WHERE a <> b ON CONFLICT DO NOTHING`, max(statuses/2, 1), accounts),
+		`INSERT INTO schema_migrations SELECT to_char(timestamp '2016-01-01' + g * interval '9 days', 'YYYYMMDDHH24MISS') FROM generate_series(1, 1200) g`,
+		`ANALYZE`,
+	}
+	for _, s := range stmts {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("seeding: %.60s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// sourceDB makes a Mastodon-shaped database at the source, owned by
+// doadmin, and returns its name and doadmin's connection string.
+func sourceDB(tb testing.TB, statuses int, extra ...string) (name, dsn string) {
+	tb.Helper()
+	src, _ := clusters(tb)
+	name = newDB(tb, src, "mastodon", "doadmin")
+	dsn = keywordDSN(src, "doadmin", srcPassword, name)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, s := range append(mastodonSchema(extensionsHere(tb, src)), extra...) {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			tb.Fatalf("%.60s: %v", s, err)
+		}
+	}
+	if err := seed(ctx, conn, statuses); err != nil {
+		tb.Fatal(err)
+	}
+	return name, dsn
+}
+
+// writer plays Mastodon while the data moves: it posts replies, edits
+// posts, follows and unfollows, and remembers what it posted.
+type writer struct {
+	stop    chan struct{}
+	done    chan error
+	posted  []int64
+	writes  atomic.Int64
+	follows atomic.Int64
+}
+
+func startWriter(ctx context.Context, dsn string) (*writer, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{stop: make(chan struct{}), done: make(chan error, 1)}
+	go func() {
+		defer conn.Close(context.Background())
+		var accounts, maxID int64
+		if err := conn.QueryRow(ctx, `SELECT count(*), (SELECT max(id) FROM statuses) FROM accounts`).Scan(&accounts, &maxID); err != nil {
+			w.done <- err
+			return
+		}
+		for i := 0; ; i++ {
+			select {
+			case <-w.stop:
+				// A last burst, as when a popular post is boosted just
+				// before the maintenance window: the target is still
+				// applying it when the cutover starts.
+				rows, err := conn.Query(ctx, `INSERT INTO statuses (account_id, reblog_of_id, created_at, updated_at)
+					SELECT 1 + g % $1, $2, now(), now() FROM generate_series(1, 3000) g RETURNING id`, accounts, maxID)
+				if err == nil {
+					var ids []int64
+					ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+					w.posted = append(w.posted, ids...)
+				}
+				w.done <- err
+				return
+			default:
+			}
+			acct := 1 + rand.Int64N(accounts)
+			var id int64
+			err := conn.QueryRow(ctx, `INSERT INTO statuses (account_id, in_reply_to_id, text, created_at, updated_at)
+				VALUES ($1, (SELECT max(id) FROM statuses), $2, now(), now()) RETURNING id`, acct, fmt.Sprintf("live toot %d ✍", i)).Scan(&id)
+			if err != nil {
+				w.done <- err
+				return
+			}
+			w.posted = append(w.posted, id)
+			if _, err := conn.Exec(ctx, `UPDATE statuses SET text = text || ' (edited)', updated_at = now() WHERE id = $1`, 1+rand.Int64N(maxID)); err != nil {
+				w.done <- err
+				return
+			}
+			tag, err := conn.Exec(ctx, `INSERT INTO follows (account_id, target_account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, acct, 1+rand.Int64N(accounts))
+			if err != nil {
+				w.done <- err
+				return
+			}
+			w.follows.Add(tag.RowsAffected())
+			if i%10 == 9 {
+				if _, err := conn.Exec(ctx, `DELETE FROM follows WHERE id = (SELECT min(id) FROM follows)`); err != nil {
+					w.done <- err
+					return
+				}
+			}
+			w.writes.Add(1)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	return w, nil
+}
+
+// halt stops the writer and waits for its last write to finish: from
+// here on the source is frozen.
+func (w *writer) halt() error {
+	close(w.stop)
+	return <-w.done
+}
