@@ -2,7 +2,6 @@ package dbplan
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -12,11 +11,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
 	"github.com/cosocial/cosocial/pkg/pgserver"
 )
 
-//go:embed testdata/mastodon.sql
-var mastodonSchema string
+var mastodonSchema = rehearse.MastodonSchema
 
 // mastodon starts a cluster with an empty Mastodon-shaped database and
 // returns a superuser connection to it.

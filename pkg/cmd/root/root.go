@@ -11,6 +11,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	fmtcmd "github.com/cosocial/cosocial/pkg/cmd/fmt"
 	initcmd "github.com/cosocial/cosocial/pkg/cmd/init"
+	migratecmd "github.com/cosocial/cosocial/pkg/cmd/migrate"
 	"github.com/cosocial/cosocial/pkg/cmd/plan"
 	"github.com/cosocial/cosocial/pkg/cmd/refresh"
 	"github.com/cosocial/cosocial/pkg/cmd/residency"
@@ -51,6 +52,7 @@ resizes before the disk fills.`,
 		drift.NewCmdDrift(f, nil),
 		destroy.NewCmdDestroy(f, nil),
 		db.NewCmdDB(f),
+		migratecmd.NewCmdMigrate(f),
 		sandboxcmd.NewCmdSandbox(f, nil),
 		version.NewCmdVersion(f, nil),
 	)

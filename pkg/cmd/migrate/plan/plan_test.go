@@ -1,0 +1,106 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/cmd/exit"
+	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	"github.com/cosocial/cosocial/pkg/cmd/preflight"
+	"github.com/cosocial/cosocial/pkg/config"
+	"github.com/cosocial/cosocial/pkg/iostreams"
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
+	"github.com/cosocial/cosocial/pkg/stack"
+)
+
+func TestFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"--sandbox", "--markdown", "--width", "8", "--source-name", "bucket.media=cosocial-files"}, true},
+		{[]string{"--json", "--markdown"}, false},
+		{[]string{"--width", "0"}, false},
+		{[]string{"--source-name", "bucket.media"}, false},
+	} {
+		ios, _, _, _ := iostreams.Test()
+		var got *Options
+		cmd := NewCmdPlan(&factory.Factory{IOStreams: ios}, func(o *Options) error { got = o; return nil })
+		cmd.SetArgs(tc.args)
+		cmd.SetErr(ios.ErrOut)
+		_, err := cmd.ExecuteC()
+		var fe *exit.FlagError
+		if tc.ok && (err != nil || got.Width != 8 || !got.Sandbox || !got.Markdown || got.SourceNames[0] != "bucket.media=cosocial-files") {
+			t.Errorf("%v: %+v %v", tc.args, got, err)
+		}
+		if !tc.ok && !errors.As(err, &fe) {
+			t.Errorf("%v: want a flag error, got %v", tc.args, err)
+		}
+	}
+}
+
+// TestPlanRehearsal plans CoSocial's move on the sandbox, with no engine:
+// the source is seeded, inventoried, probed and judged.
+func TestPlanRehearsal(t *testing.T) {
+	var sb *sandbox.Sandbox
+	ios, _, out, errOut := iostreams.Test()
+	opts := &Options{
+		Deps: preflight.Deps{
+			IO: ios, Load: func() *config.Result { return config.Load("../../../../stacks/cosocial") }, Catalog: catalog.Default,
+			Now: func() time.Time { return time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC) },
+			OpenStack: func(context.Context, *model.Description, bool) (*factory.OpenedStack, error) {
+				return nil, stack.ErrNoEngine
+			},
+		},
+		StartSandbox: func(context.Context, *model.Description) (*sandbox.Sandbox, error) {
+			sb = sandboxtest.Start(t, sandbox.Options{})
+			return sb, nil
+		},
+		Getenv:  func(string) string { return "" },
+		Sandbox: true, JSON: true, Width: 8,
+	}
+	err := planRun(opts)
+	if !errors.Is(err, exit.ErrSilent) {
+		t.Fatalf("an hour's TTL should block: %v\n%s", err, errOut)
+	}
+	var got struct {
+		Plan struct {
+			Pairs    []string
+			Blockers []string
+			Warnings []string
+			Steps    []struct {
+				Name    string
+				Objects int64
+			}
+		}
+		Source struct {
+			Buckets map[string]struct{ Objects int64 }
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Join(got.Plan.Pairs, " ") != "server.web database.main bucket.media" || got.Source.Buckets["media"].Objects != 300 {
+		t.Errorf("plan %+v", got)
+	}
+	if len(got.Plan.Blockers) != 3 || !strings.Contains(strings.Join(got.Plan.Warnings, " "), "the Pulumi engine") {
+		t.Errorf("blockers %q warnings %q", got.Plan.Blockers, got.Plan.Warnings)
+	}
+	// The rehearsal's secrets stay in the process.
+	for _, secret := range []string{sb.DOToken} {
+		if bytes.Contains(out.Bytes(), []byte(secret)) || strings.Contains(errOut.String(), secret) {
+			t.Error("the sandbox's DigitalOcean token was printed")
+		}
+	}
+	if strings.Contains(out.String()+errOut.String(), "password") || strings.Contains(out.String(), "postgres://") {
+		t.Errorf("a connection string was printed:\n%s", out)
+	}
+}
