@@ -70,7 +70,7 @@ type Sandbox struct {
 	doListener net.Listener
 	doServer   *http.Server
 	s3         *s3server.Server
-	pg         *postgresBackend
+	pg         *Postgres
 	logFile    *os.File
 }
 
@@ -99,7 +99,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 		sb.ports.S3 = sb.s3.Port
-		sb.pg = &postgresBackend{dir: filepath.Join(opts.Dir, "postgres"), clusters: map[string]*pgserver.Cluster{}}
+		sb.pg = NewPostgres(filepath.Join(opts.Dir, "postgres"))
 		backends = ovhsim.Backends{Databases: sb.pg, Objects: objectBackend{sb.s3}}
 		doBackends = dosim.Backends{Databases: sb.pg, Objects: sb.s3}
 	}
@@ -217,21 +217,7 @@ func (sb *Sandbox) Env() map[string]string {
 // Close stops the simulators and the servers behind them, keeping their
 // data for the next run.
 func (sb *Sandbox) Close() error {
-	var errs []error
-	if sb.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, sb.server.Shutdown(ctx))
-		cancel()
-	} else if sb.listener != nil {
-		sb.listener.Close()
-	}
-	if sb.doServer != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, sb.doServer.Shutdown(ctx))
-		cancel()
-	} else if sb.doListener != nil {
-		sb.doListener.Close()
-	}
+	errs := []error{shutdown(sb.server, sb.listener), shutdown(sb.doServer, sb.doListener)}
 	if sb.OVH != nil {
 		errs = append(errs, sb.OVH.Close())
 	}
@@ -241,7 +227,7 @@ func (sb *Sandbox) Close() error {
 		errs = append(errs, sb.DO.Close())
 	}
 	if sb.pg != nil {
-		errs = append(errs, sb.pg.stopAll())
+		errs = append(errs, sb.pg.StopAll())
 	}
 	if sb.s3 != nil {
 		errs = append(errs, sb.s3.Stop())
@@ -291,6 +277,20 @@ func (sb *Sandbox) savePorts() {
 	os.WriteFile(filepath.Join(sb.dir, "ports.json"), b, 0o600)
 }
 
+// shutdown stops a simulator's server, or closes the port it was to
+// serve on when it never started.
+func shutdown(srv *http.Server, l net.Listener) error {
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	}
+	if l != nil {
+		l.Close()
+	}
+	return nil
+}
+
 // listen binds a loopback port, the one used last time if it is free.
 func listen(port int) (net.Listener, error) {
 	if port != 0 {
@@ -327,16 +327,29 @@ func (o objectBackend) DeleteBucket(ctx context.Context, name string) error {
 	return err
 }
 
-// postgresBackend runs one real PostgreSQL cluster per managed database.
-type postgresBackend struct {
+// Postgres runs one real PostgreSQL cluster per managed database, for
+// every simulator: it is both an ovhsim.DatabaseBackend and a
+// dosim.DatabaseBackend. It remembers each cluster's port, so that a
+// cluster started again listens where the records say it does.
+type Postgres struct {
 	dir      string
 	mu       sync.Mutex
 	clusters map[string]*pgserver.Cluster
 }
 
-func (p *postgresBackend) Engines() []string { return []string{"postgresql"} }
+// NewPostgres keeps its clusters in dir.
+func NewPostgres(dir string) *Postgres {
+	return &Postgres{dir: dir, clusters: map[string]*pgserver.Cluster{}}
+}
 
-func (p *postgresBackend) CreateCluster(ctx context.Context, id, engine, version string) (string, int, error) {
+var (
+	_ ovhsim.DatabaseBackend = (*Postgres)(nil)
+	_ dosim.DatabaseBackend  = (*Postgres)(nil)
+)
+
+func (p *Postgres) Engines() []string { return []string{"postgresql"} }
+
+func (p *Postgres) CreateCluster(ctx context.Context, id, engine, version string) (string, int, error) {
 	if err := os.MkdirAll(p.dir, 0o711); err != nil {
 		return "", 0, err
 	}
@@ -344,14 +357,10 @@ func (p *postgresBackend) CreateCluster(ctx context.Context, id, engine, version
 	if err != nil {
 		return "", 0, err
 	}
-	p.mu.Lock()
-	p.clusters[id] = c
-	p.mu.Unlock()
-	p.savePort(id, c.Port)
-	return c.Host(), c.Port, nil
+	return p.keep(id, c)
 }
 
-func (p *postgresBackend) StartCluster(ctx context.Context, id string) (string, int, error) {
+func (p *Postgres) StartCluster(ctx context.Context, id string) (string, int, error) {
 	c, err := pgserver.Open(filepath.Join(p.dir, id))
 	if err != nil {
 		return "", 0, err
@@ -364,6 +373,12 @@ func (p *postgresBackend) StartCluster(ctx context.Context, id string) (string, 
 	} else if err != nil {
 		return "", 0, err
 	}
+	return p.keep(id, c)
+}
+
+// keep holds on to a running cluster so that later calls reach it by id,
+// and notes its port so that the next run starts it there again.
+func (p *Postgres) keep(id string, c *pgserver.Cluster) (string, int, error) {
 	p.mu.Lock()
 	p.clusters[id] = c
 	p.mu.Unlock()
@@ -371,7 +386,7 @@ func (p *postgresBackend) StartCluster(ctx context.Context, id string) (string, 
 	return c.Host(), c.Port, nil
 }
 
-func (p *postgresBackend) cluster(id string) (*pgserver.Cluster, error) {
+func (p *Postgres) cluster(id string) (*pgserver.Cluster, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := p.clusters[id]
@@ -381,7 +396,7 @@ func (p *postgresBackend) cluster(id string) (*pgserver.Cluster, error) {
 	return c, nil
 }
 
-func (p *postgresBackend) DeleteCluster(ctx context.Context, id string) error {
+func (p *Postgres) DeleteCluster(ctx context.Context, id string) error {
 	c, err := p.cluster(id)
 	if err != nil {
 		return err
@@ -392,7 +407,7 @@ func (p *postgresBackend) DeleteCluster(ctx context.Context, id string) error {
 	return c.Destroy(ctx)
 }
 
-func (p *postgresBackend) CreateUser(ctx context.Context, id, name, password string) error {
+func (p *Postgres) CreateUser(ctx context.Context, id, name, password string) error {
 	c, err := p.cluster(id)
 	if err != nil {
 		return err
@@ -405,7 +420,7 @@ func (p *postgresBackend) CreateUser(ctx context.Context, id, name, password str
 // CreateAdmin adds DigitalOcean's doadmin: it may create roles and
 // databases, and owns defaultdb (PostgreSQL 15 lets only the owner create
 // in its public schema).
-func (p *postgresBackend) CreateAdmin(ctx context.Context, id, name, password string) error {
+func (p *Postgres) CreateAdmin(ctx context.Context, id, name, password string) error {
 	c, err := p.cluster(id)
 	if err != nil {
 		return err
@@ -415,7 +430,7 @@ func (p *postgresBackend) CreateAdmin(ctx context.Context, id, name, password st
 		fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", pgserver.QuoteIdent(dosim.DefaultDatabase), pgserver.QuoteIdent(name)))
 }
 
-func (p *postgresBackend) SetPassword(ctx context.Context, id, name, password string) error {
+func (p *Postgres) SetPassword(ctx context.Context, id, name, password string) error {
 	c, err := p.cluster(id)
 	if err != nil {
 		return err
@@ -423,7 +438,7 @@ func (p *postgresBackend) SetPassword(ctx context.Context, id, name, password st
 	return c.Exec(ctx, "postgres", fmt.Sprintf("ALTER ROLE %s PASSWORD %s", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)))
 }
 
-func (p *postgresBackend) DropUser(ctx context.Context, id, name string) error {
+func (p *Postgres) DropUser(ctx context.Context, id, name string) error {
 	c, err := p.cluster(id)
 	if err != nil {
 		return err
@@ -431,7 +446,7 @@ func (p *postgresBackend) DropUser(ctx context.Context, id, name string) error {
 	return c.Exec(ctx, "postgres", "DROP ROLE IF EXISTS "+pgserver.QuoteIdent(name))
 }
 
-func (p *postgresBackend) CreateDatabase(ctx context.Context, id, name string) error {
+func (p *Postgres) CreateDatabase(ctx context.Context, id, name string) error {
 	c, err := p.cluster(id)
 	if err != nil {
 		return err
@@ -444,7 +459,7 @@ func (p *postgresBackend) CreateDatabase(ctx context.Context, id, name string) e
 	return c.Exec(ctx, name, "GRANT ALL ON SCHEMA public TO PUBLIC", "GRANT ALL ON DATABASE "+pgserver.QuoteIdent(name)+" TO PUBLIC")
 }
 
-func (p *postgresBackend) DropDatabase(ctx context.Context, id, name string) error {
+func (p *Postgres) DropDatabase(ctx context.Context, id, name string) error {
 	c, err := p.cluster(id)
 	if err != nil {
 		return err
@@ -452,7 +467,8 @@ func (p *postgresBackend) DropDatabase(ctx context.Context, id, name string) err
 	return c.Exec(ctx, "postgres", "DROP DATABASE IF EXISTS "+pgserver.QuoteIdent(name)+" WITH (FORCE)")
 }
 
-func (p *postgresBackend) stopAll() error {
+// StopAll stops every cluster, keeping its data for the next run.
+func (p *Postgres) StopAll() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var errs []error
@@ -463,13 +479,13 @@ func (p *postgresBackend) stopAll() error {
 	return errors.Join(errs...)
 }
 
-func (p *postgresBackend) portFile(id string) string { return filepath.Join(p.dir, id+".port") }
+func (p *Postgres) portFile(id string) string { return filepath.Join(p.dir, id+".port") }
 
-func (p *postgresBackend) savePort(id string, port int) {
+func (p *Postgres) savePort(id string, port int) {
 	os.WriteFile(p.portFile(id), []byte(fmt.Sprint(port)), 0o600)
 }
 
-func (p *postgresBackend) loadPort(id string) int {
+func (p *Postgres) loadPort(id string) int {
 	var port int
 	if b, err := os.ReadFile(p.portFile(id)); err == nil {
 		fmt.Sscan(string(b), &port)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // engines maps DigitalOcean's engine slugs to the catalog's names.
@@ -110,18 +111,6 @@ func checkStorage(f *catalog.DatabaseFlavor, mib uint64) string {
 	return ""
 }
 
-func (s *Server) supports(engine string) bool {
-	if s.opts.Backends.Databases == nil {
-		return false
-	}
-	for _, e := range s.opts.Backends.Databases.Engines() {
-		if e == engine {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name       string   `json:"name"`
@@ -186,7 +175,7 @@ func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request) {
 		s.unprocessable(w, r, "%s", msg)
 		return
 	}
-	if !s.supports(engine) {
+	if !simcore.Runs(s.opts.Backends.Databases, engine) {
 		s.unprocessable(w, r, "%s clusters are not available in this sandbox: it runs real PostgreSQL behind managed databases, and was started without it", body.Engine)
 		return
 	}
@@ -264,18 +253,13 @@ func (s *Server) ResumeBackends(ctx context.Context) error {
 	}
 	s.save()
 	s.mu.Unlock()
-	for _, id := range ids {
-		host, port, err := s.opts.Backends.Databases.StartCluster(ctx, id)
-		if err != nil {
-			return fmt.Errorf("starting database cluster %s: %w", id, err)
-		}
+	return simcore.StartClusters(ctx, s.opts.Backends.Databases, ids, func(id, host string, port int) {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		if db := s.st.Databases[id]; db != nil {
 			db.Host, db.Port = host, port
 		}
-		s.mu.Unlock()
-	}
-	return nil
+	})
 }
 
 func (s *Server) databaseOr404(w http.ResponseWriter, r *http.Request) *database {

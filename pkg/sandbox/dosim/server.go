@@ -15,10 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // Timing says how long each asynchronous step takes. Tests make them
@@ -37,16 +35,9 @@ type Timing struct {
 	DatabaseResize time.Duration
 }
 
-// Faults injects the failures a real API produces under load.
-type Faults struct {
-	// Burst answers this many authenticated requests with 429 before any
-	// succeeds.
-	Burst int
-	// Rate answers this share of authenticated requests with one of Codes.
-	Rate  float64
-	Codes []int
-	Seed  uint64
-}
+// Faults injects the failures a real API produces under load. They fall
+// on authenticated requests only.
+type Faults = simcore.Faults
 
 // RateLimit is the hourly request budget DigitalOcean gives a token; the
 // simulator reports it in RateLimit-* headers but never enforces it (use
@@ -84,13 +75,11 @@ type Request struct {
 
 // Server is a running simulator.
 type Server struct {
-	opts  Options
-	mu    sync.Mutex
-	st    *state
-	rng   *rand.Rand
-	burst int
-	log   []Request
-	logF  *os.File
+	opts   Options
+	mu     sync.Mutex
+	st     *state
+	faults *simcore.Injector
+	log    *simcore.Log[Request]
 	// window and used count requests for the RateLimit-* headers.
 	window time.Time
 	used   int
@@ -111,29 +100,17 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("dosim: a token is required")
 	}
 	s := &Server{
-		opts:  opts,
-		st:    newState(),
-		rng:   rand.New(rand.NewPCG(opts.Faults.Seed, 0xd0)),
-		burst: opts.Faults.Burst,
+		opts:   opts,
+		st:     newState(),
+		faults: simcore.NewInjector(opts.Faults, 0xd0),
 	}
-	if opts.StateFile != "" {
-		b, err := os.ReadFile(opts.StateFile)
-		switch {
-		case err == nil:
-			if err := json.Unmarshal(b, s.st); err != nil {
-				return nil, fmt.Errorf("reading simulator state %s: %w", opts.StateFile, err)
-			}
-			s.st.init()
-		case !os.IsNotExist(err):
-			return nil, err
-		}
+	if err := simcore.Load(opts.StateFile, s.st); err != nil {
+		return nil, err
 	}
-	if opts.LogFile != "" {
-		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		s.logF = f
+	s.st.init()
+	var err error
+	if s.log, err = simcore.OpenLog[Request](opts.LogFile); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -145,29 +122,19 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.saveLocked()
-	if s.logF != nil {
-		if cerr := s.logF.Close(); err == nil {
-			err = cerr
-		}
-		s.logF = nil
+	if cerr := s.log.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }
 
 // SetFaults changes the failures injected from now on, so that a test can
 // seed its resources in calm and then let the storm in.
-func (s *Server) SetFaults(f Faults) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.opts.Faults, s.burst = f, f.Burst
-	s.rng = rand.New(rand.NewPCG(f.Seed, 0xd0))
-}
+func (s *Server) SetFaults(f Faults) { s.faults.Set(f) }
 
 // Requests returns the request log so far.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
+	return s.log.All()
 }
 
 // Handler serves the API under /v2, as api.digitalocean.com does: give
@@ -178,9 +145,9 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := uuid.NewString()
 		w.Header().Set("x-request-id", id)
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		s.serve(rec, r.WithContext(withRequestID(r.Context(), id)), mux)
-		s.record(r, rec.status, id)
+		inner := r.WithContext(withRequestID(r.Context(), id))
+		status := simcore.Answered(w, func(w http.ResponseWriter) { s.serve(w, inner, mux) })
+		s.log.Add(Request{Time: s.now(), Method: r.Method, Path: r.URL.RequestURI(), Status: status, RequestID: id})
 	})
 }
 
@@ -220,13 +187,7 @@ func (s *Server) countAndFault(w http.ResponseWriter) int {
 		s.window, s.used = now, 0
 	}
 	s.used++
-	code := 0
-	if s.burst > 0 {
-		s.burst--
-		code = http.StatusTooManyRequests
-	} else if f := s.opts.Faults; f.Rate > 0 && len(f.Codes) > 0 && s.rng.Float64() < f.Rate {
-		code = f.Codes[s.rng.IntN(len(f.Codes))]
-	}
+	code := s.faults.Next()
 	remaining := max(RateLimit-s.used, 0)
 	if code == http.StatusTooManyRequests {
 		remaining = 0
@@ -249,27 +210,6 @@ func faultBody(code int) (string, string) {
 		return "service_unavailable", "The service is temporarily unavailable. Please try again later."
 	}
 	return "server_error", "Server was unable to give you a response."
-}
-
-func (s *Server) record(r *http.Request, status int, id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	req := Request{Time: s.now(), Method: r.Method, Path: r.URL.RequestURI(), Status: status, RequestID: id}
-	s.log = append(s.log, req)
-	if s.logF != nil {
-		b, _ := json.Marshal(req)
-		s.logF.Write(append(b, '\n'))
-	}
-}
-
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // apiError is DigitalOcean's error body; godo reads message and
@@ -317,23 +257,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 // saveLocked writes the records; callers hold s.mu.
-func (s *Server) saveLocked() error {
-	if s.opts.StateFile == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(s.st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := s.opts.StateFile + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.opts.StateFile)
-}
+func (s *Server) saveLocked() error { return simcore.Save(s.opts.StateFile, s.st) }
 
 // save writes the records, reporting a failure behind the API: the
 // request itself has succeeded.

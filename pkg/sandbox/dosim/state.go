@@ -3,6 +3,8 @@ package dosim
 import (
 	"context"
 	"time"
+
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // state is every record the simulator keeps, saved as JSON between runs.
@@ -130,18 +132,9 @@ type Backends struct {
 }
 
 // DatabaseBackend runs real database clusters for the simulated managed
-// databases. The sandbox's PostgreSQL backend serves the OVHcloud
-// simulator too; cluster IDs are UUIDs, so the two never meet.
+// databases, each with its administrator.
 type DatabaseBackend interface {
-	// Engines lists the engines it can run ("postgresql").
-	Engines() []string
-	// CreateCluster creates and starts a cluster with a default database
-	// "defaultdb" and returns where it listens.
-	CreateCluster(ctx context.Context, id, engine, version string) (host string, port int, err error)
-	// StartCluster starts an existing cluster again (after a restart of the
-	// sandbox) and returns where it listens.
-	StartCluster(ctx context.Context, id string) (host string, port int, err error)
-	DeleteCluster(ctx context.Context, id string) error
+	simcore.Clusters
 	// CreateAdmin adds the cluster's administrator, DigitalOcean's
 	// doadmin: it logs in with password, may create roles and databases,
 	// and owns defaultdb.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // dbRegion finds the catalog region behind a database API region ("BHS").
@@ -221,18 +222,6 @@ func (s *Server) offer(w http.ResponseWriter, engine, region, version, plan, fla
 	return p, f, true
 }
 
-func (s *Server) supports(engine string) bool {
-	if s.opts.Backends.Databases == nil {
-		return false
-	}
-	for _, e := range s.opts.Backends.Databases.Engines() {
-		if e == engine {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) createCluster(w http.ResponseWriter, r *http.Request) {
 	engine := r.PathValue("engine")
 	var body clusterBody
@@ -260,7 +249,7 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.supports(engine) {
+	if !simcore.Runs(s.opts.Backends.Databases, engine) {
 		s.badRequest(w, "%s databases are not available in the sandbox: it runs real PostgreSQL clusters only", engine)
 		return
 	}
@@ -313,18 +302,13 @@ func (s *Server) ResumeBackends(ctx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
-	for _, id := range ids {
-		host, port, err := s.opts.Backends.Databases.StartCluster(ctx, id)
-		if err != nil {
-			return fmt.Errorf("starting database cluster %s: %w", id, err)
-		}
+	return simcore.StartClusters(ctx, s.opts.Backends.Databases, ids, func(id, host string, port int) {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		if c := s.st.Clusters[id]; c != nil {
 			c.Host, c.Port = host, port
 		}
-		s.mu.Unlock()
-	}
-	return nil
+	})
 }
 
 // listServices and getService are the engine-agnostic views of clusters.

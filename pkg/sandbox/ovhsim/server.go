@@ -15,10 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // Credentials are one application's keys, as OVHcloud issues them.
@@ -46,15 +44,9 @@ type Timing struct {
 	UserCreate     time.Duration
 }
 
-// Faults injects the failures a real API produces under load.
-type Faults struct {
-	// Burst answers this many signed requests with 429 before any succeeds.
-	Burst int
-	// Rate answers this share of signed requests with one of Codes.
-	Rate  float64
-	Codes []int
-	Seed  uint64
-}
+// Faults injects the failures a real API produces under load. They fall
+// on signed requests only: /auth/time always answers.
+type Faults = simcore.Faults
 
 // Options configure a simulator.
 type Options struct {
@@ -88,13 +80,11 @@ type Request struct {
 
 // Server is a running simulator.
 type Server struct {
-	opts  Options
-	mu    sync.Mutex
-	st    *state
-	rng   *rand.Rand
-	burst int
-	log   []Request
-	logF  *os.File
+	opts   Options
+	mu     sync.Mutex
+	st     *state
+	faults *simcore.Injector
+	log    *simcore.Log[Request]
 	// query numbers responses; handlers answer errors while holding mu, so
 	// it is not under mu.
 	query atomic.Int64
@@ -109,29 +99,17 @@ func New(opts Options) (*Server, error) {
 		opts.Catalog = catalog.Default()
 	}
 	s := &Server{
-		opts:  opts,
-		st:    newState(),
-		rng:   rand.New(rand.NewPCG(opts.Faults.Seed, 0x0c05)),
-		burst: opts.Faults.Burst,
+		opts:   opts,
+		st:     newState(),
+		faults: simcore.NewInjector(opts.Faults, 0x0c05),
 	}
-	if opts.StateFile != "" {
-		b, err := os.ReadFile(opts.StateFile)
-		switch {
-		case err == nil:
-			if err := json.Unmarshal(b, s.st); err != nil {
-				return nil, fmt.Errorf("reading simulator state %s: %w", opts.StateFile, err)
-			}
-			s.st.init()
-		case !os.IsNotExist(err):
-			return nil, err
-		}
+	if err := simcore.Load(opts.StateFile, s.st); err != nil {
+		return nil, err
 	}
-	if opts.LogFile != "" {
-		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		s.logF = f
+	s.st.init()
+	var err error
+	if s.log, err = simcore.OpenLog[Request](opts.LogFile); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -141,19 +119,15 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.saveLocked()
-	if s.logF != nil {
-		if cerr := s.logF.Close(); err == nil {
-			err = cerr
-		}
+	if cerr := s.log.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }
 
 // Requests returns the request log so far.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
+	return s.log.All()
 }
 
 // Handler serves the API under /1.0 (and its alias /v1).
@@ -161,9 +135,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w, status: 200}
-		s.serve(rec, r, mux)
-		s.record(r, rec.status)
+		status := simcore.Answered(w, func(w http.ResponseWriter) { s.serve(w, r, mux) })
+		s.log.Add(Request{Time: s.now(), Method: r.Method, Path: r.URL.RequestURI(), Status: status})
 	})
 }
 
@@ -188,7 +161,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, mux *http.ServeMu
 			s.fail(w, code, class, msg)
 			return
 		}
-		if code := s.injectedFault(); code != 0 {
+		if code := s.faults.Next(); code != 0 {
 			s.fail(w, code, faultClass(code), http.StatusText(code))
 			return
 		}
@@ -240,20 +213,6 @@ func (s *Server) authenticate(r *http.Request, body []byte) (int, string, string
 	return 0, "", ""
 }
 
-func (s *Server) injectedFault() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.burst > 0 {
-		s.burst--
-		return http.StatusTooManyRequests
-	}
-	f := s.opts.Faults
-	if f.Rate > 0 && len(f.Codes) > 0 && s.rng.Float64() < f.Rate {
-		return f.Codes[s.rng.IntN(len(f.Codes))]
-	}
-	return 0
-}
-
 func faultClass(code int) string {
 	switch code {
 	case http.StatusTooManyRequests:
@@ -262,27 +221,6 @@ func faultClass(code int) string {
 		return "Server::ServiceUnavailable"
 	}
 	return "Server::InternalServerError"
-}
-
-func (s *Server) record(r *http.Request, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	req := Request{Time: s.opts.Clock().UTC(), Method: r.Method, Path: r.URL.RequestURI(), Status: status}
-	s.log = append(s.log, req)
-	if s.logF != nil {
-		b, _ := json.Marshal(req)
-		s.logF.Write(append(b, '\n'))
-	}
-}
-
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // apiError is OVHcloud's error body. It never carries "code" or non-string
@@ -330,23 +268,7 @@ func decode(w http.ResponseWriter, r *http.Request, s *Server, v any) bool {
 }
 
 // saveLocked writes the records; callers hold s.mu.
-func (s *Server) saveLocked() error {
-	if s.opts.StateFile == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(s.st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := s.opts.StateFile + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.opts.StateFile)
-}
+func (s *Server) saveLocked() error { return simcore.Save(s.opts.StateFile, s.st) }
 
 func (s *Server) project(w http.ResponseWriter, r *http.Request) (string, bool) {
 	sn := r.PathValue("sn")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // state is every record the simulator keeps. It is saved as JSON between
@@ -184,17 +186,9 @@ type Backends struct {
 }
 
 // DatabaseBackend runs real database clusters for the simulated managed
-// databases.
+// databases, with the users and databases OVHcloud's API manages in them.
 type DatabaseBackend interface {
-	// Engines lists the engines it can run ("postgresql").
-	Engines() []string
-	// CreateCluster creates and starts a cluster with a default database
-	// "defaultdb" and returns where it listens.
-	CreateCluster(ctx context.Context, id, engine, version string) (host string, port int, err error)
-	// StartCluster starts an existing cluster again (after a restart of the
-	// sandbox) and returns where it listens.
-	StartCluster(ctx context.Context, id string) (host string, port int, err error)
-	DeleteCluster(ctx context.Context, id string) error
+	simcore.Clusters
 	CreateUser(ctx context.Context, id, name, password string) error
 	SetPassword(ctx context.Context, id, name, password string) error
 	DropUser(ctx context.Context, id, name string) error
