@@ -7,10 +7,7 @@ package measure
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
-	"sort"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
 	"github.com/cosocial/cosocial/pkg/dbplan"
+	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
 )
 
@@ -189,25 +187,5 @@ func dsnOf(ctx context.Context, opened *factory.OpenedStack, sandbox bool, datab
 	if err != nil {
 		return "", err
 	}
-	prefix := "database." + database + "."
-	host, _ := out[prefix+"host"].Value.(string)
-	port := fmt.Sprint(out[prefix+"port"].Value)
-	passwords, _ := out[prefix+"passwords"].Value.(map[string]any)
-	if host == "" || len(passwords) == 0 {
-		return "", fmt.Errorf("the stack has no connection for database.%s: run `cosocial up` first, or give --dsn", database)
-	}
-	users := make([]string, 0, len(passwords))
-	for u := range passwords {
-		users = append(users, u)
-	}
-	sort.Strings(users)
-	password, _ := passwords[users[0]].(string)
-	if f, err := strconv.ParseFloat(port, 64); err == nil {
-		port = strconv.Itoa(int(f))
-	}
-	u := url.URL{Scheme: "postgres", User: url.UserPassword(users[0], password), Host: host + ":" + port, Path: "/" + users[0]}
-	if sandbox {
-		u.RawQuery = "sslmode=disable"
-	}
-	return u.String(), nil
+	return stack.DatabaseDSN(out, database, sandbox)
 }

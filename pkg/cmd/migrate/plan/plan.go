@@ -4,55 +4,36 @@
 package plan
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
-	"github.com/cosocial/cosocial/pkg/cmd/preflight"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
 	"github.com/cosocial/cosocial/pkg/migrate"
-	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/policy"
-	"github.com/cosocial/cosocial/pkg/provider/digitalocean"
-	"github.com/cosocial/cosocial/pkg/sandbox"
-	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
 )
 
 // Options are migrate plan's dependencies and flags.
 type Options struct {
-	preflight.Deps
-	// StartSandbox starts the simulators alone, when the engine is
-	// missing and the target's stack cannot be read.
-	StartSandbox func(ctx context.Context, desc *model.Description) (*sandbox.Sandbox, error)
-	Getenv       func(string) string
+	sides.Deps
+	sides.Flags
 
 	JSON        bool
 	Markdown    bool
-	Sandbox     bool
 	Width       int
 	DumpRestore bool
 	NoProbe     bool
-	SourceNames []string
 }
 
 // NewCmdPlan builds the command; runF replaces the run function in tests.
 func NewCmdPlan(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: preflight.NewDeps(f), Getenv: os.Getenv, StartSandbox: func(ctx context.Context, desc *model.Description) (*sandbox.Sandbox, error) {
-		dir, err := sandbox.DefaultDir(f.File)
-		if err != nil {
-			return nil, err
-		}
-		return sandbox.Start(ctx, factory.SandboxOptions(desc, dir))
-	}}
+	opts := &Options{Deps: sides.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what a migration would move, how long it takes and what blocks it",
@@ -84,10 +65,8 @@ Exit status: 0 nothing blocks, 1 an error or a blocker.`,
 			if opts.Width < 1 || opts.Width > 256 {
 				return exit.FlagErrorf("--width must be between 1 and 256, not %d", opts.Width)
 			}
-			for _, n := range opts.SourceNames {
-				if k, v, ok := strings.Cut(n, "="); !ok || k == "" || v == "" {
-					return exit.FlagErrorf("--source-name takes ADDRESS=NAME, e.g. bucket.media=cosocial-files, not %q", n)
-				}
+			if _, err := opts.Names(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -97,130 +76,44 @@ Exit status: 0 nothing blocks, 1 an error or a blocker.`,
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the plan as JSON")
 	cmd.Flags().BoolVar(&opts.Markdown, "markdown", false, "print the plan as markdown, for a pull request or the board")
-	cmd.Flags().BoolVar(&opts.Sandbox, "sandbox", false, "rehearse on the built-in simulators")
 	cmd.Flags().IntVar(&opts.Width, "width", 16, "parallel transfers of the copies (and of the speed probe)")
 	cmd.Flags().BoolVar(&opts.DumpRestore, "dump-restore", false, "copy the database with writers stopped instead of by logical replication")
 	cmd.Flags().BoolVar(&opts.NoProbe, "no-probe", false, "do not measure the source's speed (no estimates)")
-	cmd.Flags().StringArrayVar(&opts.SourceNames, "source-name", nil, "ADDRESS=NAME: the source resource's name at DigitalOcean, when not <coop>-<name> or <name>")
+	opts.Flags.Bind(cmd)
 	return cmd
 }
 
 func planRun(opts *Options) error {
 	ctx := opts.Context()
-	checked, err := preflight.Run(opts.IO, opts.Load, opts.Catalog(), opts.Now())
+	sd, err := sides.Open(opts.Deps, opts.Flags, false)
 	if err != nil {
 		return err
 	}
-	desc := checked.Description
-	m := desc.Migration
-	if m == nil || m.Source == nil {
-		return errors.New("the description has no migration block: add one naming the description of what runs today (see docs/language.md)")
-	}
-	var srcProvider *model.Provider
-	for _, p := range m.Source.Providers {
-		if p.Kind != model.ProviderDigitalOcean {
-			return fmt.Errorf("the migration's source uses a %s provider (%s): only DigitalOcean sources can be migrated", p.Kind, p.Addr())
-		}
-		srcProvider = p
-	}
-	if srcProvider == nil {
-		return errors.New("the migration's source names no provider")
-	}
-
-	warnings := []string{}
-	var stood map[string]bool
-	var sb *sandbox.Sandbox
-	opened, err := opts.OpenStack(ctx, desc, opts.Sandbox)
-	switch {
-	case err == nil:
-		defer opened.Close()
-		sb = opened.Sandbox
-		if stood, err = standing(ctx, opened.Stack); err != nil {
-			warnings = append(warnings, fmt.Sprintf("the target's stack could not be read (%v): whether the target is stood up was not checked", err))
-		}
-	case ctx.Err() != nil:
-		return err
-	default:
-		// A plan is still worth having without the target's stack (no
-		// engine yet, a provider not implemented yet): say what was not
-		// checked, and go on.
-		first, _, _ := strings.Cut(err.Error(), "\n")
-		warnings = append(warnings, fmt.Sprintf("the target's stack could not be opened (%s): whether the target is stood up was not checked", first))
-		if opts.Sandbox {
-			if sb, err = opts.StartSandbox(ctx, desc); err != nil {
-				return fmt.Errorf("starting the sandbox: %w", err)
-			}
-			defer sb.Close()
-		}
-	}
-
-	cfg := digitalocean.Config{Token: opts.Getenv(digitalocean.TokenEnv), Endpoint: opts.Getenv(digitalocean.EndpointEnv)}
-	spaces := digitalocean.SpacesEndpoint(srcProvider.Region)
-	if sb != nil {
-		cfg.Token, cfg.Endpoint, spaces = sb.DOToken, sb.DOEndpoint(), sb.S3Endpoint()
-	}
-	cloud, err := digitalocean.New(cfg)
-	if err != nil {
-		return err
-	}
-	if sb != nil {
-		fmt.Fprintln(opts.IO.ErrOut, "Rehearsing on the sandbox: its DigitalOcean holds the source, seeded with sample data on first use.")
-		if _, err := rehearse.Seed(ctx, cloud, m.Source, srcProvider.Region, rehearse.Options{Statuses: 5000, Objects: 300, Seed: 1, MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: spaces}); err != nil {
-			return fmt.Errorf("seeding the rehearsal: %w", err)
-		}
-	}
-	names := map[string]string{}
-	for _, n := range opts.SourceNames {
-		k, v, _ := strings.Cut(n, "=")
-		names[k] = v
-	}
-	stock, err := migrate.TakeStock(ctx, desc, migrate.Source{Cloud: cloud, Region: srcProvider.Region, SpacesEndpoint: spaces, Names: names})
-	if err != nil {
-		return err
-	}
-	defer stock.Close(context.Background())
-	warnings = append(warnings, stock.Warnings...)
-
+	defer sd.Close()
 	var speed migrate.Throughput
+	warnings := sd.Warnings
 	if !opts.NoProbe {
-		bucket, dsn := largest(stock)
+		bucket, dsn := largest(sd.Stock)
 		if speed, err = migrate.Probe(ctx, bucket, dsn, opts.Width); err != nil {
 			warnings = append(warnings, fmt.Sprintf("the source's speed could not be measured (%v): no estimates", err))
 		}
 	}
-	owners := ownerOf(desc, m.Source, opts)
-	p := migrate.MakePlan(migrate.Input{Target: desc, Facts: stock.Facts, Speed: speed, Stood: stood, Owner: owners,
-		LowDowntime: !opts.DumpRestore, WritesPerDay: writesPerDay(desc)})
+	p := migrate.MakePlan(migrate.Input{Target: sd.Description, Facts: sd.Stock.Facts, Speed: speed, Stood: sd.Stood,
+		Owner: ownerOf(sd.Description, sd.Migration.Source, opts), LowDowntime: !opts.DumpRestore, WritesPerDay: writesPerDay(sd.Description)})
 	p.Warnings = append(warnings, p.Warnings...)
 
 	switch {
 	case opts.JSON:
-		if err := views.WriteJSON(opts.IO.Out, views.MigrationPlanJSON{FormatVersion: views.FormatVersion, Plan: p, Facts: stock.Facts, Speed: speed}); err != nil {
+		if err := views.WriteJSON(opts.IO.Out, views.MigrationPlanJSON{FormatVersion: views.FormatVersion, Plan: p, Facts: sd.Stock.Facts, Speed: speed}); err != nil {
 			return err
 		}
 	default:
-		views.MigrationPlan(opts.IO.Out, p, stock.Facts, speed, opts.Markdown, opts.IO.ColorScheme())
+		views.MigrationPlan(opts.IO.Out, p, sd.Stock.Facts, speed, opts.Markdown, opts.IO.ColorScheme())
 	}
 	if len(p.Blockers) > 0 {
 		return exit.ErrSilent
 	}
 	return nil
-}
-
-// standing lists the target resources the stack has stood up, from the
-// outputs each one exports ("server.web.ipv4", "bucket.media.bucket").
-func standing(ctx context.Context, st *stack.Stack) (map[string]bool, error) {
-	out, err := st.Outputs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	stood := map[string]bool{}
-	for k := range out {
-		if i := strings.LastIndex(k, "."); i > 0 {
-			stood[k[:i]] = true
-		}
-	}
-	return stood, nil
 }
 
 // largest picks what the probe reads: the bucket with the most objects and

@@ -12,6 +12,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
@@ -52,7 +53,7 @@ func TestFlags(t *testing.T) {
 func TestPlanRehearsal(t *testing.T) {
 	var sb *sandbox.Sandbox
 	ios, _, out, errOut := iostreams.Test()
-	opts := &Options{
+	opts := &Options{Deps: sides.Deps{
 		Deps: preflight.Deps{
 			IO: ios, Load: func() *config.Result { return config.Load("../../../../stacks/cosocial") }, Catalog: catalog.Default,
 			Now: func() time.Time { return time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC) },
@@ -64,9 +65,8 @@ func TestPlanRehearsal(t *testing.T) {
 			sb = sandboxtest.Start(t, sandbox.Options{})
 			return sb, nil
 		},
-		Getenv:  func(string) string { return "" },
-		Sandbox: true, JSON: true, Width: 8,
-	}
+		Getenv: func(string) string { return "" },
+	}, Flags: sides.Flags{Sandbox: true}, JSON: true, Width: 8}
 	err := planRun(opts)
 	if !errors.Is(err, exit.ErrSilent) {
 		t.Fatalf("an hour's TTL should block: %v\n%s", err, errOut)

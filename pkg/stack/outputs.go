@@ -1,0 +1,92 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/cosocial/cosocial/pkg/objectstore"
+)
+
+// The program exports each resource's connection details as
+// "<address>.<field>"; these read them back for the commands that reach
+// the resources themselves (db measure, migrate).
+
+// Stood lists the addresses of the resources that have outputs.
+func Stood(out auto.OutputMap) map[string]bool {
+	stood := map[string]bool{}
+	for k := range out {
+		if i := strings.LastIndex(k, "."); i > 0 {
+			stood[k[:i]] = true
+		}
+	}
+	return stood
+}
+
+func output(out auto.OutputMap, addr, field string) (any, error) {
+	if out == nil {
+		return nil, errors.New("the stack's outputs could not be read")
+	}
+	v, ok := out[addr+"."+field]
+	if !ok {
+		return nil, fmt.Errorf("%s is not stood up in this stack: run `cosocial up` first", addr)
+	}
+	return v.Value, nil
+}
+
+// BucketAccess is how a stood-up bucket is reached, its keys included.
+func BucketAccess(out auto.OutputMap, name string) (objectstore.Bucket, error) {
+	var vals [4]string
+	for i, f := range []string{"endpoint", "bucket", "accessKey", "secretKey"} {
+		v, err := output(out, "bucket."+name, f)
+		if err != nil {
+			return objectstore.Bucket{}, err
+		}
+		vals[i], _ = v.(string)
+	}
+	return objectstore.Bucket{Endpoint: vals[0], Name: vals[1], AccessKey: vals[2], SecretKey: vals[3]}, nil
+}
+
+// DatabaseDSN is a postgres:// URL to a stood-up database, as the first
+// of the users the stack made for it, into the database of the same name.
+// It holds a password: keep it in memory. TLS is off for the sandbox's
+// loopback clusters only.
+func DatabaseDSN(out auto.OutputMap, name string, sandbox bool) (string, error) {
+	addr := "database." + name
+	host, err := output(out, addr, "host")
+	if err != nil {
+		return "", err
+	}
+	port, err := output(out, addr, "port")
+	if err != nil {
+		return "", err
+	}
+	pw, err := output(out, addr, "passwords")
+	if err != nil {
+		return "", err
+	}
+	passwords, _ := pw.(map[string]any)
+	if len(passwords) == 0 {
+		return "", fmt.Errorf("%s has no users in the stack: run `cosocial up` first", addr)
+	}
+	users := make([]string, 0, len(passwords))
+	for u := range passwords {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	password, _ := passwords[users[0]].(string)
+	p := fmt.Sprint(port)
+	if f, err := strconv.ParseFloat(p, 64); err == nil {
+		p = strconv.Itoa(int(f)) // numbers come back from the engine as float64
+	}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(users[0], password), Host: fmt.Sprintf("%v:%s", host, p), Path: "/" + users[0]}
+	if sandbox {
+		u.RawQuery = "sslmode=disable"
+	}
+	return u.String(), nil
+}
