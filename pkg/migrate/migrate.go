@@ -73,8 +73,10 @@ type ServerFacts struct {
 // DatabaseFacts is a database the source runs.
 type DatabaseFacts struct {
 	CloudName string
-	Engine    string
-	Version   string
+	// Database is the database in the cluster that holds the app's data.
+	Database string
+	Engine   string
+	Version  string
 	// DataBytes is what the database holds; DiskBytes the disk it has.
 	DataBytes int64
 	DiskBytes int64

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -94,8 +96,12 @@ func TakeStock(ctx context.Context, target *model.Description, src Source) (*Sto
 		f := DatabaseFacts{CloudName: d.Name, Engine: d.Engine, Version: d.Version, DiskBytes: d.StorageBytes}
 		if uri := d.Secrets().URI; uri != "" {
 			st.Databases[db.Name] = uri
-			if f.DataBytes, err = dataBytes(ctx, uri); err != nil {
+			var name string
+			if f.DataBytes, name, err = dataBytes(ctx, uri); err != nil {
 				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: the data size could not be read (%v); its copy time is not estimated", db.Addr(), err))
+			} else if name != "" {
+				f.Database = name
+				st.Databases[db.Name] = withDatabase(uri, name)
 			}
 		}
 		st.Facts.Databases[db.Name] = f
@@ -151,58 +157,91 @@ func (st *Stock) buckets(ctx context.Context, src Source, source *model.Descript
 	return nil
 }
 
-// dataBytes is what a cluster's databases hold, the system ones aside.
-func dataBytes(ctx context.Context, uri string) (int64, error) {
+// dataBytes is what a cluster's databases hold, the system ones aside,
+// and the largest of them: the app's (mastodon_production, or DigitalOcean's
+// defaultdb when the app was installed there).
+func dataBytes(ctx context.Context, uri string) (int64, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, uri)
 	if err != nil {
 		// pgx's errors can quote the connection string; say only what failed.
-		return 0, fmt.Errorf("cannot connect to the cluster")
+		return 0, "", fmt.Errorf("cannot connect to the cluster")
 	}
 	defer conn.Close(context.Background())
-	var n int64
-	err = conn.QueryRow(ctx, `SELECT COALESCE(sum(pg_database_size(datname)), 0)::bigint FROM pg_database
-	                          WHERE NOT datistemplate AND datname NOT IN ('postgres', '_dodb')`).Scan(&n)
-	return n, err
+	var total int64
+	var largest string
+	rows, err := conn.Query(ctx, `SELECT datname, pg_database_size(datname) FROM pg_database
+	                             WHERE NOT datistemplate AND datname NOT IN ('postgres', '_dodb')
+	                             ORDER BY pg_database_size(datname) DESC`)
+	if err != nil {
+		return 0, "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return 0, "", err
+		}
+		if largest == "" {
+			largest = name
+		}
+		total += n
+	}
+	return total, largest, rows.Err()
+}
+
+// withDatabase points a connection URL at another database.
+func withDatabase(uri, name string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return uri
+	}
+	u.Path = "/" + name
+	return u.String()
 }
 
 // records finds the DNS records of the source's service hosts.
 func records(source *model.Description, domains []digitalocean.Domain) []RecordFacts {
-	var hosts []string
-	for _, s := range source.Services {
-		hosts = append(hosts, s.Domain)
-		if s.MediaHost != "" {
-			hosts = append(hosts, s.MediaHost)
-		}
-	}
 	out := []RecordFacts{}
+	for _, f := range hostRecords(Hosts(source), domains, "A", "AAAA", "CNAME") {
+		out = append(out, RecordFacts{Host: f.host, Type: f.record.Type, TTL: time.Duration(f.record.TTL) * time.Second})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host+out[i].Type < out[j].Host+out[j].Type })
+	return out
+}
+
+// found is a record of a host, in the zone that serves it.
+type found struct {
+	host, zone string
+	record     digitalocean.Record
+}
+
+// hostRecords finds each host's records of the given types, in the most
+// specific zone that serves it.
+func hostRecords(hosts []string, domains []digitalocean.Domain, types ...string) []found {
+	var out []found
 	for _, h := range hosts {
-		zone := ""
-		for _, d := range domains {
-			if (h == d.Name || strings.HasSuffix(h, "."+d.Name)) && len(d.Name) > len(zone) {
-				zone = d.Name
+		var zone *digitalocean.Domain
+		for i, d := range domains {
+			if (h == d.Name || strings.HasSuffix(h, "."+d.Name)) && (zone == nil || len(d.Name) > len(zone.Name)) {
+				zone = &domains[i]
 			}
 		}
-		if zone == "" {
+		if zone == nil {
 			continue
 		}
-		rel := strings.TrimSuffix(strings.TrimSuffix(h, zone), ".")
+		rel := strings.TrimSuffix(strings.TrimSuffix(h, zone.Name), ".")
 		if rel == "" {
 			rel = "@"
 		}
-		for _, d := range domains {
-			if d.Name != zone {
-				continue
-			}
-			for _, r := range d.Records {
-				if r.Name == rel && (r.Type == "A" || r.Type == "AAAA" || r.Type == "CNAME") {
-					out = append(out, RecordFacts{Host: h, Type: r.Type, TTL: time.Duration(r.TTL) * time.Second})
-				}
+		for _, r := range zone.Records {
+			if r.Name == rel && slices.Contains(types, r.Type) {
+				out = append(out, found{host: h, zone: zone.Name, record: r})
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Host+out[i].Type < out[j].Host+out[j].Type })
 	return out
 }
 

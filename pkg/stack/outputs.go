@@ -90,3 +90,16 @@ func DatabaseDSN(out auto.OutputMap, name string, sandbox bool) (string, error) 
 	}
 	return u.String(), nil
 }
+
+// ServerIPv4 is a stood-up server's public address.
+func ServerIPv4(out auto.OutputMap, name string) (string, error) {
+	v, err := output(out, "server."+name, "ipv4")
+	if err != nil {
+		return "", err
+	}
+	ip, _ := v.(string)
+	if ip == "" {
+		return "", fmt.Errorf("server.%s has no public IPv4 address in the stack", name)
+	}
+	return ip, nil
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/migrate"
+	"github.com/cosocial/cosocial/pkg/migrate/journal"
 )
 
 // MigrationPlanJSON is `migrate plan --json`.
@@ -109,4 +110,71 @@ func MigrationPlan(w io.Writer, p *migrate.Plan, f migrate.Facts, speed migrate.
 		return
 	}
 	fmt.Fprintf(w, "\n%s Nothing blocks the migration.\n", cs.Green("✓"))
+}
+
+// VerifyJSON is `migrate verify --json`.
+type VerifyJSON struct {
+	FormatVersion string          `json:"format_version"`
+	Checks        []migrate.Check `json:"checks"`
+}
+
+// Verify prints what comparing the two ends found.
+func Verify(w io.Writer, checks []migrate.Check, cs *iostreams.ColorScheme) {
+	for _, c := range checks {
+		mark := cs.Green("✓")
+		if !c.OK() {
+			mark = cs.Red("✗")
+		}
+		switch {
+		case c.Err != "":
+			fmt.Fprintf(w, "%s %s: not compared: %s\n", mark, c.Address, c.Err)
+		case c.Objects != nil:
+			r := c.Objects
+			fmt.Fprintf(w, "%s %s: %d objects compared; %d missing at the target, %d extra, %d different, %d unreadable\n",
+				mark, c.Address, r.Compared, r.Missing, r.Extra, r.Different, r.Unreadable)
+			for i, f := range r.Findings {
+				if i == 20 {
+					fmt.Fprintf(w, "    … and %d more (--json lists up to 1000)\n", len(r.Findings)-20)
+					break
+				}
+				fmt.Fprintf(w, "    %s %s %s\n", f.Kind, f.Key, f.Detail)
+			}
+		case c.Tables != nil:
+			diff := c.Tables.Different()
+			fmt.Fprintf(w, "%s %s: %d tables compared, %d different\n", mark, c.Address, len(c.Tables.Tables), len(diff))
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			for _, t := range c.Tables.Tables {
+				if !t.Equal() {
+					fmt.Fprintf(tw, "    %s\t%d rows at the source\t%d at the target\tchecksum %s\n", t.Table, t.SourceRows, t.TargetRows, t.Checksum)
+				}
+			}
+			tw.Flush()
+		}
+	}
+}
+
+// MigrationStatus prints where each step of a migration stands.
+func MigrationStatus(w io.Writer, steps []journal.StepState, cs *iostreams.ColorScheme) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, s := range steps {
+		mark := "·"
+		switch s.State {
+		case journal.Done, journal.Undone:
+			mark = cs.Green("✓")
+		case journal.Failed, journal.UndoFailed, journal.Interrupted:
+			mark = cs.Red("✗")
+		case journal.Running, journal.Undoing:
+			mark = cs.Yellow("…")
+		}
+		when := ""
+		if !s.Finished.IsZero() {
+			when = s.Finished.Local().Format("2006-01-02 15:04:05")
+		}
+		detail := s.Detail
+		if s.Error != "" {
+			detail = s.Error
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\n", mark, s.Name, s.State, when, detail)
+	}
+	tw.Flush()
 }

@@ -73,6 +73,9 @@ func (p *pair) restoreArgs() []string {
 	if p.opts.TargetRole != "" {
 		args = append(args, "--role="+p.opts.TargetRole)
 	}
+	if p.opts.Clean {
+		args = append(args, "--clean", "--if-exists")
+	}
 	return args
 }
 

@@ -51,6 +51,11 @@ type Options struct {
 	// KeepPrivileges restores the source's GRANTs; every grantee must
 	// then exist at the target.
 	KeepPrivileges bool
+	// Clean drops, before restoring, the target's objects that the dump
+	// is about to create (pg_restore --clean --if-exists), so that a copy
+	// can be run again, after an undone cutover, into a target that is
+	// not live yet. Never set it for a target that serves anyone.
+	Clean bool
 	// ChecksumMaxBytes is the largest table (heap and TOAST, without
 	// indexes) whose content Verify compares; 0 means 1 GiB, negative
 	// means compare row counts only.

@@ -62,10 +62,7 @@ Exit status: 0 nothing blocks, 1 an error or a blocker.`,
 			if opts.JSON && opts.Markdown {
 				return exit.FlagErrorf("--json and --markdown are two outputs: choose one")
 			}
-			if opts.Width < 1 || opts.Width > 256 {
-				return exit.FlagErrorf("--width must be between 1 and 256, not %d", opts.Width)
-			}
-			if _, err := opts.Names(); err != nil {
+			if err := opts.Check(opts.Width); err != nil {
 				return err
 			}
 			if runF != nil {

@@ -5,6 +5,7 @@ package sides
 
 import (
 	"os"
+	"path/filepath"
 
 	"context"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
 	"github.com/cosocial/cosocial/pkg/migrate"
+	"github.com/cosocial/cosocial/pkg/migrate/objects"
 	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/objectstore"
@@ -34,11 +36,13 @@ type Deps struct {
 	// cannot be opened.
 	StartSandbox func(ctx context.Context, desc *model.Description) (*sandbox.Sandbox, error)
 	Getenv       func(string) string
+	// StackDir is the folder of the description's stacks.
+	StackDir func(sandbox bool) string
 }
 
 // NewDeps takes the dependencies from the factory.
 func NewDeps(f *factory.Factory) Deps {
-	return Deps{Deps: preflight.NewDeps(f), Getenv: os.Getenv, StartSandbox: func(ctx context.Context, desc *model.Description) (*sandbox.Sandbox, error) {
+	return Deps{Deps: preflight.NewDeps(f), Getenv: os.Getenv, StackDir: f.StackDir, StartSandbox: func(ctx context.Context, desc *model.Description) (*sandbox.Sandbox, error) {
 		dir, err := sandbox.DefaultDir(f.File)
 		if err != nil {
 			return nil, err
@@ -51,6 +55,16 @@ func NewDeps(f *factory.Factory) Deps {
 type Flags struct {
 	Sandbox     bool
 	SourceNames []string
+}
+
+// Check refuses flag values before anything is reached: the shared flags
+// and the width of the copies.
+func (f Flags) Check(width int) error {
+	if width < 1 || width > 256 {
+		return exit.FlagErrorf("--width must be between 1 and 256, not %d", width)
+	}
+	_, err := f.Names()
+	return err
 }
 
 // Bind adds the flags to a command.
@@ -191,8 +205,50 @@ func (s *Sides) TargetBucket(name string) (objectstore.Bucket, error) {
 	return stack.BucketAccess(s.Outputs, name)
 }
 
+// TargetServer is the target app server's public address.
+func (s *Sides) TargetServer(name string) (string, error) {
+	return stack.ServerIPv4(s.Outputs, name)
+}
+
 // TargetDatabase is a connection string to the target's database. It
 // holds a password: never print it.
 func (s *Sides) TargetDatabase(name string) (string, error) {
 	return stack.DatabaseDSN(s.Outputs, name, s.Sandbox != nil)
+}
+
+// Ends pairs each paired bucket and database's source with its target.
+func (s *Sides) Ends() (migrate.Ends, error) {
+	ends := migrate.Ends{Buckets: map[string][2]objects.Endpoint{}, Databases: map[string][2]string{}}
+	pairs, _, _ := migrate.Pairs(s.Description)
+	for _, p := range pairs {
+		switch p.Addr.Kind {
+		case model.KindBucket:
+			dst, err := s.TargetBucket(p.Addr.Name)
+			if err != nil {
+				return ends, err
+			}
+			src, ok := s.Stock.Buckets[p.Addr.Name]
+			if !ok {
+				return ends, fmt.Errorf("the source has no bucket for %s", p.Addr)
+			}
+			ends.Buckets[p.Addr.Name] = [2]objects.Endpoint{{Bucket: src, Region: s.Region}, {Bucket: dst}}
+		case model.KindDatabase:
+			dst, err := s.TargetDatabase(p.Addr.Name)
+			if err != nil {
+				return ends, err
+			}
+			src, ok := s.Stock.Databases[p.Addr.Name]
+			if !ok {
+				return ends, fmt.Errorf("the source has no database for %s", p.Addr)
+			}
+			ends.Databases[p.Addr.Name] = [2]string{src, dst}
+		}
+	}
+	return ends, nil
+}
+
+// JournalDir is where a migration's journals are kept: beside the
+// target's stack, one folder per migration.
+func JournalDir(stackDir string, m *model.Migration) string {
+	return filepath.Join(stackDir, "migrations", m.Name)
 }

@@ -1,0 +1,320 @@
+// Package run is `cosocial migrate run`: the bulk copies while the service
+// is up, then — once confirmed — the cutover window, each step journaled
+// so that an interrupted run resumes where it stopped and a failure before
+// the DNS switch leaves the source running as it was.
+package run
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cosocial/cosocial/pkg/cmd/exit"
+	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/migrate"
+	"github.com/cosocial/cosocial/pkg/migrate/journal"
+	"github.com/cosocial/cosocial/pkg/migrate/objects"
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/views"
+)
+
+// Options are migrate run's dependencies and flags.
+type Options struct {
+	sides.Deps
+	sides.Flags
+	// Confirm asks before the window opens; tests answer it.
+	Confirm func(question string) (bool, error)
+
+	Yes         bool
+	BulkOnly    bool
+	Width       int
+	DumpRestore bool
+	Verify      bool
+
+	SSHUser    string
+	SSHKey     string
+	KnownHosts string
+	SourceSSH  string // host[:port], when not the source server's address
+	TargetSSH  string
+	HealthURL  string
+	EnvFile    string
+	StopCmd    string
+	StartCmd   string
+}
+
+// NewCmdRun builds the command; runF replaces the run function in tests.
+func NewCmdRun(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{Deps: sides.NewDeps(f)}
+	opts.Confirm = func(q string) (bool, error) {
+		if !f.IOStreams.CanPrompt() {
+			return false, errors.New("the cutover asks before the service goes down; not at a terminal, pass --yes (the bulk copies are kept)")
+		}
+		fmt.Fprintf(f.IOStreams.Out, "%s Only 'yes' is accepted: ", q)
+		answer, _ := bufio.NewReader(f.IOStreams.In).ReadString('\n')
+		return strings.TrimSpace(answer) == "yes", nil
+	}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Copy everything while the service runs, then cut over in the window",
+		Long: `First, with the service up: copy every paired bucket (resumable, each object
+verified) and, in low-downtime mode, copy the database and keep it in step by
+logical replication. Then, after asking (or with --yes), the window:
+
+  stop-writers       stop the app at the source (SSH)
+  final-*-sync       copy what was written since; catch the database up and
+                     set its sequences (or dump and restore it with
+                     --dump-restore)
+  rewrite-env        the app's env file, pointed at the target's database and
+                     bucket (S3_ALIAS_HOST unchanged), written at the target
+  start-target       start the app at the target (SSH)
+  health-check       /health and /api/v1/instance on the target
+  switch-dns         the services' A records at DigitalOcean pointed at the
+                     target server
+
+Every step is journaled beside the stack (cosocial migrate status shows it);
+running again resumes. A failure before switch-dns undoes the steps done, in
+reverse: the source runs as it was.
+
+SSH checks host keys against known_hosts (--known-hosts); the key comes from
+the SSH agent or --ssh-key.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ctx = cmd.Context()
+			if err := opts.Check(opts.Width); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(opts)
+		},
+	}
+	opts.Flags.Bind(cmd)
+	fl := cmd.Flags()
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "start the cutover without asking")
+	fl.BoolVar(&opts.BulkOnly, "bulk-only", false, "stop after the bulk copies, before the window")
+	fl.IntVar(&opts.Width, "width", 16, "parallel object transfers")
+	fl.BoolVar(&opts.DumpRestore, "dump-restore", false, "copy the database in the window with pg_dump/pg_restore instead of logical replication")
+	fl.BoolVar(&opts.Verify, "verify", true, "compare every object and table once the cutover is done")
+	fl.StringVar(&opts.SSHUser, "ssh-user", "root", "the SSH user on both app servers")
+	fl.StringVar(&opts.SSHKey, "ssh-key", "", "a private key file (after the agent's keys)")
+	fl.StringVar(&opts.KnownHosts, "known-hosts", "", "the known_hosts file that vouches for the servers (default ~/.ssh/known_hosts)")
+	fl.StringVar(&opts.SourceSSH, "source-ssh", "", "[user@]host[:port] of the source app server, when not --ssh-user at its public address")
+	fl.StringVar(&opts.TargetSSH, "target-ssh", "", "[user@]host[:port] of the target app server, when not --ssh-user at its public address")
+	fl.StringVar(&opts.HealthURL, "health-url", "", "the target app's base URL for the health check (default https://<domain>, reached at the target's address)")
+	fl.StringVar(&opts.EnvFile, "env-file", migrate.Mastodon.EnvFile, "the app's env file on both servers")
+	fl.StringVar(&opts.StopCmd, "stop-command", migrate.Mastodon.Stop, "stops the app's writers")
+	fl.StringVar(&opts.StartCmd, "start-command", migrate.Mastodon.Start, "starts the app")
+	return cmd
+}
+
+func runRun(opts *Options) error {
+	ctx := opts.Context()
+	sd, err := sides.Open(opts.Deps, opts.Flags, true)
+	if err != nil {
+		return err
+	}
+	defer sd.Close()
+	ends, err := sd.Ends()
+	if err != nil {
+		return err
+	}
+	dir := sides.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration)
+	j, err := journal.Open(filepath.Join(dir, "journal.json"))
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	public := map[string]bool{}
+	for _, b := range sd.Migration.Source.Buckets {
+		public[b.Name] = b.Public
+	}
+	bar := map[string]*progress{}
+	r := &migrate.Runner{Journal: j, Dir: dir, Ends: ends, Public: public, LowDowntime: !opts.DumpRestore, Width: opts.Width,
+		App: migrate.App{Stop: opts.StopCmd, Start: opts.StartCmd, EnvFile: opts.EnvFile}}
+	if opts.IO.IsStderrTTY() {
+		r.OnProgress = func(step string, s objects.Snapshot) {
+			if bar[step] == nil {
+				bar[step] = &progress{bar: objects.NewBar(opts.IO.ErrOut, step)}
+			}
+			bar[step].last = s
+			bar[step].bar.Update(s)
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Copying while the service runs (journal: %s)…\n", j.Path())
+	err = r.Bulk(ctx)
+	finishBars(bar)
+	views.MigrationStatus(opts.IO.ErrOut, j.Status(), opts.IO.ErrColorScheme())
+	if err != nil {
+		return err
+	}
+	if opts.BulkOnly {
+		fmt.Fprintln(opts.IO.ErrOut, "Bulk copies done. Run again without --bulk-only for the cutover.")
+		return nil
+	}
+	if !opts.Yes {
+		ok, err := opts.Confirm(fmt.Sprintf("Start the cutover now? The service will be down for the window (budget %s).", migrate.Round(sd.Migration.DowntimeBudget)))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(opts.IO.ErrOut, "Not now: the bulk copies are kept, and the next run starts from them.")
+			return exit.ErrCancel
+		}
+	}
+	if err := connect(ctx, opts, sd, r); err != nil {
+		return err
+	}
+	start := time.Now()
+	err = r.Cutover(ctx)
+	finishBars(bar)
+	views.MigrationStatus(opts.IO.Out, j.Status(), opts.IO.ColorScheme())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "\nCutover done in %s; database writes were frozen %s.\n", migrate.Round(time.Since(start)), migrate.Round(r.Freeze))
+	if opts.Verify {
+		checks := migrate.Verify(ctx, ends, opts.Width, 1<<30)
+		views.Verify(opts.IO.Out, checks, opts.IO.ColorScheme())
+		for _, c := range checks {
+			if !c.OK() {
+				return exit.ErrSilent
+			}
+		}
+	}
+	return nil
+}
+
+// progress is a copy's bar and the last counters it drew.
+type progress struct {
+	bar  *objects.Bar
+	last objects.Snapshot
+}
+
+func finishBars(bars map[string]*progress) {
+	for k, b := range bars {
+		b.bar.Finish(b.last)
+		delete(bars, k)
+	}
+}
+
+// connect reaches both app servers over SSH, with their host keys checked
+// before anything runs, and sets up the health check and the DNS switch.
+func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Runner) error {
+	pairs, _, _ := migrate.Pairs(sd.Description)
+	var server string
+	for _, p := range pairs {
+		if p.Addr.Kind == model.KindServer {
+			server = p.Addr.Name
+			break
+		}
+	}
+	if server == "" {
+		return errors.New("the migration pairs no server: there is no app to move")
+	}
+	sourceIP := sd.Stock.Facts.Servers[server].IPv4
+	targetIP, err := sd.TargetServer(server)
+	if err != nil {
+		return err
+	}
+	if opts.Sandbox && (opts.SourceSSH == "" || opts.TargetSSH == "") {
+		return errors.New("the sandbox's servers run no SSH: give --source-ssh and --target-ssh (servers of your own, in their known_hosts) to rehearse the cutover")
+	}
+	dial := func(addr, fallback string) (*remote.Client, error) {
+		if addr == "" {
+			addr = fallback
+		}
+		a, err := parseSSH(addr, opts.SSHUser)
+		if err != nil {
+			return nil, err
+		}
+		return remote.Dial(ctx, remote.Target{Host: a.host, Port: a.port, User: a.user, KnownHosts: opts.KnownHosts, KeyFile: opts.SSHKey,
+			Passphrase: func() ([]byte, error) {
+				// Asking for it here would mix a prompt into the run's
+				// output; the agent is the place for an encrypted key.
+				return nil, fmt.Errorf("%s is encrypted: add it to ssh-agent (ssh-add %s) and run again", opts.SSHKey, opts.SSHKey)
+			}})
+	}
+	src, err := dial(opts.SourceSSH, sourceIP)
+	if err != nil {
+		return fmt.Errorf("the source app server: %w", err)
+	}
+	tgt, err := dial(opts.TargetSSH, targetIP)
+	if err != nil {
+		src.Close()
+		return fmt.Errorf("the target app server: %w", err)
+	}
+	r.Source, r.Target = src, tgt
+	r.HealthURL, r.HTTP = opts.HealthURL, http.DefaultClient
+	if r.HealthURL == "" {
+		domain := ""
+		for _, s := range sd.Description.Services {
+			if s.Server.Name == server {
+				domain = s.Domain
+			}
+		}
+		r.HealthURL = "https://" + domain
+		r.HTTP = reachAt(targetIP)
+	}
+	if u, err := url.Parse(r.HealthURL); err != nil || u.Host == "" {
+		return exit.FlagErrorf("--health-url must be a URL like https://example.ca, not %q", r.HealthURL)
+	}
+	r.DNS = &migrate.RecordSwitch{Cloud: sd.Cloud, Hosts: migrate.Hosts(sd.Migration.Source), SourceIPv4: sourceIP, TargetIPv4: targetIP}
+	return nil
+}
+
+// reachAt is an HTTP client that reaches every host at one address: the
+// target server, before the DNS says so. TLS still checks the host's name.
+func reachAt(ip string) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, _ := net.SplitHostPort(addr)
+		return d.DialContext(ctx, network, net.JoinHostPort(ip, port))
+	}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// sshAddr is where and as whom a server is reached.
+type sshAddr struct {
+	user, host string
+	port       int
+}
+
+// parseSSH reads [user@]host[:port], the way ssh's own destinations read:
+// the source droplet may want root and the target its image's user.
+func parseSSH(s, defaultUser string) (sshAddr, error) {
+	a := sshAddr{user: defaultUser, port: 22}
+	if u, rest, ok := strings.Cut(s, "@"); ok {
+		if u == "" {
+			return a, exit.FlagErrorf("%q: the user before @ is empty", s)
+		}
+		a.user, s = u, rest
+	}
+	a.host = s
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		port, err := strconv.Atoi(p)
+		if err != nil || port < 1 || port > 65535 {
+			return a, exit.FlagErrorf("%q: the port must be a number from 1 to 65535", s)
+		}
+		a.host, a.port = h, port
+	} else if strings.Count(s, ":") == 1 {
+		return a, exit.FlagErrorf("%q is not [user@]host[:port]", s)
+	}
+	if a.host == "" {
+		return a, exit.FlagErrorf("%q names no host", s)
+	}
+	return a, nil
+}

@@ -1,0 +1,295 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/migrate/journal"
+	"github.com/cosocial/cosocial/pkg/migrate/objects"
+	"github.com/cosocial/cosocial/pkg/migrate/pgcopy"
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
+)
+
+// App is how an application is stopped, started and configured on its
+// server.
+type App struct {
+	Stop, Start string // shell commands, run as the SSH user
+	EnvFile     string
+}
+
+// Mastodon is a standard Mastodon install: its three systemd units and
+// the env file in the mastodon user's checkout.
+var Mastodon = App{
+	Stop:    "systemctl stop mastodon-web mastodon-streaming mastodon-sidekiq",
+	Start:   "systemctl start mastodon-web mastodon-streaming mastodon-sidekiq",
+	EnvFile: "/home/mastodon/live/.env.production",
+}
+
+// Shell runs commands and moves files on a server; remote.Client is one.
+type Shell interface {
+	Run(ctx context.Context, cmd string) (stdout, stderr string, err error)
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+	WriteFile(ctx context.Context, path string, data []byte, mode os.FileMode) error
+}
+
+// DNSSwitch points the service's hosts at the target server, and back.
+type DNSSwitch interface {
+	Switch(ctx context.Context) (detail string, err error)
+	Restore(ctx context.Context) error
+}
+
+// Runner carries a migration out, step by step, from its journal: a killed
+// run resumes at the step it was in, and a cutover that fails before the
+// DNS switch is undone so that the source runs as it was.
+type Runner struct {
+	Journal *journal.Journal
+	// Dir holds the object copies' own journals.
+	Dir         string
+	Ends        Ends
+	Public      map[string]bool // buckets whose objects are public-read
+	LowDowntime bool
+	Width       int
+	// Source and Target are the app's servers; App how it runs there.
+	Source, Target Shell
+	App            App
+	// HealthURL is the target app's base URL, as its health check reaches
+	// it; HTTP the client that does.
+	HealthURL string
+	HTTP      *http.Client
+	// HealthTimeout is how long the app may take to come up; 3 minutes
+	// when zero (Mastodon's first boot on a new server compiles nothing,
+	// but its web and streaming processes take a minute).
+	HealthTimeout time.Duration
+	DNS           DNSSwitch
+	// OnProgress receives the object copies' counters, by step.
+	OnProgress func(step string, s objects.Snapshot)
+	// Freeze records how long writers were stopped for the database.
+	Freeze time.Duration
+}
+
+// Bulk copies while the service is up: every bucket, and the database's
+// schema and data kept in step by logical replication in low-downtime
+// mode. It can be run again: done steps are skipped, a copy resumes.
+func (r *Runner) Bulk(ctx context.Context) error {
+	return r.Journal.RunAll(ctx, r.bulkSteps())
+}
+
+func (r *Runner) bulkSteps() []journal.Step {
+	var steps []journal.Step
+	for _, name := range sortedKeys(r.Ends.Buckets) {
+		e := r.Ends.Buckets[name]
+		step := "copy-" + name + "-objects"
+		steps = append(steps, journal.Step{Name: step, Do: func(ctx context.Context) (string, error) {
+			res, err := objects.Copy(ctx, e[0], e[1], r.objectOptions(step, name))
+			return copied(res), err
+		}})
+	}
+	for _, name := range sortedKeys(r.Ends.Databases) {
+		e := r.Ends.Databases[name]
+		steps = append(steps, journal.Step{Name: "preflight-" + name, Do: func(ctx context.Context) (string, error) {
+			rep, err := pgcopy.Preflight(ctx, e[0], e[1], r.mode(), pgcopy.Options{})
+			if err != nil {
+				return "", err
+			}
+			if blocking := rep.Blocking(); len(blocking) > 0 {
+				var msgs []string
+				for _, f := range blocking {
+					msgs = append(msgs, f.Message)
+				}
+				return "", fmt.Errorf("the database cannot be copied: %s", strings.Join(msgs, "; "))
+			}
+			return "versions, extensions, encodings and roles checked", nil
+		}})
+		if r.LowDowntime {
+			steps = append(steps, journal.Step{Name: "replicate-" + name, Do: func(ctx context.Context) (string, error) {
+				if _, err := pgcopy.CopySchema(ctx, e[0], e[1], pgcopy.Options{}); err != nil {
+					return "", err
+				}
+				if err := pgcopy.StartReplication(ctx, e[0], e[1], pgcopy.Options{}); err != nil {
+					return "", err
+				}
+				st, err := pgcopy.WaitCaughtUp(ctx, e[0], e[1], pgcopy.Options{})
+				return fmt.Sprintf("in step at %v", st), err
+			}, Undo: func(ctx context.Context) error {
+				return pgcopy.StopReplication(ctx, e[0], e[1], pgcopy.Options{})
+			}})
+		}
+	}
+	return steps
+}
+
+func (r *Runner) mode() pgcopy.Mode {
+	if r.LowDowntime {
+		return pgcopy.LowDowntime
+	}
+	return pgcopy.DumpRestore
+}
+
+func (r *Runner) objectOptions(step, bucket string) objects.Options {
+	o := objects.Options{Width: r.Width, Public: r.Public[bucket], Journal: filepath.Join(r.Dir, "objects")}
+	if r.OnProgress != nil {
+		o.OnProgress = func(s objects.Snapshot) { r.OnProgress(step, s) }
+	}
+	return o
+}
+
+func copied(res objects.Result) string {
+	return fmt.Sprintf("%d objects, %d bytes copied; %d already there", res.Objects, res.Bytes, res.Skipped)
+}
+
+// Cutover runs the window: writers stopped, the last objects and rows
+// copied, the app's environment rewritten and started on the target,
+// checked, and the DNS switched. A failure before the switch undoes what
+// was done, in reverse, so the source runs as it was; the journal keeps
+// the record either way.
+func (r *Runner) Cutover(ctx context.Context) error {
+	steps := r.windowSteps()
+	last := len(steps) - 1 // switch-dns
+	if err := r.Journal.RunAll(ctx, steps[:last]); err != nil {
+		// Undo with a context of its own: the run's may be what failed.
+		undo, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if rerr := r.Journal.Rollback(undo, steps[:last]); rerr != nil {
+			return fmt.Errorf("%w; undoing it failed too: %v", err, rerr)
+		}
+		return fmt.Errorf("%w; the steps done were undone and the source runs as before", err)
+	}
+	return r.Journal.Run(ctx, steps[last])
+}
+
+func (r *Runner) windowSteps() []journal.Step {
+	var envOut []byte
+	steps := []journal.Step{{
+		Name: "stop-writers",
+		Do: func(ctx context.Context) (string, error) {
+			return "the app is stopped at the source", run(ctx, r.Source, r.App.Stop)
+		},
+		Undo: func(ctx context.Context) error { return run(ctx, r.Source, r.App.Start) },
+	}}
+	for _, name := range sortedKeys(r.Ends.Buckets) {
+		e := r.Ends.Buckets[name]
+		step := "final-" + name + "-sync"
+		steps = append(steps, journal.Step{Name: step, Do: func(ctx context.Context) (string, error) {
+			res, err := objects.Delta(ctx, e[0], e[1], r.objectOptions(step, name))
+			return copied(res), err
+		}})
+	}
+	for _, name := range sortedKeys(r.Ends.Databases) {
+		e := r.Ends.Databases[name]
+		if r.LowDowntime {
+			steps = append(steps, journal.Step{Name: "final-" + name + "-sync", Do: func(ctx context.Context) (string, error) {
+				res, err := pgcopy.Cutover(ctx, e[0], e[1], pgcopy.Options{})
+				r.Freeze += res.Freeze
+				return fmt.Sprintf("caught up and detached; writes frozen %s", Round(res.Freeze)), err
+			}})
+			continue
+		}
+		steps = append(steps, journal.Step{Name: "dump-restore-" + name, Do: func(ctx context.Context) (string, error) {
+			// Until the DNS switch the target serves no one, and a copy run
+			// again after an undone cutover must start from the source.
+			res, err := pgcopy.Copy(ctx, e[0], e[1], pgcopy.Options{Clean: true})
+			r.Freeze += res.Freeze
+			return fmt.Sprintf("dumped in %s, restored in %s", Round(res.Dump), Round(res.Restore)), err
+		}})
+	}
+	steps = append(steps,
+		journal.Step{Name: "rewrite-env", Do: func(ctx context.Context) (string, error) {
+			old, err := r.Source.ReadFile(ctx, r.App.EnvFile)
+			if err != nil {
+				return "", fmt.Errorf("reading the app's environment at the source: %w", err)
+			}
+			changes, err := r.envChanges()
+			if err != nil {
+				return "", err
+			}
+			if envOut, err = remote.RewriteEnv(old, changes); err != nil {
+				return "", err
+			}
+			if err := r.Target.WriteFile(ctx, r.App.EnvFile, envOut, 0o600); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s written at the target with %d settings changed", r.App.EnvFile, len(changes)), nil
+		}},
+		journal.Step{Name: "start-target", Do: func(ctx context.Context) (string, error) {
+			return "the app is started at the target", run(ctx, r.Target, r.App.Start)
+		}, Undo: func(ctx context.Context) error { return run(ctx, r.Target, r.App.Stop) }},
+		journal.Step{Name: "health-check", Do: func(ctx context.Context) (string, error) {
+			limit := r.HealthTimeout
+			if limit == 0 {
+				limit = 3 * time.Minute
+			}
+			hctx, cancel := context.WithTimeout(ctx, limit)
+			defer cancel()
+			return "/health and /api/v1/instance answer", remote.Health(hctx, r.HTTP, r.HealthURL)
+		}},
+		journal.Step{Name: "switch-dns", Do: func(ctx context.Context) (string, error) {
+			if r.DNS == nil {
+				return "no DNS to switch", nil
+			}
+			return r.DNS.Switch(ctx)
+		}, Undo: func(ctx context.Context) error {
+			if r.DNS == nil {
+				return nil
+			}
+			return r.DNS.Restore(ctx)
+		}},
+	)
+	return steps
+}
+
+// envChanges are the settings that point the app at the target: its
+// database and its bucket. S3_ALIAS_HOST is never among them: media URLs
+// must stay what remote servers have cached.
+func (r *Runner) envChanges() (map[string]string, error) {
+	changes := map[string]string{}
+	for _, name := range sortedKeys(r.Ends.Databases) {
+		u, err := url.Parse(r.Ends.Databases[name][1])
+		if err != nil {
+			return nil, errors.New("the target database's address is not a URL")
+		}
+		pw, _ := u.User.Password()
+		changes["DB_HOST"] = u.Hostname()
+		changes["DB_PORT"] = u.Port()
+		changes["DB_NAME"] = strings.TrimPrefix(u.Path, "/")
+		changes["DB_USER"] = u.User.Username()
+		changes["DB_PASS"] = pw
+	}
+	for _, name := range sortedKeys(r.Ends.Buckets) {
+		b := r.Ends.Buckets[name][1]
+		u, err := url.Parse(b.Endpoint)
+		if err != nil {
+			return nil, fmt.Errorf("the target bucket's endpoint %q is not a URL", b.Endpoint)
+		}
+		changes["S3_ENDPOINT"] = b.Endpoint
+		changes["S3_HOSTNAME"] = u.Host
+		changes["S3_BUCKET"] = b.Name
+		changes["AWS_ACCESS_KEY_ID"] = b.AccessKey
+		changes["AWS_SECRET_ACCESS_KEY"] = b.SecretKey
+		if region := r.Ends.Buckets[name][1].Region; region != "" {
+			changes["S3_REGION"] = region
+		}
+	}
+	return changes, nil
+}
+
+// run runs one command, with what it printed in the error when it fails.
+func run(ctx context.Context, sh Shell, cmd string) error {
+	_, stderr, err := sh.Run(ctx, cmd)
+	if err != nil {
+		if msg := strings.TrimSpace(stderr); msg != "" {
+			return fmt.Errorf("%w: %s", err, msg)
+		}
+		return err
+	}
+	return nil
+}
+
+// Status is what the journal says of each step.
+func Status(j *journal.Journal) []journal.StepState { return j.Status() }

@@ -1,0 +1,436 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/cosocial/cosocial/pkg/config"
+	"github.com/cosocial/cosocial/pkg/migrate/journal"
+	"github.com/cosocial/cosocial/pkg/migrate/objects"
+	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
+	"github.com/cosocial/cosocial/pkg/migrate/remote/sshdtest"
+	"github.com/cosocial/cosocial/pkg/pgserver"
+	"github.com/cosocial/cosocial/pkg/provider"
+	"github.com/cosocial/cosocial/pkg/provider/digitalocean"
+	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("COSOCIAL_STAND_IN") == "mastodon" {
+		standIn()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// standIn plays Mastodon on an app server: it reads .env.production from
+// its folder, answers /health and /api/v1/instance, and keeps writing —
+// a post every 20 ms and a media file every 100 ms — to the database and
+// the bucket its environment names, until it is stopped.
+func standIn() {
+	raw, err := os.ReadFile(".env.production")
+	if err != nil {
+		os.Exit(3)
+	}
+	env, err := remote.ParseEnv(raw)
+	if err != nil {
+		os.Exit(3)
+	}
+	if _, err := os.Stat("refuse-to-start"); err == nil {
+		os.Exit(4) // how a test breaks the target's start
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(env["DB_USER"], env["DB_PASS"]), Host: net.JoinHostPort(env["DB_HOST"], env["DB_PORT"]),
+		Path: "/" + env["DB_NAME"], RawQuery: "sslmode=disable"}).String()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		os.Exit(5)
+	}
+	u, _ := url.Parse(env["S3_ENDPOINT"])
+	s3, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], ""), Secure: u.Scheme == "https", Region: "us-east-1"})
+	if err != nil {
+		os.Exit(6)
+	}
+	http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
+	http.HandleFunc("/api/v1/instance", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"uri": env["LOCAL_DOMAIN"], "db_port": env["DB_PORT"], "bucket": env["S3_BUCKET"]})
+	})
+	srv := &http.Server{Addr: "127.0.0.1:" + env["PORT"]}
+	go srv.ListenAndServe()
+	defer srv.Close()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO statuses (uri, text, account_id, local) VALUES ($1, 'written while migrating', 1, true)`,
+			fmt.Sprintf("live-%d-%d", os.Getpid(), n)); err != nil && ctx.Err() == nil {
+			os.Exit(7)
+		}
+		if n%5 == 0 {
+			body := []byte(fmt.Sprintf("media %d of %d", n, os.Getpid()))
+			s3.PutObject(ctx, env["S3_BUCKET"], fmt.Sprintf("media_attachments/files/live/%d-%d.jpg", os.Getpid(), n), bytes.NewReader(body), int64(len(body)),
+				minio.PutObjectOptions{ContentType: "image/jpeg"})
+		}
+	}
+}
+
+// The app's commands on both servers, as a Mastodon install's systemd
+// units would be: start in the background, stop and wait until it is gone.
+func appCommands(bin string) App {
+	return App{
+		Start:   fmt.Sprintf(`cd ~ && (COSOCIAL_STAND_IN=mastodon setsid %s >app.log 2>&1 </dev/null & echo $! > app.pid)`, bin),
+		Stop:    `cd ~ && if [ -f app.pid ]; then kill $(cat app.pid) 2>/dev/null; while kill -0 $(cat app.pid) 2>/dev/null; do sleep 0.05; done; rm -f app.pid; fi`,
+		EnvFile: ".env.production",
+	}
+}
+
+// TestCutoverLosesNothing moves a running Mastodon stand-in from the
+// sandbox's DigitalOcean to a target database and bucket, over SSH to two
+// accounts of a real sshd: root plays the source server, an account made
+// for the test the target. The app writes posts and media throughout; a first cutover
+// fails at the target's start and must leave the source running as it
+// was; the second goes through, and nothing written is lost.
+func TestCutoverLosesNothing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: the cutover test plays two servers with two local accounts (root and postgres), so it runs as root")
+	}
+	sb := sandboxtest.Start(t, sandbox.Options{})
+	clientKey, keyFile := sshdtest.ClientKey(t)
+	sshd := sshdtest.Start(t, []string{"ed25519"}, clientKey)
+	knownHosts := sshd.KnownHosts(t, sshd.HostKeys...)
+	ctx := context.Background()
+
+	desc := config.Load("testdata/coop")
+	if desc.Diagnostics.HasErrors() {
+		t.Fatal(desc.Diagnostics)
+	}
+	target := desc.Description
+	cloud, err := digitalocean.New(digitalocean.Config{Token: sb.DOToken, Endpoint: sb.DOEndpoint(), Poll: 20 * time.Millisecond,
+		Backoff: provider.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rehearse.Seed(ctx, cloud, target.Migration.Source, "tor1", rehearse.Options{Statuses: 3000, Objects: 150, Seed: 2,
+		MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.S3Endpoint()}); err != nil {
+		t.Fatal(err)
+	}
+	stock, err := TakeStock(ctx, target, Source{Cloud: cloud, Region: "tor1", SpacesEndpoint: sb.S3Endpoint()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stock.Close(ctx)
+
+	// The target: a database of its own (a managed one's user is no
+	// superuser) and a bucket on the same S3 server.
+	tc, err := pgserver.Create(ctx, filepath.Join(pgserver.TempDir(t), "target"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.Destroy(context.Background()) })
+	if err := tc.Exec(ctx, "postgres", "CREATE ROLE mastodon LOGIN PASSWORD 'target-pw'", "CREATE DATABASE mastodon OWNER mastodon"); err != nil {
+		t.Fatal(err)
+	}
+	targetDSN := tc.DSN("mastodon", "target-pw", "mastodon")
+	if !strings.HasPrefix(targetDSN, "postgres") {
+		t.Fatalf("DSN %s is not a URL", targetDSN)
+	}
+	if err := sb.CreateSpacesBucket(ctx, "target-media"); err != nil {
+		t.Fatal(err)
+	}
+	key, err := cloud.CreateSpacesKey(ctx, "target", []string{"target-media"}, "readwrite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ends := Ends{
+		Buckets:   map[string][2]objects.Endpoint{"media": {{Bucket: stock.Buckets["media"]}, {Bucket: key.Bucket(sb.S3Endpoint(), "target-media")}}},
+		Databases: map[string][2]string{"main": {stock.Databases["main"], targetDSN}},
+	}
+
+	// The source app runs with the source's database and bucket.
+	bin := filepath.Join(pgserver.TempDir(t), "mastodon-stand-in")
+	copyFile(t, os.Args[0], bin)
+	port := freePort(t)
+	src := dial(t, sshd, "root", knownHosts, keyFile)
+	tgt := dial(t, sshd, account(t, bin), knownHosts, keyFile)
+	srcURL, _ := url.Parse(stock.Databases["main"])
+	srcPW, _ := srcURL.User.Password()
+	// The app writes with the run's own key: the sandbox's S3 server gives
+	// a bucket to one key at a time, where Spaces would let both in.
+	srcBucket := stock.Buckets["media"]
+	envFile := fmt.Sprintf("# Mastodon's settings\nLOCAL_DOMAIN=northwind.example.ca\nPORT=%d\nDB_HOST=%s\nDB_PORT=%s\nDB_NAME=%s\nDB_USER=%s\nDB_PASS=%s\n"+
+		"S3_ENABLED=true\nS3_ENDPOINT=%s\nS3_BUCKET=%s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nS3_ALIAS_HOST=media.northwind.example.ca\nSECRET_KEY_BASE=kept-as-is\n",
+		port, srcURL.Hostname(), srcURL.Port(), strings.TrimPrefix(srcURL.Path, "/"), srcURL.User.Username(), srcPW,
+		sb.S3Endpoint(), srcBucket.Name, srcBucket.AccessKey, srcBucket.SecretKey)
+	if err := src.WriteFile(ctx, ".env.production", []byte(envFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := appCommands(bin)
+	t.Cleanup(func() {
+		src.Run(context.Background(), app.Stop)
+		tgt.Run(context.Background(), app.Stop)
+		tgt.Run(context.Background(), "rm -f ~/.env.production ~/app.log ~/refuse-to-start")
+		src.Run(context.Background(), "rm -f ~/.env.production ~/app.log")
+	})
+	if err := run(ctx, src, app.Start); err != nil {
+		t.Fatal(err)
+	}
+	health := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := remote.Health(ctxFor(t, 20*time.Second), nil, health); err != nil {
+		t.Fatalf("the source app did not come up: %v", err)
+	}
+
+	dir := t.TempDir()
+	j, err := journal.Open(filepath.Join(dir, "journal.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	dns := &RecordSwitch{Cloud: cloud, Hosts: Hosts(target.Migration.Source), SourceIPv4: stock.Facts.Servers["web"].IPv4, TargetIPv4: "203.0.113.50"}
+	r := &Runner{Journal: j, Dir: dir, Ends: ends, Public: map[string]bool{"media": true}, Width: 8, Source: src, Target: tgt, App: app,
+		HealthURL: health, HealthTimeout: 5 * time.Second, DNS: dns}
+
+	// The bulk copy while the app writes.
+	if err := r.Bulk(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A target that will not start: the cutover is undone, and the source
+	// app runs again with its own settings.
+	if _, _, err := tgt.Run(ctx, "touch ~/refuse-to-start"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Cutover(ctx); err == nil || !strings.Contains(err.Error(), "undone") {
+		t.Fatalf("a failed start: %v", err)
+	}
+	if err := remote.Health(ctxFor(t, 20*time.Second), nil, health); err != nil {
+		log, _ := src.ReadFile(ctx, "app.log")
+		out, _, _ := src.Run(ctx, "cat ~/app.pid; ps aux | grep stand-in")
+		t.Fatalf("the source app is not running again after the undo: %v\napp.log: %s\n%s\njournal: %+v", err, log, out, j.Status())
+	}
+	if got := instance(t, health); got["db_port"] != srcURL.Port() {
+		t.Fatalf("after the undo the app answering is not the source's: %v", got)
+	}
+	if ip := aRecord(t, cloud); ip != dns.SourceIPv4 {
+		t.Fatalf("the DNS moved though the cutover failed: %s", ip)
+	}
+	states := map[string]journal.State{}
+	for _, s := range j.Status() {
+		states[s.Name] = s.State
+	}
+	if states["stop-writers"] != journal.Undone || states["switch-dns"] == journal.Done {
+		t.Fatalf("journal after the undo: %v", states)
+	}
+
+	// Fixed, the cutover goes through.
+	if _, _, err := tgt.Run(ctx, "rm -f ~/refuse-to-start"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Cutover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tURL, _ := url.Parse(targetDSN)
+	if got := instance(t, health); got["db_port"] != tURL.Port() || got["bucket"] != "target-media" {
+		t.Fatalf("the app answering after the cutover is not the target's: %v", got)
+	}
+	if ip := aRecord(t, cloud); ip != "203.0.113.50" {
+		t.Fatalf("the DNS was not switched: %s", ip)
+	}
+	// Nothing lost: the source, frozen since stop-writers, and the target
+	// hold the same objects and rows, posts written during the copies
+	// included.
+	if _, _, err := src.Run(ctx, "test ! -f ~/app.pid"); err != nil {
+		t.Fatal("the source app still runs")
+	}
+	// The target app has been writing to the target since it started, so
+	// the target holds more than the source: everything the source had
+	// must be there, unchanged.
+	if err := run(ctx, tgt, app.Stop); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Verify(ctx, ends, 8, 1<<30) {
+		switch {
+		case c.Err != "":
+			t.Errorf("%s: %s", c.Address, c.Err)
+		case c.Objects != nil && (c.Objects.Missing > 0 || c.Objects.Different > 0 || c.Objects.Unreadable > 0 || c.Objects.Extra == 0):
+			t.Errorf("%s: %d missing, %d different, %d unreadable, %d written by the target app", c.Address, c.Objects.Missing, c.Objects.Different, c.Objects.Unreadable, c.Objects.Extra)
+		case c.Tables != nil:
+			for _, tb := range c.Tables.Tables {
+				if !tb.Equal() && (tb.Table != "public.statuses" || tb.TargetRows <= tb.SourceRows) {
+					t.Errorf("%s: %+v", tb.Table, tb)
+				}
+			}
+		}
+	}
+	srcSum, tgtSum := statusSum(t, stock.Databases["main"], -1), statusSum(t, targetDSN, maxID(t, stock.Databases["main"]))
+	if srcSum != tgtSum {
+		t.Errorf("the source's posts differ at the target: %s vs %s", srcSum, tgtSum)
+	}
+	var live int
+	conn, err := pgx.Connect(ctx, targetDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM statuses WHERE uri LIKE 'live-%'").Scan(&live); err != nil || live < 10 {
+		t.Fatalf("posts written while migrating at the target: %d, %v", live, err)
+	}
+	env, err := tgt.ReadFile(ctx, ".env.production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(env, []byte("S3_ALIAS_HOST=media.northwind.example.ca\n")) || !bytes.Contains(env, []byte("SECRET_KEY_BASE=kept-as-is\n")) ||
+		!bytes.HasPrefix(env, []byte("# Mastodon's settings\n")) {
+		t.Fatalf("the target's env lost what it should keep:\n%s", redact(env))
+	}
+	for _, s := range j.Status() {
+		if s.State != journal.Done {
+			t.Errorf("step %s is %s", s.Name, s.State)
+		}
+	}
+	t.Logf("posts written during the migration: %d", live)
+}
+
+func redact(env []byte) string {
+	var out []string
+	for _, l := range strings.Split(string(env), "\n") {
+		if k, _, ok := strings.Cut(l, "="); ok && (strings.Contains(k, "PASS") || strings.Contains(k, "SECRET")) {
+			l = k + "=…"
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func dial(t *testing.T, s *sshdtest.Server, user, knownHosts, keyFile string) *remote.Client {
+	t.Helper()
+	c, err := remote.Dial(context.Background(), remote.Target{Host: s.Host, Port: s.Port, User: user, KnownHosts: knownHosts, KeyFile: keyFile, AgentSocket: "none"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, s.Log())
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func instance(t *testing.T, base string) map[string]string {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/instance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]string
+	json.NewDecoder(resp.Body).Decode(&got)
+	return got
+}
+
+func aRecord(t *testing.T, cloud *digitalocean.Cloud) string {
+	t.Helper()
+	inv, err := cloud.Inventory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range hostRecords([]string{"northwind.example.ca"}, inv.Domains, "A") {
+		return f.record.Data
+	}
+	t.Fatal("no A record for northwind.example.ca")
+	return ""
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// account makes a local account for the test, with a home of its own that
+// can run bin, to play the target server; it is removed when the test ends.
+func account(t *testing.T, bin string) string {
+	t.Helper()
+	if _, err := exec.LookPath("useradd"); err != nil {
+		t.Skipf("SKIP: useradd is missing: %v", err)
+	}
+	name := fmt.Sprintf("cosocial-t%d", os.Getpid()%100000)
+	home := filepath.Join(filepath.Dir(bin), "home-"+name)
+	// '*' leaves the account without a password but not locked, which
+	// sshd would refuse.
+	if out, err := exec.Command("useradd", "-M", "-d", home, "-s", "/bin/sh", "-p", "*", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("userdel", name).Run() })
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", name, home).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v: %s", err, out)
+	}
+	return name
+}
+
+func maxID(t *testing.T, dsn string) int64 {
+	t.Helper()
+	var id int64
+	query(t, dsn, "SELECT max(id) FROM statuses", &id)
+	return id
+}
+
+// statusSum is a checksum of the posts up to an id (all when upTo < 0).
+func statusSum(t *testing.T, dsn string, upTo int64) string {
+	t.Helper()
+	var sum string
+	query(t, dsn, "SELECT md5(string_agg(id::text || uri || text, ',' ORDER BY id)) FROM statuses WHERE $1 < 0 OR id <= $1", &sum, upTo)
+	return sum
+}
+
+func query(t *testing.T, dsn, sql string, dst any, args ...any) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if err := conn.QueryRow(context.Background(), sql, args...).Scan(dst); err != nil {
+		t.Fatal(err)
+	}
+}
