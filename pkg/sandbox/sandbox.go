@@ -1,6 +1,6 @@
-// Package sandbox runs the provider simulators on this machine (OVHcloud
-// and DigitalOcean, each on its own port), with real servers behind them:
-// PostgreSQL clusters for managed databases and an S3 server for buckets. `cosocial sandbox` serves it for other tools, and
+// Package sandbox runs the provider simulators on this machine (OVHcloud,
+// DigitalOcean and OpenStack, each on its own port), with real servers
+// behind them: PostgreSQL clusters for managed databases and an S3 server for buckets. `cosocial sandbox` serves it for other tools, and
 // --sandbox runs plan, up and destroy against it, so anyone can rehearse a
 // change with no cloud account.
 package sandbox
@@ -17,6 +17,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox/dosim"
+	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
 )
 
@@ -41,6 +44,11 @@ type Options struct {
 	DOTiming dosim.Timing
 	// DOFaults are the DigitalOcean simulator's injected failures.
 	DOFaults dosim.Faults
+	// OSTiming is the OpenStack simulator's; left zero, it follows
+	// Timing (servers build as instances do, volumes as users).
+	OSTiming ossim.Timing
+	// OSFaults are the OpenStack simulator's injected failures.
+	OSFaults ossim.Faults
 	// NoBackends runs the simulators alone: databases and buckets are then
 	// refused with a message saying so.
 	NoBackends bool
@@ -62,6 +70,10 @@ type Sandbox struct {
 	DO          *dosim.Server
 	// DOToken is the API token the DigitalOcean simulator accepts.
 	DOToken string
+	// OS is the OpenStack simulator (VEXXHOST's ca-ymq-1), and
+	// OSCredentials what its Keystone accepts.
+	OS            *ossim.Server
+	OSCredentials ossim.Credentials
 
 	dir        string
 	ports      ports
@@ -69,6 +81,8 @@ type Sandbox struct {
 	server     *http.Server
 	doListener net.Listener
 	doServer   *http.Server
+	osListener net.Listener
+	osServer   *http.Server
 	s3         *s3server.Server
 	pg         *Postgres
 	logFile    *os.File
@@ -80,6 +94,7 @@ type ports struct {
 	OVH int `json:"ovh"`
 	S3  int `json:"s3"`
 	DO  int `json:"digitalocean"`
+	OS  int `json:"openstack"`
 }
 
 // Start starts the sandbox and its backends.
@@ -89,7 +104,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	sb := &Sandbox{dir: opts.Dir, Credentials: ovhsim.Credentials{
 		ApplicationKey: "sandbox-" + random(8), ApplicationSecret: random(32), ConsumerKey: random(32),
-	}, DOToken: "dop_v1_" + random(64)}
+	}, DOToken: "dop_v1_" + random(64), OSCredentials: ossim.Credentials{
+		Username: "cosocial", Password: random(32), ProjectName: "cosocial", DomainName: "Default",
+		ApplicationCredentialID: random(32), ApplicationCredentialSecret: random(48),
+	}}
 	sb.loadPorts()
 	var backends ovhsim.Backends
 	var doBackends dosim.Backends
@@ -141,6 +159,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		sb.Close()
 		return nil, err
 	}
+	if err := sb.startOpenStack(opts, timing); err != nil {
+		sb.Close()
+		return nil, err
+	}
 	sb.savePorts()
 	return sb, nil
 }
@@ -176,6 +198,77 @@ func (sb *Sandbox) startDigitalOcean(ctx context.Context, opts Options, timing o
 	return nil
 }
 
+// startOpenStack serves the OpenStack simulator on its own port, every
+// service under it as the catalog says; EC2 credentials are keys on the
+// sandbox's S3 server.
+func (sb *Sandbox) startOpenStack(opts Options, timing ovhsim.Timing) error {
+	osTiming := opts.OSTiming
+	if osTiming == (ossim.Timing{}) {
+		osTiming = ossim.Timing{
+			ServerBuild: timing.InstanceBuild, ServerDelete: timing.InstanceDelete, ServerResize: timing.DatabaseUpdate,
+			VolumeCreate: timing.UserCreate, VolumeChange: timing.UserCreate, VolumeDelete: timing.UserCreate, DNSChange: timing.UserCreate,
+		}
+	}
+	simOpts := ossim.Options{
+		Credentials: sb.OSCredentials, Catalog: opts.Catalog, Timing: osTiming, Faults: opts.OSFaults,
+		StateFile: filepath.Join(sb.dir, "openstack.json"), LogFile: filepath.Join(sb.dir, "openstack-requests.log"),
+		ErrorLog: sb.logFile,
+	}
+	if sb.s3 != nil {
+		simOpts.Objects = sb.s3
+	}
+	sim, err := ossim.New(simOpts)
+	if err != nil {
+		return err
+	}
+	sb.OS = sim
+	if sb.osListener, err = listen(sb.ports.OS); err != nil {
+		return err
+	}
+	sb.ports.OS = sb.osListener.Addr().(*net.TCPAddr).Port
+	sb.osServer = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go sb.osServer.Serve(sb.osListener)
+	return nil
+}
+
+// OSAuthURL is Keystone v3's URL, the auth URL to give gophercloud.
+func (sb *Sandbox) OSAuthURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/identity/v3", sb.ports.OS)
+}
+
+// CloudsYAML is a clouds.yaml naming the OpenStack simulator twice:
+// cloudName logs in with the password, cloudName-appcred with the
+// application credential. An empty region is the simulator's own; the
+// file holds secrets, so keep it private (0600).
+func (sb *Sandbox) CloudsYAML(cloudName, region string) []byte {
+	if region == "" {
+		region = sb.OS.Region()
+	}
+	c, q := sb.OSCredentials, strconv.Quote
+	var b strings.Builder
+	fmt.Fprintf(&b, "clouds:\n  %s:\n    auth:\n", q(cloudName))
+	fmt.Fprintf(&b, "      auth_url: %s\n      username: %s\n      password: %s\n", q(sb.OSAuthURL()), q(c.Username), q(c.Password))
+	fmt.Fprintf(&b, "      project_name: %s\n      user_domain_name: %s\n      project_domain_name: %s\n", q(c.ProjectName), q(c.DomainName), q(c.DomainName))
+	fmt.Fprintf(&b, "    region_name: %s\n    interface: \"public\"\n    identity_api_version: 3\n", q(region))
+	fmt.Fprintf(&b, "  %s:\n    auth_type: \"v3applicationcredential\"\n    auth:\n", q(cloudName+"-appcred"))
+	fmt.Fprintf(&b, "      auth_url: %s\n      application_credential_id: %s\n      application_credential_secret: %s\n", q(sb.OSAuthURL()), q(c.ApplicationCredentialID), q(c.ApplicationCredentialSecret))
+	fmt.Fprintf(&b, "    region_name: %s\n    interface: \"public\"\n    identity_api_version: 3\n", q(region))
+	return []byte(b.String())
+}
+
+// CreateOpenStackBucket makes a bucket on the S3 server and gives it to
+// the OpenStack project, whose EC2 credentials then reach it: the S3
+// server does not let those keys create buckets themselves.
+func (sb *Sandbox) CreateOpenStackBucket(ctx context.Context, name string) error {
+	if sb.s3 == nil {
+		return errors.New("the sandbox runs without its S3 server: OpenStack buckets cannot be made")
+	}
+	if err := sb.s3.CreateBucket(ctx, name); err != nil {
+		return err
+	}
+	return sb.OS.AddBucket(ctx, name)
+}
+
 // OVHEndpoint is the URL to give go-ovh (and a description's endpoint).
 func (sb *Sandbox) OVHEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/1.0", sb.ports.OVH) }
 
@@ -202,8 +295,9 @@ func (sb *Sandbox) CreateSpacesBucket(ctx context.Context, name string) error {
 }
 
 // Env is the environment a client of the sandbox needs: OVHcloud
-// credentials for go-ovh, and DigitalOcean's token and API URL for
-// pkg/provider/digitalocean.
+// credentials for go-ovh, DigitalOcean's token and API URL for
+// pkg/provider/digitalocean, and OpenStack's OS_* variables for
+// gophercloud.
 func (sb *Sandbox) Env() map[string]string {
 	return map[string]string{
 		"OVH_APPLICATION_KEY":            sb.Credentials.ApplicationKey,
@@ -211,15 +305,30 @@ func (sb *Sandbox) Env() map[string]string {
 		"OVH_CONSUMER_KEY":               sb.Credentials.ConsumerKey,
 		"DIGITALOCEAN_TOKEN":             sb.DOToken,
 		"COSOCIAL_DIGITALOCEAN_ENDPOINT": sb.DOEndpoint(),
+		"OS_AUTH_URL":                    sb.OSAuthURL(),
+		"OS_USERNAME":                    sb.OSCredentials.Username,
+		"OS_PASSWORD":                    sb.OSCredentials.Password,
+		"OS_PROJECT_NAME":                sb.OSCredentials.ProjectName,
+		"OS_USER_DOMAIN_NAME":            sb.OSCredentials.DomainName,
+		"OS_PROJECT_DOMAIN_NAME":         sb.OSCredentials.DomainName,
+		"OS_REGION_NAME":                 sb.OS.Region(),
+		// gophercloud's AuthOptionsFromEnv reads neither domain above, only
+		// this one; openstacksdk takes it as the default of both.
+		"OS_DOMAIN_NAME":          sb.OSCredentials.DomainName,
+		"OS_IDENTITY_API_VERSION": "3",
+		"OS_INTERFACE":            "public",
 	}
 }
 
 // Close stops the simulators and the servers behind them, keeping their
 // data for the next run.
 func (sb *Sandbox) Close() error {
-	errs := []error{shutdown(sb.server, sb.listener), shutdown(sb.doServer, sb.doListener)}
+	errs := []error{shutdown(sb.server, sb.listener), shutdown(sb.doServer, sb.doListener), shutdown(sb.osServer, sb.osListener)}
 	if sb.OVH != nil {
 		errs = append(errs, sb.OVH.Close())
+	}
+	if sb.OS != nil {
+		errs = append(errs, sb.OS.Close())
 	}
 	// Before the PostgreSQL clusters stop: it waits for those still being
 	// built.
