@@ -32,6 +32,9 @@ demo: build test-deps
 	@echo "== CoSocial's target: VEXXHOST Montreal and OVHcloud Beauharnois, with two waivers"
 	@./$(BIN) residency -f stacks/cosocial/cosocial-target.hcl --format markdown || true
 	@echo
+	@echo "== Rehearsing the move off DigitalOcean on the sandbox: what moves, how long, what blocks it"
+	@./$(BIN) migrate plan --sandbox -f stacks/cosocial || true
+	@echo
 	@if ! command -v pulumi >/dev/null; then \
 		echo "== SKIP: the stand-up needs the Pulumi engine, and no pulumi command is on PATH."; \
 		echo "   Install it (https://www.pulumi.com/docs/iac/download-install/), then run make demo again."; \
@@ -47,11 +50,14 @@ demo: build test-deps
 
 # Everything the tests need that a fresh machine lacks is installed here
 # (as root, with Debian's packages).
-DEB_PACKAGES := postgresql
+# PostgreSQL for the databases, a real sshd for the migration's cutover,
+# rclone as the object copy's speed anchor (make bench).
 test-deps: bin/versitygw
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
 	command -v pg_config >/dev/null && [ -x "$$(pg_config --bindir)/initdb" ] || missing="$$missing postgresql"; \
+	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
+	command -v rclone >/dev/null || missing="$$missing rclone"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -77,8 +83,15 @@ test: test-deps lint
 fuzz:
 	$(GO) test ./pkg/config -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME)
 
-bench:
+# The benchmarks with a ratio against an anchor measured in the same run:
+# validation's growth, the tool's own work, the object copy against rclone
+# on the same two S3 servers, and the database write freeze of the
+# low-downtime cutover against a plain dump and restore.
+bench: build test-deps
 	$(GO) test ./pkg/config -run='^$$' -bench=. -benchmem
+	$(GO) test ./pkg/stack -run='^$$' -bench=BenchmarkToolWork -benchmem
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate/objects -run='^$$' -bench=CopyVersusRclone -benchtime=1x
+	$(GO) test ./pkg/migrate/pgcopy -run='^$$' -bench=WriteFreeze -benchtime=1x
 
 clean:
 	rm -rf bin
