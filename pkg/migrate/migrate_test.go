@@ -49,11 +49,11 @@ func TestStockAndPlanOnTheSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	desc := target(t)
-	seeded, err := rehearse.Seed(ctx, cloud, desc.Migration.Source, "tor1", rehearse.Options{Statuses: 2000, Objects: 120, Seed: 1, MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.S3Endpoint()})
+	seeded, err := rehearse.Seed(ctx, cloud, desc.Migration.Source, "tor1", rehearse.Options{Statuses: 2000, Objects: 120, Seed: 1, MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.SpacesEndpoint()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stock, err := TakeStock(ctx, desc, Source{Cloud: cloud, Region: "tor1", SpacesEndpoint: sb.S3Endpoint()})
+	stock, err := TakeStock(ctx, desc, Source{Cloud: cloud, Region: "tor1", SpacesEndpoint: sb.SpacesEndpoint()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,10 +134,10 @@ func TestCutoverLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := rehearse.Seed(ctx, cloud, target.Migration.Source, "tor1", rehearse.Options{Statuses: 3000, Objects: 150, Seed: 2,
-		MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.S3Endpoint()}); err != nil {
+		MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.SpacesEndpoint()}); err != nil {
 		t.Fatal(err)
 	}
-	stock, err := TakeStock(ctx, target, Source{Cloud: cloud, Region: "tor1", SpacesEndpoint: sb.S3Endpoint()})
+	stock, err := TakeStock(ctx, target, Source{Cloud: cloud, Region: "tor1", SpacesEndpoint: sb.SpacesEndpoint()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestCutoverLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ends := Ends{
-		Buckets:   map[string][2]objects.Endpoint{"media": {{Bucket: stock.Buckets["media"]}, {Bucket: key.Bucket(sb.S3Endpoint(), "target-media")}}},
+		Buckets:   map[string][2]objects.Endpoint{"media": {{Bucket: stock.Buckets["media"]}, {Bucket: key.Bucket(sb.SpacesEndpoint(), "target-media")}}},
 		Databases: map[string][2]string{"main": {stock.Databases["main"], targetDSN}},
 	}
 
@@ -183,7 +183,7 @@ func TestCutoverLosesNothing(t *testing.T) {
 	envFile := fmt.Sprintf("# Mastodon's settings\nLOCAL_DOMAIN=northwind.example.ca\nPORT=%d\nDB_HOST=%s\nDB_PORT=%s\nDB_NAME=%s\nDB_USER=%s\nDB_PASS=%s\n"+
 		"S3_ENABLED=true\nS3_ENDPOINT=%s\nS3_BUCKET=%s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nS3_ALIAS_HOST=media.northwind.example.ca\nSECRET_KEY_BASE=kept-as-is\n",
 		port, srcURL.Hostname(), srcURL.Port(), strings.TrimPrefix(srcURL.Path, "/"), srcURL.User.Username(), srcPW,
-		sb.S3Endpoint(), srcBucket.Name, srcBucket.AccessKey, srcBucket.SecretKey)
+		sb.SpacesEndpoint(), srcBucket.Name, srcBucket.AccessKey, srcBucket.SecretKey)
 	if err := src.WriteFile(ctx, ".env.production", []byte(envFile), 0o600); err != nil {
 		t.Fatal(err)
 	}

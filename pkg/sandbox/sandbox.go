@@ -84,17 +84,22 @@ type Sandbox struct {
 	osListener net.Listener
 	osServer   *http.Server
 	s3         *s3server.Server
-	pg         *Postgres
-	logFile    *os.File
+	// spaces is a second S3 server playing DigitalOcean Spaces: another
+	// provider's object storage is another endpoint, and a migration's
+	// source and target buckets may share a name.
+	spaces  *s3server.Server
+	pg      *Postgres
+	logFile *os.File
 }
 
 // ports are kept between runs so that endpoints recorded in a stack's
 // state stay true.
 type ports struct {
-	OVH int `json:"ovh"`
-	S3  int `json:"s3"`
-	DO  int `json:"digitalocean"`
-	OS  int `json:"openstack"`
+	OVH    int `json:"ovh"`
+	S3     int `json:"s3"`
+	Spaces int `json:"spaces"`
+	DO     int `json:"digitalocean"`
+	OS     int `json:"openstack"`
 }
 
 // Start starts the sandbox and its backends.
@@ -117,9 +122,14 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 		sb.ports.S3 = sb.s3.Port
+		if sb.spaces, err = startS3(ctx, filepath.Join(opts.Dir, "spaces"), sb.ports.Spaces); err != nil {
+			sb.Close()
+			return nil, err
+		}
+		sb.ports.Spaces = sb.spaces.Port
 		sb.pg = NewPostgres(filepath.Join(opts.Dir, "postgres"))
 		backends = ovhsim.Backends{Databases: sb.pg, Objects: objectBackend{sb.s3}}
-		doBackends = dosim.Backends{Databases: sb.pg, Objects: sb.s3}
+		doBackends = dosim.Backends{Databases: sb.pg, Objects: sb.spaces}
 	}
 	timing := opts.Timing
 	if timing == (ovhsim.Timing{}) {
@@ -283,15 +293,24 @@ func (sb *Sandbox) S3Endpoint() string {
 	return sb.s3.Endpoint()
 }
 
+// SpacesEndpoint is the S3 server playing DigitalOcean Spaces, or ""
+// without backends.
+func (sb *Sandbox) SpacesEndpoint() string {
+	if sb.spaces == nil {
+		return ""
+	}
+	return sb.spaces.Endpoint()
+}
+
 // CreateSpacesBucket makes a bucket on the S3 server behind the
 // DigitalOcean simulator's Spaces: DigitalOcean's API does not create
 // buckets (S3 does), so a rehearsal makes them here and then grants them
 // to a Spaces key through the API.
 func (sb *Sandbox) CreateSpacesBucket(ctx context.Context, name string) error {
-	if sb.s3 == nil {
-		return errors.New("the sandbox runs without its S3 server: Spaces buckets cannot be made")
+	if sb.spaces == nil {
+		return errors.New("the sandbox runs without its S3 servers: Spaces buckets cannot be made")
 	}
-	return sb.s3.CreateBucket(ctx, name)
+	return sb.spaces.CreateBucket(ctx, name)
 }
 
 // Env is the environment a client of the sandbox needs: OVHcloud
@@ -338,8 +357,10 @@ func (sb *Sandbox) Close() error {
 	if sb.pg != nil {
 		errs = append(errs, sb.pg.StopAll())
 	}
-	if sb.s3 != nil {
-		errs = append(errs, sb.s3.Stop())
+	for _, s3 := range []*s3server.Server{sb.s3, sb.spaces} {
+		if s3 != nil {
+			errs = append(errs, s3.Stop())
+		}
 	}
 	if sb.logFile != nil {
 		errs = append(errs, sb.logFile.Close())

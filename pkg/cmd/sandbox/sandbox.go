@@ -116,7 +116,8 @@ func sandboxRun(opts *Options) error {
 		fmt.Fprintf(out, "    DNS zones   %s\n", strings.Join(sopts.Zones, ", "))
 	}
 	fmt.Fprintf(out, "  DigitalOcean  %s\n", s.DOEndpoint())
-	fmt.Fprintf(out, "  S3            %s\n", s.S3Endpoint())
+	fmt.Fprintf(out, "  S3            %s (OVHcloud, OpenStack)\n", s.S3Endpoint())
+	fmt.Fprintf(out, "  Spaces        %s (DigitalOcean)\n", s.SpacesEndpoint())
 	fmt.Fprintf(out, "  credentials   %s (mode 0600): set -a; . %s; set +a\n", envFile, envFile)
 	fmt.Fprintf(out, "  request logs  %s, %s\n", filepath.Join(sopts.Dir, "ovh-requests.log"), filepath.Join(sopts.Dir, "digitalocean-requests.log"))
 	<-ctx.Done()

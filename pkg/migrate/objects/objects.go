@@ -154,6 +154,11 @@ func Copy(ctx context.Context, src, dst Endpoint, opts Options) (Result, error) 
 		// Uploads a killed run left open cost storage at the target until
 		// someone aborts them.
 		c.abortStale(ctx, resume.uploads)
+		if resume.objects > 0 || len(resume.uploads) > 0 || resume.low != "" {
+			// A run killed between starting an upload and journaling it
+			// left one the journal cannot name: ask the target, once.
+			c.abortUnjournaled(ctx, time.Now())
+		}
 	}
 	w := newWindow(opts.Width*windowPerWorker, resume.low, j)
 	ctx, cancel := context.WithCancelCause(ctx)

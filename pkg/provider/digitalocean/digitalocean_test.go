@@ -334,7 +334,7 @@ func TestSandboxDatabaseAndSpaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if usage != (digitalocean.SpacesUsage{Bucket: "cosocial-media", Endpoint: sb.S3Endpoint(), Objects: 3, Bytes: total}) {
+	if usage != (digitalocean.SpacesUsage{Bucket: "cosocial-media", Endpoint: sb.SpacesEndpoint(), Objects: 3, Bytes: total}) {
 		t.Errorf("usage: %+v, want 3 objects and %d bytes", usage, total)
 	}
 }

@@ -37,11 +37,12 @@ type Options struct {
 	// Confirm asks before the window opens; tests answer it.
 	Confirm func(question string) (bool, error)
 
-	Yes         bool
-	BulkOnly    bool
-	Width       int
-	DumpRestore bool
-	Verify      bool
+	Yes            bool
+	BulkOnly       bool
+	IgnoreBlockers bool
+	Width          int
+	DumpRestore    bool
+	Verify         bool
 
 	SSHUser    string
 	SSHKey     string
@@ -105,6 +106,7 @@ the SSH agent or --ssh-key.`,
 	fl := cmd.Flags()
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "start the cutover without asking")
 	fl.BoolVar(&opts.BulkOnly, "bulk-only", false, "stop after the bulk copies, before the window")
+	fl.BoolVar(&opts.IgnoreBlockers, "ignore-blockers", false, "start the cutover even when the plan has blockers (a TTL longer than the budget, …)")
 	fl.IntVar(&opts.Width, "width", 16, "parallel object transfers")
 	fl.BoolVar(&opts.DumpRestore, "dump-restore", false, "copy the database in the window with pg_dump/pg_restore instead of logical replication")
 	fl.BoolVar(&opts.Verify, "verify", true, "compare every object and table once the cutover is done")
@@ -163,6 +165,18 @@ func runRun(opts *Options) error {
 	if opts.BulkOnly {
 		fmt.Fprintln(opts.IO.ErrOut, "Bulk copies done. Run again without --bulk-only for the cutover.")
 		return nil
+	}
+	// What blocks the plan blocks the window: a TTL that outlasts the
+	// budget is downtime the members would see.
+	p := migrate.MakePlan(migrate.Input{Target: sd.Description, Facts: sd.Stock.Facts, Stood: sd.Stood, LowDowntime: !opts.DumpRestore})
+	if len(p.Blockers) > 0 && !opts.IgnoreBlockers {
+		cs := opts.IO.ErrColorScheme()
+		fmt.Fprintln(opts.IO.ErrOut, cs.Red(fmt.Sprintf("The cutover is not started: %d thing(s) block it (migrate plan shows them too):", len(p.Blockers))))
+		for _, b := range p.Blockers {
+			fmt.Fprintf(opts.IO.ErrOut, "  %s %s\n", cs.Red("✗"), b)
+		}
+		fmt.Fprintln(opts.IO.ErrOut, "The bulk copies are kept. Fix these, or pass --ignore-blockers to go on regardless.")
+		return exit.ErrSilent
 	}
 	if !opts.Yes {
 		ok, err := opts.Confirm(fmt.Sprintf("Start the cutover now? The service will be down for the window (budget %s).", migrate.Round(sd.Migration.DowntimeBudget)))

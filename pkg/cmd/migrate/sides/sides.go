@@ -180,7 +180,7 @@ func Open(d Deps, f Flags, needTarget bool) (*Sides, error) {
 	cfg := digitalocean.Config{Token: d.Getenv(digitalocean.TokenEnv), Endpoint: d.Getenv(digitalocean.EndpointEnv)}
 	spaces := digitalocean.SpacesEndpoint(s.Region)
 	if s.Sandbox != nil {
-		cfg.Token, cfg.Endpoint, spaces = s.Sandbox.DOToken, s.Sandbox.DOEndpoint(), s.Sandbox.S3Endpoint()
+		cfg.Token, cfg.Endpoint, spaces = s.Sandbox.DOToken, s.Sandbox.DOEndpoint(), s.Sandbox.SpacesEndpoint()
 	}
 	if s.Cloud, err = digitalocean.New(cfg); err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ func (s *Sides) Ends() (migrate.Ends, error) {
 			if !ok {
 				return ends, fmt.Errorf("the source has no bucket for %s", p.Addr)
 			}
-			ends.Buckets[p.Addr.Name] = [2]objects.Endpoint{{Bucket: src, Region: s.Region}, {Bucket: dst}}
+			ends.Buckets[p.Addr.Name] = [2]objects.Endpoint{{Bucket: src}, {Bucket: dst}} // each region read from its endpoint
 		case model.KindDatabase:
 			dst, err := s.TargetDatabase(p.Addr.Name)
 			if err != nil {
