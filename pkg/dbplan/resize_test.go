@@ -98,3 +98,33 @@ func TestStepUp(t *testing.T) {
 		}
 	}
 }
+
+// The catalog publishes no CAD price yet; where it does, the cost before
+// and after is the flavors' prices, and a disk above the flavor's base is
+// said to cost more rather than summed from a per-GB price nobody gave.
+func TestCostsInCAD(t *testing.T) {
+	src := catalog.Source{URL: "https://example.ca/prices", Confidence: catalog.Confirmed}
+	plan := &catalog.DatabasePlan{Name: "business", Flavors: []catalog.DatabaseFlavor{
+		{Name: "small", VCPU: 2, RAMGB: 4, DiskMinGB: 80, DiskMaxGB: 160, DiskStepGB: 10, Price: &catalog.Price{Amount: 90, Currency: "CAD", Source: src}},
+		{Name: "large", VCPU: 4, RAMGB: 8, DiskMinGB: 320, DiskMaxGB: 960, DiskStepGB: 10, Price: &catalog.Price{Amount: 210, Currency: "CAD", Source: src}},
+		{Name: "usd", VCPU: 8, RAMGB: 16, DiskMinGB: 320, DiskMaxGB: 960, Price: &catalog.Price{Amount: 100, Currency: "USD", Source: src}},
+	}}
+	offer := &policy.DatabaseOffer{Plan: plan, Region: &catalog.Region{Code: "X"}}
+	fc, err := Predict(linear(90*GB, 60*GB), 160*GB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Recommend("main", fc, offer, "small", 80, fc.Latest.Time, 365*day, "12 months")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Current.CAD == nil || *rec.Current.CAD != 90 || rec.Next == nil || rec.Next.Flavor != "large" || rec.Next.CAD == nil || *rec.Next.CAD != 210 {
+		t.Fatalf("current %+v next %+v", rec.Current, rec.Next)
+	}
+	if s := sizeOf(offer, "small", 120); s.CAD != nil || !strings.Contains(s.Price, "90.00 CAD/month for the flavor, plus 40 GB of added disk") {
+		t.Errorf("a disk above the base: %+v", s)
+	}
+	if s := sizeOf(offer, "usd", 320); s.CAD != nil || !strings.Contains(s.Price, "no CAD price; published 100.00 USD/month") {
+		t.Errorf("a USD price: %+v", s)
+	}
+}
