@@ -89,3 +89,34 @@ func Wait[T any](ctx context.Context, interval, timeout time.Duration, get func(
 		}
 	}
 }
+
+// WaitStatus is Wait for a resource with a status: each new status is
+// reported to the context's progress as "what: status".
+func WaitStatus[T any](ctx context.Context, interval, timeout time.Duration, what string, get func(context.Context) (T, error), status func(T) string, ready func(T) (bool, error)) (T, error) {
+	last := ""
+	return Wait(ctx, interval, timeout, get, func(v T) (bool, error) {
+		if st := status(v); st != last {
+			Report(ctx, "%s: %s", what, st)
+			last = st
+		}
+		return ready(v)
+	})
+}
+
+// WaitGone waits until get answers ErrNotFound: a delete is done when the
+// API no longer knows the thing, not when it accepted the request.
+func WaitGone(ctx context.Context, interval, timeout time.Duration, what string, get func(context.Context) error) error {
+	_, err := Wait(ctx, interval, timeout, func(ctx context.Context) (bool, error) {
+		err := get(ctx)
+		if errors.Is(err, ErrNotFound) {
+			return true, nil
+		}
+		return false, err
+	}, func(done bool) (bool, error) {
+		if !done {
+			Report(ctx, "%s: deleting", what)
+		}
+		return done, nil
+	})
+	return err
+}

@@ -194,13 +194,5 @@ func listAll[T any](ctx context.Context, c *Cloud, what string, key func(T) stri
 // wait polls until ready says done or the timeout, reporting each new
 // status.
 func wait[T any](ctx context.Context, c *Cloud, what string, get func(context.Context) (T, error), status func(T) string, ready func(string) (bool, error)) (T, error) {
-	last := ""
-	return provider.Wait(ctx, c.cfg.Poll, c.cfg.Timeout, get, func(v T) (bool, error) {
-		st := status(v)
-		if st != last {
-			provider.Report(ctx, "%s: %s", what, st)
-			last = st
-		}
-		return ready(st)
-	})
+	return provider.WaitStatus(ctx, c.cfg.Poll, c.cfg.Timeout, what, get, status, func(v T) (bool, error) { return ready(status(v)) })
 }

@@ -122,32 +122,12 @@ func (c *Cloud) path(format string, args ...any) string {
 
 // wait polls until ready or the timeout, reporting each new status.
 func wait[T any](ctx context.Context, c *Cloud, what string, timeout time.Duration, get func(context.Context) (T, error), status func(T) string, done func(string) (bool, error)) (T, error) {
-	last := ""
-	return provider.Wait(ctx, c.cfg.Poll, timeout, get, func(v T) (bool, error) {
-		st := status(v)
-		if st != last {
-			provider.Report(ctx, "%s: %s", what, st)
-			last = st
-		}
-		return done(st)
-	})
+	return provider.WaitStatus(ctx, c.cfg.Poll, timeout, what, get, status, func(v T) (bool, error) { return done(status(v)) })
 }
 
 // gone waits until get answers not found.
 func gone(ctx context.Context, c *Cloud, what string, get func(context.Context) error) error {
-	_, err := provider.Wait(ctx, c.cfg.Poll, c.cfg.Timeouts.Delete, func(ctx context.Context) (bool, error) {
-		err := get(ctx)
-		if errors.Is(err, provider.ErrNotFound) {
-			return true, nil
-		}
-		return false, err
-	}, func(done bool) (bool, error) {
-		if !done {
-			provider.Report(ctx, "%s: deleting", what)
-		}
-		return done, nil
-	})
-	return err
+	return provider.WaitGone(ctx, c.cfg.Poll, c.cfg.Timeouts.Delete, what, get)
 }
 
 var (

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/provider"
+	"github.com/cosocial/cosocial/pkg/provider/openstack"
 	"github.com/cosocial/cosocial/pkg/provider/ovh"
 )
 
@@ -52,6 +53,24 @@ func Open(cfg Config) (Set, error) {
 			return Set{}, err
 		}
 		return Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud}, nil
+	case "openstack":
+		// Credentials are clouds.yaml's (Cloud) or the OS_* variables, read
+		// from Env when the sandbox gives its own.
+		cloud, err := openstack.New(openstack.Config{
+			Cloud: cfg.Cloud, Region: cfg.Region, Operator: cfg.Operator, Env: cfg.Env,
+			Poll: cfg.Poll, Backoff: cfg.Backoff, Catalog: catalog.Default(),
+		})
+		if err != nil {
+			return Set{}, err
+		}
+		// Databases are self-managed servers: OpenStack clouds here have
+		// no managed database service. DNS needs Designate, which the
+		// catalog says a region has (or the first call finds it missing).
+		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud}
+		if r := cloud.CatalogRegion(); r != nil && !r.DNS {
+			set.DNS = nil
+		}
+		return set, nil
 	}
-	return Set{}, fmt.Errorf("provider kind %q cannot be reached yet: only ovh is implemented", cfg.Kind)
+	return Set{}, fmt.Errorf("provider kind %q cannot be reached yet: only ovh and openstack are implemented", cfg.Kind)
 }
