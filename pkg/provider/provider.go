@@ -133,6 +133,13 @@ type Buckets interface {
 	DeleteBucket(ctx context.Context, id string) error
 }
 
+// Login checks a provider's credentials up front, for providers whose
+// clients otherwise log in at the first call: a refused login then stops
+// a plan before any change, in the cloud's own words.
+type Login interface {
+	Login(ctx context.Context) error
+}
+
 // StateBuckets is what keeping the engine's state in a bucket needs beyond
 // Buckets: the state bucket lives outside any stack, so the tool finds it
 // by name and fetches its credentials again on every run instead of

@@ -2,7 +2,7 @@
 // runs as pulumi-resource-cosocial: this same binary, started under that
 // name. It turns the engine's Check, Diff, Create, Read, Update and Delete
 // calls for cosocial's resources (cosocial:ovh:Instance, Database, Bucket,
-// DnsRecord) into calls on the provider package's capabilities, with
+// DnsRecord; cosocial:openstack:Server, Database, Bucket, DnsRecord) into calls on the provider package's capabilities, with
 // detailed diffs that say which changes are in place and which replace.
 package providerplugin
 
@@ -116,8 +116,11 @@ func (p *Provider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest)
 	case c.unknown("kind"):
 	case k == "ovh" && c.str("project") == "":
 		fails = append(fails, failure{"project", "an OVHcloud provider needs project"})
+	case k == "openstack":
+		// Credentials come from clouds.yaml (cloud) or the OS_* variables
+		// the engine passes on; Keystone judges them at Configure.
 	case k != "ovh" && k != "":
-		fails = append(fails, failure{"kind", fmt.Sprintf("this plugin manages OVHcloud resources; %q is not supported yet", k)})
+		fails = append(fails, failure{"kind", fmt.Sprintf("this plugin manages OVHcloud and OpenStack resources; %q is not supported yet", k)})
 	}
 	return plugin.CheckConfigResponse{Properties: in, Failures: checkFailures(fails)}, nil
 }
@@ -145,7 +148,7 @@ func (p *Provider) DiffConfig(_ context.Context, req plugin.DiffConfigRequest) (
 	return rt.diff(withoutVersion(req.OldOutputs), withoutVersion(req.NewInputs)), nil
 }
 
-func (p *Provider) Configure(_ context.Context, req plugin.ConfigureRequest) (plugin.ConfigureResponse, error) {
+func (p *Provider) Configure(ctx context.Context, req plugin.ConfigureRequest) (plugin.ConfigureResponse, error) {
 	c := props(req.Inputs)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -156,6 +159,11 @@ func (p *Provider) Configure(_ context.Context, req plugin.ConfigureRequest) (pl
 	})
 	if err != nil {
 		return plugin.ConfigureResponse{}, err
+	}
+	if set.Login != nil {
+		if err := set.Login.Login(ctx); err != nil {
+			return plugin.ConfigureResponse{}, err
+		}
 	}
 	p.clouds = clouds{servers: set.Servers, databases: set.Databases, buckets: set.Buckets, dns: set.DNS}
 	return plugin.ConfigureResponse{}, nil

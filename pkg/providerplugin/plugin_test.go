@@ -40,23 +40,7 @@ func start(t *testing.T, faults ovhsim.Faults, backends bool) *harness {
 		t.Setenv(k, v)
 	}
 
-	p := providerplugin.New(nil)
-	p.Poll = 10 * time.Millisecond
-	p.Backoff = provider.Backoff{Attempts: provider.DefaultBackoff.Attempts, Base: 5 * time.Millisecond, Max: 40 * time.Millisecond}
-	gs := grpc.NewServer()
-	pulumirpc.RegisterResourceProviderServer(gs, providerplugin.NewServer(p))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(l)
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	prov := plugin.NewProviderWithClient(nil, pulumirpc.NewResourceProviderClient(conn), false)
+	prov := serve(t, provider.DefaultBackoff.Attempts)
 
 	ptype := tokens.Type("pulumi:providers:cosocial")
 	config := resource.PropertyMap{
@@ -75,6 +59,29 @@ func start(t *testing.T, faults ovhsim.Faults, backends bool) *harness {
 		t.Fatal(err)
 	}
 	return &harness{sb: sb, prov: prov, cloud: cloud}
+}
+
+// serve serves a fresh plugin over gRPC on loopback and talks to it
+// through plugin.NewProviderWithClient, the engine's own adapter.
+func serve(t *testing.T, attempts int) plugin.Provider {
+	t.Helper()
+	p := providerplugin.New(nil)
+	p.Poll = 10 * time.Millisecond
+	p.Backoff = provider.Backoff{Attempts: attempts, Base: 5 * time.Millisecond, Max: 40 * time.Millisecond}
+	gs := grpc.NewServer()
+	pulumirpc.RegisterResourceProviderServer(gs, providerplugin.NewServer(p))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(l)
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return plugin.NewProviderWithClient(nil, pulumirpc.NewResourceProviderClient(conn), false)
 }
 
 func urn(t tokens.Type, name string) resource.URN {

@@ -42,13 +42,18 @@ type resourceType struct {
 	delete func(ctx context.Context, c clouds, id string, in, out props) error
 }
 
-// types are the resources, by token. OVHcloud's names follow its API;
-// other clouds' resources share the same life cycles.
+// types are the resources, by token. Each cloud's names follow its own
+// API; the life cycles are the same, over the capability interfaces the
+// cloud's provider package implements.
 var types = map[tokens.Type]*resourceType{
-	"cosocial:ovh:Instance":  serverType,
-	"cosocial:ovh:Database":  databaseType,
-	"cosocial:ovh:Bucket":    bucketType,
-	"cosocial:ovh:DnsRecord": recordType,
+	"cosocial:ovh:Instance":        serverType,
+	"cosocial:ovh:Database":        databaseType,
+	"cosocial:ovh:Bucket":          bucketType,
+	"cosocial:ovh:DnsRecord":       recordType,
+	"cosocial:openstack:Server":    serverType,
+	"cosocial:openstack:Database":  databaseType,
+	"cosocial:openstack:Bucket":    bucketType,
+	"cosocial:openstack:DnsRecord": recordType,
 }
 
 func lookup(t tokens.Type) (*resourceType, error) {
@@ -136,13 +141,16 @@ var serverType = &resourceType{
 		{name: "image", kind: kString, required: true, replace: true},
 		{name: "sshKeys", kind: kStrings, replace: true},
 		{name: "userData", kind: kString, replace: true, secret: true},
+		// diskGb is a boot volume's size where the flavor has no disk of
+		// its own (OpenStack clouds); 0 keeps the flavor's.
+		{name: "diskGb", kind: kInt, replace: true},
 	},
 	stable:  []string{"ipv4", "ipv6"},
 	capable: func(c clouds) bool { return c.servers != nil },
 	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
 		s, err := c.servers.CreateServer(ctx, provider.ServerSpec{
 			Name: in.str("name"), Region: in.str("region"), Flavor: in.str("flavor"), Image: in.str("image"),
-			SSHKeys: in.strs("sshKeys"), UserData: in.str("userData"),
+			SSHKeys: in.strs("sshKeys"), UserData: in.str("userData"), DiskGB: in.int("diskGb"),
 		})
 		if err != nil {
 			return "", nil, err

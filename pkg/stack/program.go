@@ -62,6 +62,12 @@ var typeTokens = map[string]map[string]string{
 		model.KindBucket:   "cosocial:ovh:Bucket",
 		"record":           "cosocial:ovh:DnsRecord",
 	},
+	model.ProviderOpenStack: {
+		model.KindServer:   "cosocial:openstack:Server",
+		model.KindDatabase: "cosocial:openstack:Database",
+		model.KindBucket:   "cosocial:openstack:Bucket",
+		"record":           "cosocial:openstack:DnsRecord",
+	},
 }
 
 // Program is the inline Pulumi program for a description: one explicit
@@ -230,6 +236,9 @@ func (b *builder) server(s *model.Server) error {
 		// cloud-init carries no secret today, but what a provider keeps in
 		// its metadata is treated as one.
 		"sshKeys": keys, "userData": pulumi.ToSecret(pulumi.String(userData.String())),
+	}
+	if s.DiskGB > 0 {
+		args["diskGb"] = pulumi.Int(s.DiskGB)
 	}
 	var state serverState
 	if err := b.ctx.RegisterResource(tok, s.Addr().String(), args, &state, b.options(s, false)...); err != nil {

@@ -174,7 +174,9 @@ func TestProgramRegistersTheDescription(t *testing.T) {
 	}
 }
 
-func TestProgramRefusesProvidersItCannotStandUpYet(t *testing.T) {
+// An OpenStack server registers as the plugin's OpenStack type, with its
+// boot volume's size; a kind the stand-up does not support is refused.
+func TestProgramByProviderKind(t *testing.T) {
 	m := &mocks{regs: map[string]pulumi.MockResourceArgs{}}
 	src := strings.Replace(ovhOnly, `provider "ovh" "bhs" {
   endpoint = "ovh-ca"
@@ -183,9 +185,27 @@ func TestProgramRefusesProvidersItCannotStandUpYet(t *testing.T) {
 }`, `provider "openstack" "bhs" {
   region = "ca-ymq-1"
 }`, 1)
-	src = strings.Replace(src, `flavor   = "b3-8"`, `flavor   = "v3-standard-2"`, 1)
-	err := pulumi.RunErr(stack.Program(load(t, src), stack.ProgramOptions{}), pulumi.WithMocks("cosocial-t", "production", m))
-	if err == nil || !strings.Contains(err.Error(), "server.web is at provider.bhs (openstack): plan and up do not stand up openstack resources yet") {
+	src = strings.Replace(src, `flavor   = "b3-8"`, "flavor   = \"v3-standard-2\"\n  disk_gb  = 40", 1)
+	if err := pulumi.RunErr(stack.Program(load(t, src), stack.ProgramOptions{}), pulumi.WithMocks("cosocial-t", "production", m)); err != nil {
+		t.Fatal(err)
+	}
+	srv := m.regs["server.web"]
+	if srv.TypeToken != "cosocial:openstack:Server" || srv.Inputs["diskGb"].NumberValue() != 40 {
+		t.Errorf("server.web: %s %v", srv.TypeToken, srv.Inputs)
+	}
+	if db := m.regs["database.main"]; db.TypeToken != "cosocial:openstack:Database" {
+		t.Errorf("database.main: %s", db.TypeToken)
+	}
+
+	do := strings.Replace(src, `provider "openstack" "bhs" {
+  region = "ca-ymq-1"
+}`, `provider "digitalocean" "bhs" {
+  region = "tor1"
+}`, 1)
+	do = strings.Replace(do, "flavor   = \"v3-standard-2\"\n  disk_gb  = 40", `flavor   = "s-2vcpu-4gb"`, 1)
+	m = &mocks{regs: map[string]pulumi.MockResourceArgs{}}
+	err := pulumi.RunErr(stack.Program(load(t, do), stack.ProgramOptions{}), pulumi.WithMocks("cosocial-t", "production", m))
+	if err == nil || !strings.Contains(err.Error(), "server.web is at provider.bhs (digitalocean): plan and up do not stand up digitalocean resources yet") {
 		t.Fatalf("err = %v", err)
 	}
 }

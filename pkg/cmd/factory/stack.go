@@ -79,6 +79,10 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 			opts.Passphrase = SandboxPassphrase
 		}
 		opts.Env = sb.Env()
+		if err := sandboxClouds(desc, sb, dir, opts.Env); err != nil {
+			opened.Close()
+			return nil, err
+		}
 		opts.Program.Endpoints = map[string]string{}
 		for _, p := range desc.Providers {
 			if p.Kind == model.ProviderOVH {
@@ -139,4 +143,34 @@ func (f *Factory) findEngine(ctx context.Context) (auto.PulumiCommand, error) {
 		return nil, fmt.Errorf("%w\n\n%v", stack.ErrNoEngine, ierr)
 	}
 	return engine, nil
+}
+
+// sandboxClouds writes, for an OpenStack provider that names a clouds.yaml
+// entry, a clouds.yaml with the sandbox's credentials under that name, and
+// points the engine at it. It goes in the sandbox's own folder, with the
+// simulators' records (mode 0600: it holds a password), never beside the
+// stack.
+func sandboxClouds(desc *model.Description, sb *sandbox.Sandbox, dir string, env map[string]string) error {
+	var cloud, region string
+	for _, p := range desc.Providers {
+		if p.Kind != model.ProviderOpenStack || p.Cloud == "" {
+			continue
+		}
+		if cloud != "" && p.Cloud != cloud {
+			return fmt.Errorf("the sandbox plays one OpenStack cloud; provider.%s names %q and another names %q", p.Name, p.Cloud, cloud)
+		}
+		cloud, region = p.Cloud, p.Region
+	}
+	if cloud == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "clouds.yaml")
+	if err := os.WriteFile(path, sb.CloudsYAML(cloud, region), 0o600); err != nil {
+		return err
+	}
+	env["OS_CLIENT_CONFIG_FILE"] = path
+	return nil
 }

@@ -169,6 +169,13 @@ func (c *Cloud) Region() string { return c.eo.Region }
 // object storage), or nil when it does not know it.
 func (c *Cloud) CatalogRegion() *catalog.Region { return c.region }
 
+// Login logs in to Keystone now, so that refused credentials stop a plan
+// before anything else is asked.
+func (c *Cloud) Login(ctx context.Context) error {
+	_, err := c.login(ctx)
+	return err
+}
+
 // login logs in to Keystone once and finds the services in its catalog.
 // A failed login is not kept: the next call tries again.
 func (c *Cloud) login(ctx context.Context) (*session, error) {
@@ -329,4 +336,5 @@ var (
 	_ provider.DNS       = (*Cloud)(nil)
 
 	_ provider.StateBuckets = (*Cloud)(nil)
+	_ provider.Login        = (*Cloud)(nil)
 )

@@ -39,6 +39,8 @@ type Set struct {
 	Databases provider.Databases
 	Buckets   provider.Buckets
 	DNS       provider.DNS
+	// Login, when the provider has it, checks the credentials now.
+	Login provider.Login
 }
 
 // Open connects to a provider. Nothing is sent until the first call.
@@ -66,7 +68,7 @@ func Open(cfg Config) (Set, error) {
 		// Databases are self-managed servers: OpenStack clouds here have
 		// no managed database service. DNS needs Designate, which the
 		// catalog says a region has (or the first call finds it missing).
-		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud}
+		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Login: cloud}
 		if r := cloud.CatalogRegion(); r != nil && !r.DNS {
 			set.DNS = nil
 		}

@@ -1,0 +1,22 @@
+coop "northwind" {
+  name   = "Northwind Social Co-operative"
+  domain = "northwind.example.ca"
+}
+
+policy "residency" {
+  data_country = "CA"
+  ownership    = "canadian"
+  on_violation = "error"
+}
+
+provider "openstack" "montreal" {
+  cloud  = "vexxhost"
+  region = "ca-ymq-1"
+}
+
+server "web" {
+  provider = provider.montreal
+  flavor   = "v3-standard-2"
+  image    = "Debian 12"
+  disk_gb  = 40
+}
