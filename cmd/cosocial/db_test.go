@@ -14,32 +14,19 @@ import (
 // history is imported, the forecast dates the full disk, resize --write
 // changes the one line, and plan shows the database resized in place.
 func TestDatabaseResizeOnTheSandbox(t *testing.T) {
-	env := standUpEnv(t)
-	dir := t.TempDir()
+	r := newRehearsal(t, map[string]string{"cosocial.hcl": stacks + "/starter/cosocial.hcl"})
+	dir, env, step := r.dir, r.env, r.step
 	src, err := os.ReadFile(stacks + "/starter/cosocial.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	desc := filepath.Join(dir, "cosocial.hcl")
-	if err := os.WriteFile(desc, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var transcript strings.Builder
-	step := func(want int, args ...string) string {
-		t.Helper()
-		out, errOut, code := cosocialEnv(t, dir, env, args...)
-		transcript.WriteString(out + errOut)
-		if code != want {
-			t.Fatalf("cosocial %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
-		}
-		return out + errOut
-	}
 	step(0, "up", "--sandbox", "--yes")
 	defer cosocialEnv(t, dir, env, "destroy", "--sandbox", "--include-data", "--confirm", "northwind.example.ca")
 
 	// Measured through the stack's outputs: the connection and password
 	// never leave the process.
-	out := step(0, "db", "measure", "--sandbox", "--format", "json")
+	out, _ := r.run(0, "db", "measure", "--sandbox", "--format", "json")
 	var m struct {
 		Measurement struct {
 			Database string
@@ -50,7 +37,7 @@ func TestDatabaseResizeOnTheSandbox(t *testing.T) {
 		}
 		History string `json:"history_file"`
 	}
-	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &m); err != nil {
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if m.Measurement.Sample.DatabaseBytes <= 0 || m.Measurement.Sample.DiskBytes != 80e9 {
@@ -87,14 +74,14 @@ func TestDatabaseResizeOnTheSandbox(t *testing.T) {
 		t.Fatalf("resize --write changed more than disk_gb:\n%s", after)
 	}
 
-	out = step(2, "plan", "--sandbox", "--detailed-exitcode", "--json")
+	out, _ = r.run(2, "plan", "--sandbox", "--detailed-exitcode", "--json")
 	var plan struct {
 		Changes []struct {
 			Address string
 			Action  string
 		}
 	}
-	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &plan); err != nil {
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	changed := map[string]string{}
@@ -106,5 +93,5 @@ func TestDatabaseResizeOnTheSandbox(t *testing.T) {
 	if len(changed) != 1 || changed["database.main"] != "update" {
 		t.Fatalf("plan after the resize: %v", changed)
 	}
-	checkNoSecrets(t, transcript.String(), filepath.Join(dir, ".cosocial"), sandboxSecrets(t, strings.TrimPrefix(env[0], "COSOCIAL_SANDBOX_HOME=")))
+	checkNoSecrets(t, r.transcript.String(), filepath.Join(dir, ".cosocial"), sandboxSecrets(t, r.sandboxHome()))
 }

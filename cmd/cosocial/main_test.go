@@ -176,39 +176,83 @@ func cosocialEnv(t *testing.T, dir string, env []string, args ...string) (stdout
 	return out.String(), errOut.String(), code
 }
 
+// rehearsal is a folder of description files in which the binary is run
+// against the sandbox, keeping all it printed for the secrets check.
+type rehearsal struct {
+	t          *testing.T
+	dir        string
+	env        []string
+	transcript strings.Builder
+}
+
+// newRehearsal copies files (name in the folder → file to copy) into a
+// folder of the test's, with a sandbox of its own.
+func newRehearsal(t *testing.T, files map[string]string) *rehearsal {
+	t.Helper()
+	r := &rehearsal{t: t, dir: t.TempDir(), env: standUpEnv(t)}
+	for name, from := range files {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// sandboxHome is where the rehearsal's sandbox keeps its data.
+func (r *rehearsal) sandboxHome() string {
+	for _, kv := range r.env {
+		if home, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
+			return home
+		}
+	}
+	return ""
+}
+
+// run runs the binary and fails the test, with the sandbox's log, unless
+// it exits with want.
+func (r *rehearsal) run(want int, args ...string) (stdout, stderr string) {
+	r.t.Helper()
+	out, errOut, code := cosocialEnv(r.t, r.dir, r.env, args...)
+	r.transcript.WriteString(out + errOut)
+	if code != want {
+		logs, _ := filepath.Glob(filepath.Join(r.sandboxHome(), "*", "sandbox.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			r.t.Logf("%s:\n%s", l, b)
+		}
+		r.t.Fatalf("cosocial %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
+	}
+	return out, errOut
+}
+
+// step is run with both streams together, for what a person reads.
+func (r *rehearsal) step(want int, args ...string) string {
+	r.t.Helper()
+	out, errOut := r.run(want, args...)
+	return out + errOut
+}
+
 // TestStandUpOnTheSandbox is the main job end to end: up on the starter,
 // an empty plan, a disk change planned as an in-place update and applied,
 // drift, and destroy with the data.
 func TestStandUpOnTheSandbox(t *testing.T) {
-	env := standUpEnv(t)
-	dir := t.TempDir()
+	r := newRehearsal(t, map[string]string{"cosocial.hcl": stacks + "/starter/cosocial.hcl"})
+	dir := r.dir
 	src, err := os.ReadFile(stacks + "/starter/cosocial.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	desc := filepath.Join(dir, "cosocial.hcl")
-	if err := os.WriteFile(desc, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var transcript strings.Builder
 	step := func(want int, args ...string) string {
 		t.Helper()
-		out, errOut, code := cosocialEnv(t, dir, env, args...)
-		transcript.WriteString(out + errOut)
-		if code != want {
-			for _, kv := range env {
-				if home, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
-					logs, _ := filepath.Glob(filepath.Join(home, "*", "sandbox.log"))
-					for _, l := range logs {
-						b, _ := os.ReadFile(l)
-						t.Logf("%s:\n%s", l, b)
-					}
-				}
-			}
-			t.Fatalf("cosocial %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
-		}
+		out, _ := r.run(want, args...)
 		return out
 	}
+	transcript := &r.transcript
 	out := step(0, "up", "--sandbox", "--yes")
 	for _, want := range []string{"✓ server.web created", "✓ database.main created", "✓ bucket.media created", "server.web.ipv4", "database.main.passwords  (secret"} {
 		if !strings.Contains(out+transcript.String(), want) {
@@ -247,12 +291,7 @@ func TestStandUpOnTheSandbox(t *testing.T) {
 	step(0, "drift", "--sandbox")
 
 	// The secrets the stack holds appear nowhere but in its encrypted state.
-	secrets := []string{"e2e-passphrase-do-not-print"}
-	for _, kv := range env {
-		if home, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
-			secrets = append(secrets, sandboxSecrets(t, home)...)
-		}
-	}
+	secrets := append([]string{"e2e-passphrase-do-not-print"}, sandboxSecrets(t, r.sandboxHome())...)
 	if len(secrets) < 2 {
 		t.Fatal("found no S3 secret in the sandbox to look for")
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,37 +13,26 @@ import (
 // and a verify that finds the objects copied and the database not yet
 // (it moves in the window).
 func TestMigrateRehearsalOnTheSandbox(t *testing.T) {
-	env := standUpEnv(t)
-	dir := t.TempDir()
-	for _, name := range []string{"target.hcl", "today.hcl"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "pkg", "migrate", "testdata", "coop", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	coop := filepath.Join("..", "..", "pkg", "migrate", "testdata", "coop")
+	r := newRehearsal(t, map[string]string{"target.hcl": filepath.Join(coop, "target.hcl"), "today.hcl": filepath.Join(coop, "today.hcl")})
+	dir, env := r.dir, r.env
+	// The folder is the description: the target, with its migration's source beside it.
 	step := func(want int, args ...string) string {
 		t.Helper()
-		out, errOut, code := cosocialEnv(t, dir, env, append(args, "-f", ".")...)
-		if code != want {
-			t.Fatalf("cosocial %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
-		}
-		return out + errOut
+		return r.step(want, append(args, "-f", ".")...)
 	}
 	step(0, "up", "--sandbox", "--yes")
 	defer cosocialEnv(t, dir, env, "destroy", "--sandbox", "--include-data", "--confirm", "northwind.example.ca", "-f", ".")
 
 	// An hour's TTL on the source's records blocks a ten-minute window.
-	out := step(1, "migrate", "plan", "--sandbox", "--json")
+	out, _ := r.run(1, "migrate", "plan", "--sandbox", "--json", "-f", ".")
 	var plan struct {
 		Plan struct {
 			Pairs    []string
 			Blockers []string
 		}
 	}
-	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &plan); err != nil {
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if strings.Join(plan.Plan.Pairs, " ") != "server.web database.main bucket.media" || len(plan.Plan.Blockers) == 0 ||

@@ -12,24 +12,13 @@ import (
 // entry: Canadian-owned and in Canada, planned again with nothing to do,
 // its flavor changed in place, then taken down.
 func TestOpenStackServerOnTheSandbox(t *testing.T) {
-	env := standUpEnv(t)
-	dir := t.TempDir()
+	r := newRehearsal(t, map[string]string{"cosocial.hcl": "testdata/openstack.hcl"})
+	dir, step := r.dir, r.step
 	src, err := os.ReadFile("testdata/openstack.hcl")
 	if err != nil {
 		t.Fatal(err)
 	}
 	desc := filepath.Join(dir, "cosocial.hcl")
-	if err := os.WriteFile(desc, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	step := func(want int, args ...string) string {
-		t.Helper()
-		out, errOut, code := cosocialEnv(t, dir, env, args...)
-		if code != want {
-			t.Fatalf("cosocial %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
-		}
-		return out + errOut
-	}
 	if out := step(0, "residency"); !strings.Contains(out, "Result: compliant") {
 		t.Fatalf("residency:\n%s", out)
 	}
@@ -48,7 +37,7 @@ func TestOpenStackServerOnTheSandbox(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, ".cosocial", "sandbox", "clouds.yaml")); err == nil {
 		t.Error("the sandbox's credentials were written beside the stack")
 	}
-	home := strings.TrimPrefix(env[0], "COSOCIAL_SANDBOX_HOME=")
+	home := r.sandboxHome()
 	found, _ := filepath.Glob(filepath.Join(home, "*", "clouds.yaml"))
 	if len(found) != 1 {
 		t.Fatalf("no clouds.yaml in the sandbox's folder %s", home)
