@@ -290,6 +290,3 @@ func run(ctx context.Context, sh Shell, cmd string) error {
 	}
 	return nil
 }
-
-// Status is what the journal says of each step.
-func Status(j *journal.Journal) []journal.StepState { return j.Status() }

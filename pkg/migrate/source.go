@@ -81,7 +81,7 @@ func TakeStock(ctx context.Context, target *model.Description, src Source) (*Sto
 		Warnings: []string{}, Buckets: map[string]objectstore.Bucket{}, Databases: map[string]string{}}
 	for _, s := range source.Servers {
 		names := src.candidates(source, s)
-		d, ok := findDroplet(inv.Droplets, names)
+		d, ok := inv.DropletNamed(names...)
 		if !ok {
 			return nil, fmt.Errorf("DigitalOcean has no droplet named %s for %s: rename it, or name it with --source-name %s=<droplet>", orList(names), s.Addr(), s.Addr())
 		}
@@ -89,7 +89,7 @@ func TakeStock(ctx context.Context, target *model.Description, src Source) (*Sto
 	}
 	for _, db := range source.Databases {
 		names := src.candidates(source, db)
-		d, ok := findDatabase(inv.Databases, names)
+		d, ok := inv.DatabaseNamed(names...)
 		if !ok {
 			return nil, fmt.Errorf("DigitalOcean has no database cluster named %s for %s: name it with --source-name %s=<cluster>", orList(names), db.Addr(), db.Addr())
 		}
@@ -243,27 +243,6 @@ func hostRecords(hosts []string, domains []digitalocean.Domain, types ...string)
 		}
 	}
 	return out
-}
-
-func findDroplet(ds []digitalocean.Droplet, names []string) (digitalocean.Droplet, bool) {
-	return find(ds, names, func(d digitalocean.Droplet) string { return d.Name })
-}
-
-func findDatabase(ds []digitalocean.Database, names []string) (digitalocean.Database, bool) {
-	return find(ds, names, func(d digitalocean.Database) string { return d.Name })
-}
-
-// find returns the first item named by the first name that matches one.
-func find[T any](items []T, names []string, nameOf func(T) string) (T, bool) {
-	for _, n := range names {
-		for _, it := range items {
-			if nameOf(it) == n {
-				return it, true
-			}
-		}
-	}
-	var zero T
-	return zero, false
 }
 
 func orList(names []string) string {

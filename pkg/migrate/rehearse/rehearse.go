@@ -63,7 +63,7 @@ func Seed(ctx context.Context, cloud *digitalocean.Cloud, source *model.Descript
 	out := &Source{Droplets: map[string]digitalocean.Droplet{}, Databases: map[string]digitalocean.Database{}, Buckets: map[string][2]int64{}}
 	name := func(n string) string { return strings.ToLower(source.Coop.ID + "-" + n) }
 	for _, s := range source.Servers {
-		if d, ok := has(inv.Droplets, name(s.Name), func(d digitalocean.Droplet) string { return d.Name }); ok {
+		if d, ok := inv.DropletNamed(name(s.Name)); ok {
 			out.Droplets[s.Name] = d
 			continue
 		}
@@ -74,7 +74,7 @@ func Seed(ctx context.Context, cloud *digitalocean.Cloud, source *model.Descript
 		out.Droplets[s.Name] = d
 	}
 	for _, db := range source.Databases {
-		d, ok := has(inv.Databases, name(db.Name), func(d digitalocean.Database) string { return d.Name })
+		d, ok := inv.DatabaseNamed(name(db.Name))
 		if !ok {
 			if d, err = cloud.CreateDatabase(ctx, digitalocean.DatabaseSpec{Name: name(db.Name), Version: db.Version, Size: db.Flavor, Region: region}); err != nil {
 				return nil, err
@@ -114,15 +114,15 @@ func Seed(ctx context.Context, cloud *digitalocean.Cloud, source *model.Descript
 			out.Buckets[b.Name] = [2]int64{objects, bytes}
 		}
 	}
-	return out, seedDNS(ctx, cloud, source, inv.Domains, out)
+	return out, seedDNS(ctx, cloud, source, inv, out)
 }
 
 // seedDNS publishes each service's hosts at its droplet with the TTLs a
 // co-op that never planned a move has: an hour.
-func seedDNS(ctx context.Context, cloud *digitalocean.Cloud, source *model.Description, domains []digitalocean.Domain, out *Source) error {
+func seedDNS(ctx context.Context, cloud *digitalocean.Cloud, source *model.Description, inv digitalocean.Inventory, out *Source) error {
 	for _, s := range source.Services {
 		zone := s.Domain
-		if _, ok := has(domains, zone, func(d digitalocean.Domain) string { return d.Name }); ok {
+		if _, ok := inv.DomainNamed(zone); ok {
 			continue
 		}
 		if _, err := cloud.CreateDomain(ctx, zone); err != nil {
@@ -140,16 +140,6 @@ func seedDNS(ctx context.Context, cloud *digitalocean.Cloud, source *model.Descr
 		}
 	}
 	return nil
-}
-
-func has[T any](items []T, name string, nameOf func(T) string) (T, bool) {
-	for _, it := range items {
-		if nameOf(it) == name {
-			return it, true
-		}
-	}
-	var zero T
-	return zero, false
 }
 
 // fillDatabase makes Mastodon's tables in the cluster's default database

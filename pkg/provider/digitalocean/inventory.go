@@ -206,3 +206,30 @@ func BucketUsage(ctx context.Context, b objectstore.Bucket) (SpacesUsage, error)
 	}
 	return SpacesUsage{Bucket: b.Name, Endpoint: b.Endpoint, Objects: objects, Bytes: bytes}, nil
 }
+
+// DropletNamed is the first droplet with one of the names, tried in order.
+func (inv Inventory) DropletNamed(names ...string) (Droplet, bool) {
+	return named(inv.Droplets, names, func(d Droplet) string { return d.Name })
+}
+
+// DatabaseNamed is the first cluster with one of the names, tried in order.
+func (inv Inventory) DatabaseNamed(names ...string) (Database, bool) {
+	return named(inv.Databases, names, func(d Database) string { return d.Name })
+}
+
+// DomainNamed is the domain of that name.
+func (inv Inventory) DomainNamed(name string) (Domain, bool) {
+	return named(inv.Domains, []string{name}, func(d Domain) string { return d.Name })
+}
+
+func named[T any](items []T, names []string, nameOf func(T) string) (T, bool) {
+	for _, n := range names {
+		for _, it := range items {
+			if nameOf(it) == n {
+				return it, true
+			}
+		}
+	}
+	var zero T
+	return zero, false
+}
