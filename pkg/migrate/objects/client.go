@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,9 @@ type copier struct {
 	opts                 Options
 	stats                *stats
 	journal              *journal // nil without one
+	// lostStart: a multipart start was sent more than once, so the target
+	// may hold an upload this run never learned the ID of.
+	lostStart atomic.Bool
 }
 
 func newCopier(src, dst Endpoint, opts Options) (*copier, error) {

@@ -154,12 +154,8 @@ func Copy(ctx context.Context, src, dst Endpoint, opts Options) (Result, error) 
 		// Uploads a killed run left open cost storage at the target until
 		// someone aborts them.
 		c.abortStale(ctx, resume.uploads)
-		if resume.objects > 0 || len(resume.uploads) > 0 || resume.low != "" {
-			// A run killed between starting an upload and journaling it
-			// left one the journal cannot name: ask the target, once.
-			c.abortUnjournaled(ctx, time.Now())
-		}
 	}
+	resumed := resume.objects > 0 || len(resume.uploads) > 0 || resume.low != ""
 	w := newWindow(opts.Width*windowPerWorker, resume.low, j)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -215,6 +211,12 @@ func Copy(ctx context.Context, src, dst Endpoint, opts Options) (Result, error) 
 			cancel(err)
 		}
 	})
+	if ctx.Err() == nil && listErr == nil && (resumed || c.lostStart.Load()) {
+		// A start whose answer never came (retried, or in flight when an
+		// earlier run stopped) left an upload no journal can name: ask the
+		// target, once, when every upload of this run is finished.
+		c.abortUnjournaled(ctx, time.Now())
+	}
 	closeErr := w.close()
 	res := Result{Snapshot: stop(), FailedKeys: failures.keys}
 	switch {

@@ -131,9 +131,17 @@ func newGate(t *testing.T, target string) *gate {
 				g.mu.Lock()
 				g.injected++
 				g.mu.Unlock()
-				io.Copy(io.Discard, r.Body)
+				if status != -2 {
+					io.Copy(io.Discard, r.Body)
+				}
 				switch status {
 				case -1: // the connection drops mid-request
+					if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+						c.Close()
+						return
+					}
+				case -2: // the target acts on the request, its answer is lost
+					p.ServeHTTP(httptest.NewRecorder(), r)
 					if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
 						c.Close()
 						return
@@ -319,5 +327,43 @@ func TestRetriesSlowDown(t *testing.T) {
 	rep, err := Verify(context.Background(), src, dst, VerifyOptions{Width: 8, Backoff: fast})
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify: %+v, %v", rep.Findings, err)
+	}
+}
+
+// TestALostStartLeavesNoUpload loses the answer to a multipart upload's
+// start after the target made the upload: the retry starts a second one,
+// and the first, which no journal can name, is aborted before the copy
+// reports success.
+func TestALostStartLeavesNoUpload(t *testing.T) {
+	_, target := servers(t)
+	_, src, objs := smallSource(t)
+	dst := bucket(t, target, "target-lost-start")
+	g := newGate(t, target.Endpoint())
+	through := dst
+	through.Endpoint = g.URL
+	creates := 0
+	g.fail = func(k string) int {
+		if k != "CREATE" {
+			return 0
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if creates++; creates == 1 {
+			return -2
+		}
+		return 0
+	}
+	res, err := Copy(context.Background(), src, through, Options{Width: 4, PartSize: testPartSize, Backoff: fast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Objects != int64(len(objs)) || g.injected != 1 || g.aborts != 1 {
+		t.Fatalf("%d objects copied of %d, %d answers lost, %d uploads aborted; want every object, 1 and 1", res.Objects, len(objs), g.injected, g.aborts)
+	}
+	for u := range rootClient(t, target).ListIncompleteUploads(context.Background(), dst.Name, "", true) {
+		if u.Err != nil {
+			t.Fatal(u.Err)
+		}
+		t.Errorf("multipart upload left open: %s %s", u.Key, u.UploadID)
 	}
 }

@@ -125,7 +125,11 @@ func storedEncoding(v string) string {
 // and a replaced source object is noticed rather than spliced.
 func (c *copier) multipart(ctx context.Context, key string, first io.ReadCloser, info minio.ObjectInfo, put minio.PutObjectOptions) (copied, error) {
 	var id string
+	tries := 0
 	err := c.retry(ctx, func(ctx context.Context) error {
+		if tries++; tries > 1 {
+			c.lostStart.Store(true)
+		}
 		var err error
 		id, err = c.dst.NewMultipartUpload(ctx, c.dstBucket, key, put)
 		return err
@@ -244,9 +248,9 @@ func (c *copier) abortStale(ctx context.Context, uploads map[string][]string) {
 }
 
 // abortUnjournaled aborts the target's unfinished multipart uploads that
-// began before this run: the target bucket is the migration's, and before
+// began before a moment: the target bucket is the migration's, and before
 // the cutover nothing else uploads to it. It costs one listing request per
-// thousand uploads, on a resumed run only.
+// thousand uploads.
 func (c *copier) abortUnjournaled(ctx context.Context, before time.Time) {
 	keyMarker, idMarker := "", ""
 	for {
