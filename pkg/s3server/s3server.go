@@ -205,9 +205,21 @@ func (s *Server) Usage(ctx context.Context, bucket string) (objects, bytes int64
 	return objects, bytes, nil
 }
 
-// CreateAccessKey adds a user that can reach only the buckets it owns.
+// CreateAccessKey adds a user that can reach only the buckets it owns
+// and cannot create any: the provider's API makes them (OVHcloud, Spaces).
 func (s *Server) CreateAccessKey(ctx context.Context, access, secret string) error {
-	body := fmt.Sprintf("<Account><Access>%s</Access><Secret>%s</Secret><Role>user</Role></Account>", xmlEscape(access), xmlEscape(secret))
+	return s.createUser(ctx, access, secret, "user")
+}
+
+// CreateProjectKey adds a user that may also create buckets, as an EC2
+// credential may on Ceph RGW. Buckets it creates enforce object
+// ownership, as AWS's do, until their owner says otherwise.
+func (s *Server) CreateProjectKey(ctx context.Context, access, secret string) error {
+	return s.createUser(ctx, access, secret, "userplus")
+}
+
+func (s *Server) createUser(ctx context.Context, access, secret, role string) error {
+	body := fmt.Sprintf("<Account><Access>%s</Access><Secret>%s</Secret><Role>%s</Role></Account>", xmlEscape(access), xmlEscape(secret), role)
 	_, err := s.signed(ctx, http.MethodPatch, "/create-user", []byte(body), http.StatusCreated)
 	return err
 }

@@ -266,19 +266,6 @@ func (sb *Sandbox) CloudsYAML(cloudName, region string) []byte {
 	return []byte(b.String())
 }
 
-// CreateOpenStackBucket makes a bucket on the S3 server and gives it to
-// the OpenStack project, whose EC2 credentials then reach it: the S3
-// server does not let those keys create buckets themselves.
-func (sb *Sandbox) CreateOpenStackBucket(ctx context.Context, name string) error {
-	if sb.s3 == nil {
-		return errors.New("the sandbox runs without its S3 server: OpenStack buckets cannot be made")
-	}
-	if err := sb.s3.CreateBucket(ctx, name); err != nil {
-		return err
-	}
-	return sb.OS.AddBucket(ctx, name)
-}
-
 // OVHEndpoint is the URL to give go-ovh (and a description's endpoint).
 func (sb *Sandbox) OVHEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/1.0", sb.ports.OVH) }
 

@@ -1,7 +1,12 @@
 package openstack
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -208,11 +213,6 @@ func (c *Cloud) makeBucket(ctx context.Context, endpoint string, creds provider.
 	})
 	switch {
 	case err == nil, s3Code(err) == "BucketAlreadyOwnedByYou":
-	case s3Code(err) == "AccessDenied" && c.cfg.MakeBucket != nil:
-		provider.Report(ctx, "bucket %s: S3 refuses EC2 keys creating buckets here; making it through the cloud's own means", spec.Name)
-		if err := c.cfg.MakeBucket(ctx, spec.Name); err != nil {
-			return nil, fmt.Errorf("making bucket %s: %w", spec.Name, err)
-		}
 	default:
 		return nil, fmt.Errorf("creating bucket %s: %w", spec.Name, err)
 	}
@@ -230,11 +230,12 @@ func (c *Cloud) makeBucket(ctx context.Context, endpoint string, creds provider.
 }
 
 // setPublic lets anyone read the bucket, or stops it, with S3's canned
-// ACL (public-read or private), as every S3 server here takes it. Only a
-// bucket whose ACLs are disabled (object ownership enforced) gets a bucket
-// policy instead: on some servers (versitygw) a policy also binds the
-// bucket's owner, so writing one where an ACL does would lock the owner
-// out.
+// ACL (public-read or private), as every S3 server here takes it. A bucket
+// whose ACLs are disabled (object ownership enforced, the default for new
+// buckets on AWS and versitygw) first has them enabled with ownership
+// controls; only a server that refuses those gets a bucket policy instead:
+// on some servers (versitygw) a policy also binds the bucket's owner, so
+// writing one where an ACL does would lock the owner out.
 func (c *Cloud) setPublic(ctx context.Context, mc *minio.Client, endpoint string, creds provider.S3Credentials, name string, public bool) error {
 	acl := "private"
 	if public {
@@ -245,6 +246,13 @@ func (c *Cloud) setPublic(ctx context.Context, mc *minio.Client, endpoint string
 		return fmt.Errorf("finding the region of bucket %s: %w", name, s3Error(err))
 	}
 	_, err = c.bucketACL(ctx, http.MethodPut, endpoint, region, name, acl, creds)
+	if s3Code(err) == "AccessControlListNotSupported" && public {
+		if oerr := c.preferBucketOwner(ctx, endpoint, region, name, creds); oerr == nil {
+			_, err = c.bucketACL(ctx, http.MethodPut, endpoint, region, name, acl, creds)
+		} else if !policyRefused(oerr) {
+			return fmt.Errorf("enabling ACLs on bucket %s: %w", name, oerr)
+		}
+	}
 	if s3Code(err) != "AccessControlListNotSupported" {
 		if err != nil {
 			return fmt.Errorf("setting the %s ACL of bucket %s: %w", acl, name, err)
@@ -280,17 +288,46 @@ func policyRefused(err error) bool {
 // bucketACL is S3's GET or PUT /bucket?acl, path-style, which minio-go
 // does not offer; a PUT sets a canned ACL.
 func (c *Cloud) bucketACL(ctx context.Context, method, endpoint, region, bucket, acl string, creds provider.S3Credentials) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(endpoint, "/")+"/"+url.PathEscape(bucket)+"?acl=", nil)
+	h := http.Header{}
+	if acl != "" {
+		h.Set("x-amz-acl", acl)
+	}
+	return c.bucketSub(ctx, method, endpoint, region, bucket, "acl", h, nil, creds)
+}
+
+// ownershipPreferred turns a bucket's ACLs on, the owner keeping objects
+// others write.
+const ownershipPreferred = `<OwnershipControls xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ObjectOwnership>BucketOwnerPreferred</ObjectOwnership></Rule></OwnershipControls>`
+
+// preferBucketOwner is S3's PUT /bucket?ownershipControls, which minio-go
+// does not offer either.
+func (c *Cloud) preferBucketOwner(ctx context.Context, endpoint, region, bucket string, creds provider.S3Credentials) error {
+	body := []byte(ownershipPreferred)
+	sum := md5.Sum(body)
+	h := http.Header{"Content-Md5": {base64.StdEncoding.EncodeToString(sum[:])}, "Content-Type": {"application/xml"}}
+	_, err := c.bucketSub(ctx, http.MethodPut, endpoint, region, bucket, "ownershipControls", h, body, creds)
+	return err
+}
+
+// bucketSub sends a signed request to one of a bucket's subresources
+// (?acl, ?ownershipControls) and returns the answer's body.
+func (c *Cloud) bucketSub(ctx context.Context, method, endpoint, region, bucket, sub string, h http.Header, payload []byte, creds provider.S3Credentials) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(endpoint, "/")+"/"+url.PathEscape(bucket)+"?"+sub+"=", nil)
 	if err != nil {
 		return nil, err
 	}
-	if acl != "" {
-		req.Header.Set("x-amz-acl", acl)
+	for k, v := range h {
+		req.Header[k] = v
 	}
-	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	sum := sha256.Sum256(payload)
+	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
 	var body []byte
 	err = c.cfg.Backoff.Do(ctx, func() error {
-		resp, err := c.hc.Do(signer.SignV4(*req.Clone(ctx), creds.AccessKey, creds.SecretKey, "", region))
+		r := req.Clone(ctx)
+		if payload != nil {
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(payload)), int64(len(payload))
+		}
+		resp, err := c.hc.Do(signer.SignV4(*r, creds.AccessKey, creds.SecretKey, "", region))
 		if err != nil {
 			return err
 		}
@@ -310,9 +347,6 @@ func (c *Cloud) bucketACL(ctx context.Context, method, endpoint, region, bucket,
 	})
 	return body, err
 }
-
-// emptySHA256 is the payload hash of a request without a body.
-const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // isPublic reads back whether anyone may read the bucket's objects: our
 // policy statement, or a grant to everyone in the ACL.

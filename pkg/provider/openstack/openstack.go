@@ -51,13 +51,6 @@ type Config struct {
 	// and whose flavor has none (VEXXHOST's flavors carry no disk).
 	BootVolumeGB int
 
-	// MakeBucket makes a bucket on clouds whose S3 API refuses EC2 keys
-	// the right to create buckets. A real Ceph RGW (VEXXHOST) lets them,
-	// so this is nil there; the sandbox's S3 server does not, and a test
-	// or an in-process rehearsal gives (*sandbox.Sandbox).CreateOpenStackBucket.
-	// It is called only after S3 answered AccessDenied.
-	MakeBucket func(ctx context.Context, name string) error
-
 	// Database holds defaults for self-managed databases.
 	Database DatabaseOptions
 

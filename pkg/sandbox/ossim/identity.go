@@ -382,7 +382,7 @@ func (s *Server) createEC2(c *call) {
 	}
 	k := &ec2Credential{Access: hexID(), Secret: hexID(), User: c.tok.User, Project: body.TenantID, Created: s.now()}
 	if o := s.opts.Objects; o != nil {
-		if err := o.CreateAccessKey(c.r.Context(), k.Access, k.Secret); err != nil {
+		if err := o.CreateProjectKey(c.r.Context(), k.Access, k.Secret); err != nil {
 			s.logf("EC2 credential %s: creating the S3 key: %v", k.Access, err)
 			c.fail(http.StatusInternalServerError, "An unexpected error prevented the server from fulfilling your request.")
 			return

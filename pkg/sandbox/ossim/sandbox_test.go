@@ -227,13 +227,10 @@ func TestSandboxServesOpenStack(t *testing.T) {
 }
 
 // TestSandboxEC2CredentialsReachItsS3Server goes through the sandbox
-// itself: its catalog names its S3 server, and a bucket it makes for the
-// project is reached with a key made through Keystone.
+// itself: its catalog names its S3 server, and a key made through
+// Keystone creates a bucket there and writes to it, as on Ceph RGW.
 func TestSandboxEC2CredentialsReachItsS3Server(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{})
-	if err := sb.CreateOpenStackBucket(ctx, "cosocial-media"); err != nil {
-		t.Fatal(err)
-	}
 	p, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
 		IdentityEndpoint: sb.OSAuthURL(), Username: sb.OSCredentials.Username, Password: sb.OSCredentials.Password, DomainName: "Default",
 		Scope: &gophercloud.AuthScope{ProjectName: sb.OSCredentials.ProjectName, DomainName: "Default"},
@@ -250,6 +247,13 @@ func TestSandboxEC2CredentialsReachItsS3Server(t *testing.T) {
 		t.Fatalf("S3 endpoint in the catalog %q, want the sandbox's %q", got, sb.S3Endpoint())
 	}
 	cred := ec2(t, c)
+	mc, err := objectstore.Bucket{Endpoint: sb.S3Endpoint(), Name: "cosocial-media", AccessKey: cred.Access, SecretKey: cred.Secret}.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.MakeBucket(ctx, "cosocial-media", minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("the EC2 credential cannot create a bucket: %v", err)
+	}
 	if err := putObject(sb.S3Endpoint(), "cosocial-media", cred.Access, cred.Secret); err != nil {
 		t.Fatalf("the EC2 credential does not reach the sandbox's bucket: %v", err)
 	}

@@ -97,7 +97,8 @@ type Options struct {
 type ObjectBackend interface {
 	// Endpoint is the S3 endpoint URL clients use.
 	Endpoint() string
-	CreateAccessKey(ctx context.Context, access, secret string) error
+	// CreateProjectKey makes a key that may also create buckets.
+	CreateProjectKey(ctx context.Context, access, secret string) error
 	DeleteAccessKey(ctx context.Context, access string) error
 	// Grant gives an access key read and write on an existing bucket.
 	Grant(ctx context.Context, access, bucket string) error
