@@ -50,13 +50,16 @@ demo: build test-deps
 
 # Everything the tests need that a fresh machine lacks is installed here
 # (as root, with Debian's packages).
-# PostgreSQL for the databases, a real sshd for the migration's cutover,
-# rclone as the object copy's speed anchor (make bench).
+# PostgreSQL for the databases, MariaDB for the sandbox's MySQL (the server
+# and install-db only: no service is set up), a real sshd for the
+# migration's cutover, rclone as the object copy's speed anchor (make bench).
 test-deps: bin/versitygw
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
 	command -v pg_config >/dev/null && [ -x "$$(pg_config --bindir)/initdb" ] || missing="$$missing postgresql"; \
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
+	command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server-core"; \
+	command -v my_print_defaults >/dev/null || missing="$$missing mariadb-client-core"; \
 	command -v rclone >/dev/null || missing="$$missing rclone"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \

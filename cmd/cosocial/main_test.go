@@ -133,6 +133,15 @@ func TestSharedExamples(t *testing.T) {
 			t.Errorf("%s: exit %d (want %d), output lacks %q:\n%s%s", tc.file, code, tc.code, tc.want, out, errOut)
 		}
 	}
+	// The repository's copies, which a clean clone's tests and the demo
+	// use, are the examples byte for byte.
+	for _, name := range []string{"cosocial-today.hcl", "cosocial-target.hcl"} {
+		shared, err1 := os.ReadFile(filepath.Join(dir, name))
+		copied, err2 := os.ReadFile(filepath.Join(stacks, "cosocial", name))
+		if err1 != nil || err2 != nil || !bytes.Equal(shared, copied) {
+			t.Errorf("stacks/cosocial/%s differs from the shared example (%v, %v)", name, err1, err2)
+		}
+	}
 }
 
 // standUpEnv checks what the stand-up needs: the Pulumi engine, PostgreSQL

@@ -1,10 +1,20 @@
 package main
 
 import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cosocial/cosocial/pkg/mysqlserver"
+	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/go-sql-driver/mysql"
 )
 
 // TestOpenStackServerOnTheSandbox stands a server up at the sandbox's
@@ -46,4 +56,129 @@ func TestOpenStackServerOnTheSandbox(t *testing.T) {
 		t.Errorf("%s: %v %v", found[0], info, err)
 	}
 	step(0, "destroy", "--sandbox", "--yes")
+}
+
+// TestCoSocialTargetOnTheSandbox stands CoSocial's whole target up, the
+// shared example unchanged: servers and buckets at the Canadian-owned
+// OpenStack cloud, state in a bucket there, PostgreSQL and MySQL (a real
+// MariaDB) and the zone at OVHcloud under the two waivers. A second plan
+// has nothing to do; every OpenStack resource is Canadian-owned and in
+// Canada; the buckets are public or private as described; then it all
+// comes down, data included.
+func TestCoSocialTargetOnTheSandbox(t *testing.T) {
+	if _, _, err := mysqlserver.Programs(); err != nil {
+		t.Skipf("SKIP: %v", err)
+	}
+	// The shared examples where this checkout sits beside them, else the
+	// repository's copies (TestSharedExamples keeps them the same).
+	examples := "../../../shared/examples"
+	if _, err := os.Stat(examples + "/cosocial-target.hcl"); err != nil {
+		examples = stacks + "/cosocial"
+	}
+	r := newRehearsal(t, map[string]string{
+		"cosocial-target.hcl": examples + "/cosocial-target.hcl",
+		"cosocial-today.hcl":  examples + "/cosocial-today.hcl",
+	})
+	f := []string{"-f", "cosocial-target.hcl"}
+	out := r.step(0, append([]string{"up", "--sandbox", "--yes"}, f...)...)
+	for _, want := range []string{
+		"✓ server.web created", "✓ server.podcasts created", "✓ database.main created", "✓ database.podcasts created",
+		"✓ bucket.media created", "✓ bucket.podcasts created", "creating the state bucket cosocial-state",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Fatalf("up:\n%s", out)
+	}
+	r.step(0, append([]string{"plan", "--sandbox", "--detailed-exitcode"}, f...)...)
+
+	var report struct {
+		Compliant bool
+		Resources []struct {
+			Kind, Name, Provider, Owner string
+			OwnerCountry                string `json:"owner_country"`
+			Country                     string
+			DataCountry                 string `json:"data_country"`
+			Ownership, Waiver           string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.step(0, append([]string{"residency", "--format", "json"}, f...)...)), &report); err != nil {
+		t.Fatal(err)
+	}
+	openstack := 0
+	for _, res := range report.Resources {
+		if !strings.HasPrefix(res.Provider, "openstack.") {
+			continue
+		}
+		openstack++
+		if res.OwnerCountry != "CA" || res.Country != "CA" || res.DataCountry != "pass" || res.Ownership != "pass" || res.Waiver != "" {
+			t.Errorf("%s.%s at %s: owner %s (%s), in %s, data %s, ownership %s, waiver %q",
+				res.Kind, res.Name, res.Provider, res.Owner, res.OwnerCountry, res.Country, res.DataCountry, res.Ownership, res.Waiver)
+		}
+	}
+	if !report.Compliant || openstack != 6 { // 2 servers, 3 buckets, the state
+		t.Errorf("compliant %v, %d OpenStack resources judged, want 6", report.Compliant, openstack)
+	}
+
+	// The sandbox runs only while a command does: this test serves the
+	// same one, on the same ports, to look at what the stack made.
+	homes, _ := filepath.Glob(filepath.Join(r.sandboxHome(), "*", "ports.json"))
+	if len(homes) != 1 {
+		t.Fatalf("want one sandbox under %s, found %v", r.sandboxHome(), homes)
+	}
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{Dir: filepath.Dir(homes[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The buckets as described, asked anonymously of the S3 server the
+	// stack's outputs name: media lists, state does not.
+	endpoint := output(t, out, "bucket.media.endpoint")
+	for bucket, want := range map[string]int{"cosocial-media": http.StatusOK, "cosocial-podcasts": http.StatusOK, "cosocial-state": http.StatusForbidden} {
+		resp, err := http.Get(endpoint + "/" + bucket + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("anonymous listing of %s: %d, want %d", bucket, resp.StatusCode, want)
+		}
+	}
+	// A real MySQL server answers at database.podcasts' address, and
+	// refuses a wrong password in its own words.
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.Net, cfg.DBName = "castopod", "not-the-password", "tcp", "castopod"
+	cfg.Addr = net.JoinHostPort(output(t, out, "database.podcasts.host"), output(t, out, "database.podcasts.port"))
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(conn)
+	defer db.Close()
+	var myErr *mysql.MySQLError
+	if err := db.Ping(); !errors.As(err, &myErr) || myErr.Number != 1045 {
+		t.Errorf("MySQL at %s with a wrong password: %v, want error 1045 (access denied)", cfg.Addr, err)
+	}
+	if err := sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r.step(0, append([]string{"destroy", "--sandbox", "--include-data", "--confirm", "cosocial.ca"}, f...)...)
+	out = r.step(0, append([]string{"plan", "--sandbox", "--json"}, f...)...)
+	if !strings.Contains(out, `"create": 12`) {
+		t.Errorf("after destroy, plan should create everything again: %s", out)
+	}
+}
+
+// output is the value of one stack output as `up` printed it.
+func output(t *testing.T, up, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(up, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+			return f[1]
+		}
+	}
+	t.Fatalf("up printed no output %s:\n%s", name, up)
+	return ""
 }

@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/localserver"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -138,7 +138,7 @@ func (c *Cluster) Start(ctx context.Context, port int) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		p := port
 		if p == 0 {
-			if p, err = freePort(); err != nil {
+			if p, err = localserver.FreePort(); err != nil {
 				return err
 			}
 		}
@@ -199,20 +199,10 @@ func (c *Cluster) Exec(ctx context.Context, database string, statements ...strin
 	defer conn.Close(ctx)
 	for _, s := range statements {
 		if _, err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("%s: %w", firstWords(s), err)
+			return fmt.Errorf("%s: %w", localserver.StatementName(s), err)
 		}
 	}
 	return nil
-}
-
-// firstWords names a statement in an error without its values (which may
-// be passwords).
-func firstWords(stmt string) string {
-	f := strings.Fields(stmt)
-	if len(f) > 3 {
-		f = f[:3]
-	}
-	return strings.Join(f, " ")
 }
 
 // run runs a PostgreSQL program, as the postgres account when root.
@@ -262,17 +252,11 @@ func appendFile(path, text string) error {
 	return f.Close()
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // QuoteIdent quotes a name for SQL.
 func QuoteIdent(name string) string { return pgx.Identifier{name}.Sanitize() }
 
 // QuoteLiteral quotes a string for SQL.
 func QuoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Listening is the port the cluster listens on.
+func (c *Cluster) Listening() int { return c.Port }

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/localserver"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/signer"
@@ -80,7 +80,7 @@ func Start(ctx context.Context, dir string, port int) (*Server, error) {
 	for attempt := 0; attempt < 5; attempt++ {
 		p := port
 		if p == 0 {
-			if p, err = freePort(); err != nil {
+			if p, err = localserver.FreePort(); err != nil {
 				return nil, err
 			}
 		}
@@ -304,13 +304,4 @@ func random(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)[:n]
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,6 +1,7 @@
 // Package sandbox runs the provider simulators on this machine (OVHcloud,
 // DigitalOcean and OpenStack, each on its own port), with real servers
-// behind them: PostgreSQL clusters for managed databases and an S3 server for buckets. `cosocial sandbox` serves it for other tools, and
+// behind them: PostgreSQL and MariaDB servers for managed databases and an S3
+// server for buckets. `cosocial sandbox` serves it for other tools, and
 // --sandbox runs plan, up and destroy against it, so anyone can rehearse a
 // change with no cloud account.
 package sandbox
@@ -19,11 +20,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
-	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox/dosim"
 	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
@@ -88,7 +87,7 @@ type Sandbox struct {
 	// provider's object storage is another endpoint, and a migration's
 	// source and target buckets may share a name.
 	spaces  *s3server.Server
-	pg      *Postgres
+	pg      *Databases
 	logFile *os.File
 }
 
@@ -127,7 +126,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 		sb.ports.Spaces = sb.spaces.Port
-		sb.pg = NewPostgres(filepath.Join(opts.Dir, "postgres"))
+		sb.pg = NewDatabases(filepath.Join(opts.Dir, "postgres"), filepath.Join(opts.Dir, "mysql"))
 		backends = ovhsim.Backends{Databases: sb.pg, Objects: objectBackend{sb.s3}}
 		doBackends = dosim.Backends{Databases: sb.pg, Objects: sb.spaces}
 	}
@@ -442,170 +441,4 @@ func (o objectBackend) DeleteBucket(ctx context.Context, name string) error {
 		return ovhsim.ErrBucketNotEmpty
 	}
 	return err
-}
-
-// Postgres runs one real PostgreSQL cluster per managed database, for
-// every simulator: it is both an ovhsim.DatabaseBackend and a
-// dosim.DatabaseBackend. It remembers each cluster's port, so that a
-// cluster started again listens where the records say it does.
-type Postgres struct {
-	dir      string
-	mu       sync.Mutex
-	clusters map[string]*pgserver.Cluster
-}
-
-// NewPostgres keeps its clusters in dir.
-func NewPostgres(dir string) *Postgres {
-	return &Postgres{dir: dir, clusters: map[string]*pgserver.Cluster{}}
-}
-
-var (
-	_ ovhsim.DatabaseBackend = (*Postgres)(nil)
-	_ dosim.DatabaseBackend  = (*Postgres)(nil)
-)
-
-func (p *Postgres) Engines() []string { return []string{"postgresql"} }
-
-func (p *Postgres) CreateCluster(ctx context.Context, id, engine, version string) (string, int, error) {
-	if err := os.MkdirAll(p.dir, 0o711); err != nil {
-		return "", 0, err
-	}
-	c, err := pgserver.Create(ctx, filepath.Join(p.dir, id))
-	if err != nil {
-		return "", 0, err
-	}
-	return p.keep(id, c)
-}
-
-func (p *Postgres) StartCluster(ctx context.Context, id string) (string, int, error) {
-	c, err := pgserver.Open(filepath.Join(p.dir, id))
-	if err != nil {
-		return "", 0, err
-	}
-	port := p.loadPort(id)
-	if err := c.Start(ctx, port); err != nil && port != 0 {
-		if err := c.Start(ctx, 0); err != nil {
-			return "", 0, err
-		}
-	} else if err != nil {
-		return "", 0, err
-	}
-	return p.keep(id, c)
-}
-
-// keep holds on to a running cluster so that later calls reach it by id,
-// and notes its port so that the next run starts it there again.
-func (p *Postgres) keep(id string, c *pgserver.Cluster) (string, int, error) {
-	p.mu.Lock()
-	p.clusters[id] = c
-	p.mu.Unlock()
-	p.savePort(id, c.Port)
-	return c.Host(), c.Port, nil
-}
-
-func (p *Postgres) cluster(id string) (*pgserver.Cluster, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.clusters[id]
-	if c == nil {
-		return nil, fmt.Errorf("database cluster %s is not running", id)
-	}
-	return c, nil
-}
-
-func (p *Postgres) DeleteCluster(ctx context.Context, id string) error {
-	c, err := p.cluster(id)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	delete(p.clusters, id)
-	p.mu.Unlock()
-	return c.Destroy(ctx)
-}
-
-func (p *Postgres) CreateUser(ctx context.Context, id, name, password string) error {
-	c, err := p.cluster(id)
-	if err != nil {
-		return err
-	}
-	// Managed services let their users create in every database of the
-	// cluster; Mastodon's migrations need exactly that.
-	return c.Exec(ctx, "postgres", fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CREATEDB", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)))
-}
-
-// CreateAdmin adds DigitalOcean's doadmin: it may create roles and
-// databases, and owns defaultdb (PostgreSQL 15 lets only the owner create
-// in its public schema).
-func (p *Postgres) CreateAdmin(ctx context.Context, id, name, password string) error {
-	c, err := p.cluster(id)
-	if err != nil {
-		return err
-	}
-	return c.Exec(ctx, "postgres",
-		fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CREATEDB CREATEROLE", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)),
-		fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", pgserver.QuoteIdent(dosim.DefaultDatabase), pgserver.QuoteIdent(name)))
-}
-
-func (p *Postgres) SetPassword(ctx context.Context, id, name, password string) error {
-	c, err := p.cluster(id)
-	if err != nil {
-		return err
-	}
-	return c.Exec(ctx, "postgres", fmt.Sprintf("ALTER ROLE %s PASSWORD %s", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)))
-}
-
-func (p *Postgres) DropUser(ctx context.Context, id, name string) error {
-	c, err := p.cluster(id)
-	if err != nil {
-		return err
-	}
-	return c.Exec(ctx, "postgres", "DROP ROLE IF EXISTS "+pgserver.QuoteIdent(name))
-}
-
-func (p *Postgres) CreateDatabase(ctx context.Context, id, name string) error {
-	c, err := p.cluster(id)
-	if err != nil {
-		return err
-	}
-	if err := c.Exec(ctx, "postgres", "CREATE DATABASE "+pgserver.QuoteIdent(name)); err != nil {
-		return err
-	}
-	// PostgreSQL 15 no longer lets everyone create in public; a managed
-	// service's users can.
-	return c.Exec(ctx, name, "GRANT ALL ON SCHEMA public TO PUBLIC", "GRANT ALL ON DATABASE "+pgserver.QuoteIdent(name)+" TO PUBLIC")
-}
-
-func (p *Postgres) DropDatabase(ctx context.Context, id, name string) error {
-	c, err := p.cluster(id)
-	if err != nil {
-		return err
-	}
-	return c.Exec(ctx, "postgres", "DROP DATABASE IF EXISTS "+pgserver.QuoteIdent(name)+" WITH (FORCE)")
-}
-
-// StopAll stops every cluster, keeping its data for the next run.
-func (p *Postgres) StopAll() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var errs []error
-	for id, c := range p.clusters {
-		errs = append(errs, c.Stop(context.Background()))
-		delete(p.clusters, id)
-	}
-	return errors.Join(errs...)
-}
-
-func (p *Postgres) portFile(id string) string { return filepath.Join(p.dir, id+".port") }
-
-func (p *Postgres) savePort(id string, port int) {
-	os.WriteFile(p.portFile(id), []byte(fmt.Sprint(port)), 0o600)
-}
-
-func (p *Postgres) loadPort(id string) int {
-	var port int
-	if b, err := os.ReadFile(p.portFile(id)); err == nil {
-		fmt.Sscan(string(b), &port)
-	}
-	return port
 }

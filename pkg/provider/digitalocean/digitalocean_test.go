@@ -261,7 +261,7 @@ func TestSandboxServesDigitalOcean(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.CreateDatabase(ctx, digitalocean.DatabaseSpec{Name: "main", Size: "db-s-1vcpu-1gb", Region: "tor1"})
-	if err == nil || !strings.Contains(err.Error(), "started without it") {
+	if err == nil || !strings.Contains(err.Error(), "started without one for postgresql") {
 		t.Fatalf("a database without backends: %v", err)
 	}
 	endpoint := sb.DOEndpoint()

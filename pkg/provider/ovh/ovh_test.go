@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/mysqlserver"
 	"github.com/cosocial/cosocial/pkg/provider"
 	"github.com/cosocial/cosocial/pkg/provider/ovh"
 	"github.com/cosocial/cosocial/pkg/provider/providertest"
@@ -56,6 +57,24 @@ func TestDatabaseContract(t *testing.T) {
 			AllowedIPs: []string{"192.0.2.0/24"},
 		},
 		LargerGB: 120,
+	})
+}
+
+// TestMySQLDatabaseContract: Castopod's MySQL, served in the sandbox by a
+// real MariaDB server.
+func TestMySQLDatabaseContract(t *testing.T) {
+	if _, _, err := mysqlserver.Programs(); err != nil {
+		t.Skipf("SKIP: %v", err)
+	}
+	_, cloud := start(t, ovhsim.Faults{}, true)
+	providertest.Databases(t, providertest.DatabaseCase{
+		Databases: cloud,
+		Spec: provider.DatabaseSpec{
+			Name: "contract-podcasts", Region: "BHS5", Engine: "mysql", Version: "8", Plan: "essential",
+			Flavor: "db1-4", Nodes: 1, DiskGB: 20, Databases: []string{"castopod"}, Users: []string{"castopod"},
+			AllowedIPs: []string{"192.0.2.0/24"},
+		},
+		LargerGB: 30,
 	})
 }
 

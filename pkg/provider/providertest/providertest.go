@@ -7,8 +7,10 @@ package providertest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -78,7 +81,7 @@ func Servers(t *testing.T, c ServerCase) {
 // DatabaseCase is what the database contract needs.
 type DatabaseCase struct {
 	Databases provider.Databases
-	Spec      provider.DatabaseSpec // a PostgreSQL cluster with one database and one user
+	Spec      provider.DatabaseSpec // a PostgreSQL or MySQL cluster with one database and one user
 	LargerGB  int                   // a disk size the flavor allows, larger than Spec's
 }
 
@@ -102,15 +105,7 @@ func Databases(t *testing.T, c DatabaseCase) {
 	if strings.Join(db.Databases, ",") != strings.Join(spec.Databases, ",") || strings.Join(db.Users, ",") != strings.Join(spec.Users, ",") {
 		t.Fatalf("databases %v and users %v, want %v and %v", db.Databases, db.Users, spec.Databases, spec.Users)
 	}
-	dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(user, passwords[user]), Host: db.Host + ":" + strconv.Itoa(db.Port), Path: "/" + name, RawQuery: "sslmode=" + orDefault(db.SSLMode, "require")}).String()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("the user cannot log in with the password given: %v", err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE TABLE accounts (id bigserial primary key, username text)"); err != nil {
-		t.Fatalf("the user cannot create a table: %v", err)
-	}
-	conn.Close(ctx)
+	createTable(t, ctx, spec.Engine, db, user, passwords[user], name)
 
 	larger := spec
 	larger.DiskGB = c.LargerGB
@@ -225,4 +220,39 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// createTable logs in as the user with its password, over the engine's own
+// protocol, and creates a table in its database.
+func createTable(t *testing.T, ctx context.Context, engine string, db *provider.Database, user, password, name string) {
+	t.Helper()
+	if engine == "mysql" || engine == "mariadb" {
+		cfg := mysql.NewConfig()
+		cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = user, password, "tcp", net.JoinHostPort(db.Host, strconv.Itoa(db.Port)), name
+		if db.SSLMode != "disable" {
+			cfg.TLSConfig = "true"
+		}
+		conn, err := mysql.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sqlDB := sql.OpenDB(conn)
+		defer sqlDB.Close()
+		if err := sqlDB.PingContext(ctx); err != nil {
+			t.Fatalf("the user cannot log in with the password given: %v", err)
+		}
+		if _, err := sqlDB.ExecContext(ctx, "CREATE TABLE episodes (id BIGINT AUTO_INCREMENT PRIMARY KEY, title TEXT)"); err != nil {
+			t.Fatalf("the user cannot create a table: %v", err)
+		}
+		return
+	}
+	dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(user, password), Host: db.Host + ":" + strconv.Itoa(db.Port), Path: "/" + name, RawQuery: "sslmode=" + orDefault(db.SSLMode, "require")}).String()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("the user cannot log in with the password given: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE TABLE accounts (id bigserial primary key, username text)"); err != nil {
+		t.Fatalf("the user cannot create a table: %v", err)
+	}
 }

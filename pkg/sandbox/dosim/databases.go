@@ -176,7 +176,7 @@ func (s *Server) createDatabase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !simcore.Runs(s.opts.Backends.Databases, engine) {
-		s.unprocessable(w, r, "%s clusters are not available in this sandbox: it runs real PostgreSQL behind managed databases, and was started without it", body.Engine)
+		s.unprocessable(w, r, "%s clusters are not available in this sandbox: it runs real servers behind managed databases, and was started without one for %s", body.Engine, engine)
 		return
 	}
 	if body.Tags == nil {

@@ -250,7 +250,11 @@ func (s *Server) createCluster(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !simcore.Runs(s.opts.Backends.Databases, engine) {
-		s.badRequest(w, "%s databases are not available in the sandbox: it runs real PostgreSQL clusters only", engine)
+		runs := "none"
+		if s.opts.Backends.Databases != nil {
+			runs = strings.Join(s.opts.Backends.Databases.Engines(), ", ")
+		}
+		s.badRequest(w, "%s databases are not available in the sandbox: it runs real database servers of %s only", engine, runs)
 		return
 	}
 	c := &cluster{

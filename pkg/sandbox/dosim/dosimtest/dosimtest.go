@@ -6,6 +6,7 @@ package dosimtest
 
 import (
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -51,15 +52,16 @@ func Start(t testing.TB, opts dosim.Options) *Sim {
 	return &Sim{Server: s, URL: srv.URL + "/"}
 }
 
-// NewPostgres is the sandbox's backend of real PostgreSQL clusters, in a
+// NewPostgres is the sandbox's backend of real database servers, in a
 // folder of the test's, stopped when the test ends. It skips the test,
 // saying why, when PostgreSQL is missing.
-func NewPostgres(t testing.TB) *sandbox.Postgres {
+func NewPostgres(t testing.TB) *sandbox.Databases {
 	t.Helper()
 	if _, err := pgserver.BinDir(); err != nil {
 		t.Skipf("SKIP: managed databases need PostgreSQL: %v", err)
 	}
-	b := sandbox.NewPostgres(pgserver.TempDir(t))
+	dir := pgserver.TempDir(t)
+	b := sandbox.NewDatabases(filepath.Join(dir, "postgres"), filepath.Join(dir, "mysql"))
 	t.Cleanup(func() {
 		if err := b.StopAll(); err != nil {
 			t.Errorf("stopping PostgreSQL: %v", err)
