@@ -17,10 +17,11 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// TestOpenStackServerOnTheSandbox stands a server up at the sandbox's
-// OpenStack through the engine, from a provider that names a clouds.yaml
-// entry: Canadian-owned and in Canada, planned again with nothing to do,
-// its flavor changed in place, then taken down.
+// TestOpenStackServerOnTheSandbox stands a server and a Designate zone up
+// at the sandbox's OpenStack through the engine, from a provider that
+// names a clouds.yaml entry: Canadian-owned and in Canada, planned again
+// with nothing to do, the server's flavor changed in place, then taken
+// down, the zone only with the data.
 func TestOpenStackServerOnTheSandbox(t *testing.T) {
 	r := newRehearsal(t, map[string]string{"cosocial.hcl": "testdata/openstack.hcl"})
 	dir, step := r.dir, r.step
@@ -33,7 +34,8 @@ func TestOpenStackServerOnTheSandbox(t *testing.T) {
 		t.Fatalf("residency:\n%s", out)
 	}
 	out := step(0, "up", "--sandbox", "--yes")
-	if !strings.Contains(out, "server northwind-web: ACTIVE") || !strings.Contains(out, "server.web.ipv4") {
+	if !strings.Contains(out, "server northwind-web: ACTIVE") || !strings.Contains(out, "server.web.ipv4") ||
+		!strings.Contains(out, "✓ dns.northwind created") || !strings.Contains(out, "dns.northwind.nameServers  [ns1.sandbox.invalid. ns2.sandbox.invalid.]") {
 		t.Fatalf("up:\n%s", out)
 	}
 	step(0, "plan", "--sandbox", "--detailed-exitcode")
@@ -55,7 +57,13 @@ func TestOpenStackServerOnTheSandbox(t *testing.T) {
 	if info, err := os.Stat(found[0]); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("%s: %v %v", found[0], info, err)
 	}
-	step(0, "destroy", "--sandbox", "--yes")
+	// The zone Designate made stays with the data, until --include-data.
+	if out := step(0, "destroy", "--sandbox", "--yes"); !strings.Contains(out, "kept (they hold data; --include-data removes them): dns.northwind") {
+		t.Errorf("destroy:\n%s", out)
+	}
+	if out := step(0, "destroy", "--sandbox", "--include-data", "--confirm", "northwind.example.ca"); !strings.Contains(out, "✓ dns.northwind deleted") {
+		t.Errorf("destroy --include-data:\n%s", out)
+	}
 }
 
 // TestCoSocialTargetOnTheSandbox stands CoSocial's whole target up, the

@@ -173,6 +173,39 @@ type DNS interface {
 	DeleteRecord(ctx context.Context, zone, id string) error
 }
 
+// ZoneSpec is a DNS zone the tool holds itself.
+type ZoneSpec struct {
+	Name        string // "cosocial.ca", with or without the final dot
+	Email       string // the SOA's contact
+	TTL         int    // 0: the service's default
+	Description string
+}
+
+// Zone is a zone as the DNS service reports it.
+type Zone struct {
+	ID          string
+	Name        string // without the final dot
+	Email       string
+	TTL         int
+	Description string
+	Status      string
+	NameServers []string // what the registrar must delegate to
+}
+
+// Zones makes the DNS zones themselves, where the cloud's DNS service
+// does (OpenStack's Designate); elsewhere the registrar holds the zone and
+// only its records are the tool's.
+type Zones interface {
+	// CreateZone refuses a zone of that name that already exists: it was
+	// not made here, and deleting it later would take its records along.
+	CreateZone(ctx context.Context, spec ZoneSpec) (*Zone, error)
+	Zone(ctx context.Context, id string) (*Zone, error)
+	// UpdateZone changes the contact, TTL and description; a zone is not
+	// renamed.
+	UpdateZone(ctx context.Context, id string, spec ZoneSpec) (*Zone, error)
+	DeleteZone(ctx context.Context, id string) error
+}
+
 // ErrNotFound means the resource does not exist (any more).
 var ErrNotFound = errors.New("not found")
 

@@ -86,3 +86,102 @@ func TestOpenStackCredentialsKeystoneRefuses(t *testing.T) {
 		t.Fatalf("a wrong password: %v", err)
 	}
 }
+
+// TestOpenStackDatabaseVolumeExtendsInPlace: a self-managed database's
+// larger disk is an update, never a replacement, and it reaches Cinder as
+// an extend of the same volume, with no volume or server made anew.
+// Deleted outside the tool, a refresh finds it gone.
+func TestOpenStackDatabaseVolumeExtendsInPlace(t *testing.T) {
+	sb, prov, err := openstackPlugin(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{prov: prov}
+	typ := tokens.Type("cosocial:openstack:Database")
+	in := resource.NewPropertyMapFromMap(map[string]any{
+		"name": "cosocial-main", "region": "ca-ymq-1", "engine": "postgresql", "version": "16", "flavor": "v3-standard-2",
+		"nodes": 1, "diskGb": 40, "databases": []any{"mastodon"}, "users": []any{"mastodon"}, "allowedIps": []any{"203.0.113.10/32"},
+	})
+	id, out := h.create(t, typ, "database.main", in)
+	if id == "" || str(out, "host") == "" || !out["passwords"].IsSecret() {
+		t.Fatalf("created %s %v", id, out)
+	}
+	bigger := with(in, "diskGb", 80)
+	d := h.diff(t, typ, "database.main", id, in, out, bigger)
+	if d.Changes != plugin.DiffSome || len(d.ReplaceKeys) != 0 || d.DetailedDiff["diskGb"].Kind != plugin.DiffUpdate {
+		t.Fatalf("disk diff = %+v: a larger disk must never replace a database", d)
+	}
+	before := len(sb.OS.Requests())
+	upd, err := prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "database.main"), Name: "database.main", Type: typ, ID: id,
+		OldInputs: in, OldOutputs: out, NewInputs: bigger, Timeout: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.Properties["diskGb"].NumberValue() != 80 || str(upd.Properties, "host") != str(out, "host") {
+		t.Fatalf("after the extend: %v", upd.Properties)
+	}
+	extends := 0
+	for _, r := range sb.OS.Requests()[before:] {
+		switch {
+		case r.Method == "POST" && strings.HasSuffix(r.Path, "/action") && strings.Contains(r.Path, "/volumes/"):
+			extends++
+		case r.Method == "POST" && (strings.HasSuffix(r.Path, "/volumes") || strings.HasSuffix(r.Path, "/servers")):
+			t.Errorf("the extend made something anew: %s %s", r.Method, r.Path)
+		case r.Method == "DELETE":
+			t.Errorf("the extend deleted something: %s %s", r.Method, r.Path)
+		}
+	}
+	if extends != 1 {
+		t.Errorf("%d volume actions for one extend", extends)
+	}
+	if r := h.read(t, typ, "database.main", id, bigger, upd.Properties); r.Outputs == nil || r.Outputs["diskGb"].NumberValue() != 80 {
+		t.Fatalf("read after the extend: %+v", r.Outputs)
+	}
+
+	if _, err := prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "database.main"), Type: typ, ID: id, Inputs: bigger, Outputs: upd.Properties, Timeout: 120}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.read(t, typ, "database.main", id, bigger, upd.Properties); r.Outputs != nil {
+		t.Errorf("read after delete: %+v", r.Outputs)
+	}
+}
+
+// TestOpenStackZoneThroughThePlugin: Designate's zone as a resource: made
+// with its name servers as outputs, its TTL changed in place, another name
+// a replacement, and gone on a refresh once deleted.
+func TestOpenStackZoneThroughThePlugin(t *testing.T) {
+	_, prov, err := openstackPlugin(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{prov: prov}
+	typ := tokens.Type("cosocial:openstack:DnsZone")
+	in := resource.NewPropertyMapFromMap(map[string]any{"zone": "cosocial.ca", "email": "hostmaster@cosocial.ca", "ttl": 3600})
+	if _, fails := h.check(t, typ, "dns.cosocial", nil, with(in, "email", "hostmaster")); len(fails) != 1 || fails[0].Property != "email" {
+		t.Errorf("an email without @: %v", fails)
+	}
+	id, out := h.create(t, typ, "dns.cosocial", in)
+	if ns := out["nameServers"]; id == "" || !ns.IsArray() || len(ns.ArrayValue()) == 0 {
+		t.Fatalf("created %s %v", id, out)
+	}
+	shorter := with(in, "ttl", 300)
+	if d := h.diff(t, typ, "dns.cosocial", id, in, out, shorter); d.Changes != plugin.DiffSome || len(d.ReplaceKeys) != 0 {
+		t.Errorf("a TTL change: %+v", d)
+	}
+	if d := h.diff(t, typ, "dns.cosocial", id, in, out, with(in, "zone", "cosocial.org")); len(d.ReplaceKeys) != 1 || d.ReplaceKeys[0] != "zone" {
+		t.Errorf("another name: %+v", d)
+	}
+	upd, err := prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "dns.cosocial"), Name: "dns.cosocial", Type: typ, ID: id, OldInputs: in, OldOutputs: out, NewInputs: shorter, Timeout: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.read(t, typ, "dns.cosocial", id, shorter, upd.Properties); r.Outputs == nil || r.Outputs["ttl"].NumberValue() != 300 {
+		t.Fatalf("read after the update: %+v", r.Outputs)
+	}
+	if _, err := prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "dns.cosocial"), Type: typ, ID: id, Inputs: shorter, Outputs: upd.Properties, Timeout: 60}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.read(t, typ, "dns.cosocial", id, shorter, upd.Properties); r.Outputs != nil {
+		t.Errorf("read after delete: %+v", r.Outputs)
+	}
+}

@@ -2,7 +2,7 @@
 // runs as pulumi-resource-cosocial: this same binary, started under that
 // name. It turns the engine's Check, Diff, Create, Read, Update and Delete
 // calls for cosocial's resources (cosocial:ovh:Instance, Database, Bucket,
-// DnsRecord; cosocial:openstack:Server, Database, Bucket, DnsRecord) into calls on the provider package's capabilities, with
+// DnsRecord; cosocial:openstack:Server, Database, Bucket, DnsRecord, DnsZone) into calls on the provider package's capabilities, with
 // detailed diffs that say which changes are in place and which replace.
 package providerplugin
 
@@ -165,7 +165,7 @@ func (p *Provider) Configure(ctx context.Context, req plugin.ConfigureRequest) (
 			return plugin.ConfigureResponse{}, err
 		}
 	}
-	p.clouds = clouds{servers: set.Servers, databases: set.Databases, buckets: set.Buckets, dns: set.DNS}
+	p.clouds = clouds{servers: set.Servers, databases: set.Databases, buckets: set.Buckets, dns: set.DNS, zones: set.Zones}
 	return plugin.ConfigureResponse{}, nil
 }
 

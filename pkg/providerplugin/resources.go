@@ -21,6 +21,7 @@ type clouds struct {
 	databases provider.Databases
 	buckets   provider.Buckets
 	dns       provider.DNS
+	zones     provider.Zones
 }
 
 // resourceType is one kind of resource the plugin manages: its inputs, the
@@ -54,6 +55,7 @@ var types = map[tokens.Type]*resourceType{
 	"cosocial:openstack:Database":  databaseType,
 	"cosocial:openstack:Bucket":    bucketType,
 	"cosocial:openstack:DnsRecord": recordType,
+	"cosocial:openstack:DnsZone":   zoneType,
 }
 
 func lookup(t tokens.Type) (*resourceType, error) {
@@ -382,4 +384,60 @@ var recordType = &resourceType{
 
 func recordSpec(in props) provider.RecordSpec {
 	return provider.RecordSpec{Zone: in.str("zone"), Name: in.str("name"), Type: strings.ToUpper(in.str("type")), Target: in.str("target"), TTL: in.int("ttl")}
+}
+
+// DnsZone: a zone the cloud's DNS service (Designate) holds for the co-op.
+// Its contact and TTL change in place; another name is another zone. Its
+// name servers are what the registrar must delegate to.
+var zoneType = &resourceType{
+	inputs: []prop{
+		{name: "zone", kind: kString, required: true, replace: true},
+		{name: "email", kind: kString, required: true},
+		{name: "ttl", kind: kInt},
+	},
+	stable:  []string{"nameServers"},
+	capable: func(c clouds) bool { return c.zones != nil },
+	validate: func(olds, news props) []failure {
+		if e := news.str("email"); e != "" && !strings.Contains(e, "@") {
+			return []failure{{"email", fmt.Sprintf("email must be an address (the zone's SOA contact), not %q", e)}}
+		}
+		return nil
+	},
+	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
+		z, err := c.zones.CreateZone(ctx, zoneSpec(in))
+		if err != nil {
+			return "", nil, err
+		}
+		return z.ID, outputs(in, zoneOutputs(z)), nil
+	},
+	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+		z, err := c.zones.Zone(ctx, id)
+		if err != nil {
+			return gone(err)
+		}
+		newIn := outputs(in, resource.PropertyMap{"zone": resource.NewProperty(z.Name), "email": resource.NewProperty(z.Email), "ttl": resource.NewProperty(float64(z.TTL))})
+		return newIn, outputs(props(newIn), zoneOutputs(z)), nil
+	},
+	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
+		z, err := c.zones.UpdateZone(ctx, id, zoneSpec(in))
+		if err != nil {
+			return nil, err
+		}
+		return outputs(in, zoneOutputs(z)), nil
+	},
+	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
+		return c.zones.DeleteZone(ctx, id)
+	},
+}
+
+func zoneSpec(in props) provider.ZoneSpec {
+	return provider.ZoneSpec{Name: in.str("zone"), Email: in.str("email"), TTL: in.int("ttl")}
+}
+
+func zoneOutputs(z *provider.Zone) resource.PropertyMap {
+	ns := []resource.PropertyValue{}
+	for _, n := range z.NameServers {
+		ns = append(ns, resource.NewProperty(n))
+	}
+	return resource.PropertyMap{"nameServers": resource.NewProperty(ns)}
 }

@@ -53,6 +53,11 @@ type recordState struct {
 	pulumi.CustomResourceState
 }
 
+type zoneState struct {
+	pulumi.CustomResourceState
+	NameServers pulumi.StringArrayOutput `pulumi:"nameServers"`
+}
+
 // typeTokens are the plugin's resource types for each provider kind that
 // the stand-up supports.
 var typeTokens = map[string]map[string]string{
@@ -67,6 +72,8 @@ var typeTokens = map[string]map[string]string{
 		model.KindDatabase: "cosocial:openstack:Database",
 		model.KindBucket:   "cosocial:openstack:Bucket",
 		"record":           "cosocial:openstack:DnsRecord",
+		// Designate makes zones; at OVHcloud the registrar holds them.
+		"zone": "cosocial:openstack:DnsZone",
 	},
 }
 
@@ -79,7 +86,7 @@ func Program(desc *model.Description, opts ProgramOptions) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		b := &builder{ctx: ctx, desc: desc, opts: opts, ix: model.NewIndex(desc),
 			providers: map[string]*pulumi.ProviderResourceState{}, servers: map[string]*serverState{},
-			databases: map[string]*databaseState{}, buckets: map[string]*bucketState{}}
+			databases: map[string]*databaseState{}, buckets: map[string]*bucketState{}, zones: map[string]*zoneState{}}
 		if b.opts.Catalog == nil {
 			b.opts.Catalog = catalog.Default()
 		}
@@ -96,6 +103,7 @@ type builder struct {
 	servers   map[string]*serverState
 	databases map[string]*databaseState
 	buckets   map[string]*bucketState
+	zones     map[string]*zoneState
 }
 
 func (b *builder) build() error {
@@ -121,6 +129,13 @@ func (b *builder) build() error {
 			continue
 		}
 		if err := b.bucket(bk); err != nil {
+			return err
+		}
+	}
+	// Zones stay with the data: deleting one takes every record in it,
+	// mail's included, which this stack does not all hold.
+	for _, z := range b.desc.DNS {
+		if err := b.zone(z); err != nil {
 			return err
 		}
 	}
@@ -341,6 +356,26 @@ func (b *builder) bucket(bk *model.Bucket) error {
 	return nil
 }
 
+// zone makes the DNS zone itself where the provider's DNS service makes
+// zones; elsewhere the registrar holds it and only records are made.
+func (b *builder) zone(z *model.DNS) error {
+	tok := typeTokens[b.ix.Provider(z).Kind]["zone"]
+	if tok == "" {
+		return nil
+	}
+	args := pulumi.Map{"zone": pulumi.String(z.Zone), "email": pulumi.String("hostmaster@" + z.Zone)}
+	if z.TTL != 0 {
+		args["ttl"] = pulumi.Int(z.TTL)
+	}
+	var state zoneState
+	if err := b.ctx.RegisterResource(tok, z.Addr().String(), args, &state, b.options(z, true)...); err != nil {
+		return err
+	}
+	b.zones[z.Name] = &state
+	b.ctx.Export(z.Addr().String()+".nameServers", state.NameServers)
+	return nil
+}
+
 // records publishes a service's domain, and its media host, at its
 // server: the server's web proxy serves media from the bucket under the
 // co-op's own name, which is what keeps media URLs stable across moves.
@@ -375,6 +410,9 @@ func (b *builder) records(s *model.Service) error {
 			name := fmt.Sprintf("%s/%s/%s", zone.Addr(), host, rec.typ)
 			var state recordState
 			opts := []pulumi.ResourceOption{pulumi.Provider(b.providers[zone.ProviderRef().Name])}
+			if zs := b.zones[zone.Name]; zs != nil {
+				opts = append(opts, pulumi.DependsOn([]pulumi.Resource{zs}))
+			}
 			if err := b.ctx.RegisterResource(tok, name, args, &state, opts...); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -195,6 +196,26 @@ func TestProgramByProviderKind(t *testing.T) {
 	}
 	if db := m.regs["database.main"]; db.TypeToken != "cosocial:openstack:Database" {
 		t.Errorf("database.main: %s", db.TypeToken)
+	}
+	// Designate makes the zone itself, protected as data is, and the
+	// records wait for it.
+	zone := m.regs["dns.zone"]
+	if zone.TypeToken != "cosocial:openstack:DnsZone" || zone.Inputs["zone"].StringValue() != "t.example.ca" ||
+		zone.Inputs["email"].StringValue() != "hostmaster@t.example.ca" || zone.RegisterRPC == nil || !zone.RegisterRPC.GetProtect() {
+		t.Errorf("dns.zone: %s %v (register %v)", zone.TypeToken, zone.Inputs, zone.RegisterRPC)
+	}
+	records := 0
+	for name, r := range m.regs {
+		if r.TypeToken != "cosocial:openstack:DnsRecord" {
+			continue
+		}
+		records++
+		if r.RegisterRPC == nil || !slices.ContainsFunc(r.RegisterRPC.GetDependencies(), func(u string) bool { return strings.HasSuffix(u, "::dns.zone") }) {
+			t.Errorf("%s does not wait for its zone: %v", name, r.RegisterRPC.GetDependencies())
+		}
+	}
+	if records == 0 {
+		t.Error("no records registered at the OpenStack provider")
 	}
 
 	do := strings.Replace(src, `provider "openstack" "bhs" {

@@ -20,3 +20,8 @@ server "web" {
   image    = "Debian 12"
   disk_gb  = 40
 }
+
+dns "northwind" {
+  provider = provider.montreal
+  zone     = "northwind.example.ca"
+}

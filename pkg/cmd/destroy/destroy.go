@@ -39,7 +39,9 @@ func NewCmdDestroy(f *factory.Factory, runF func(*Options) error) *cobra.Command
 		Use:   "destroy",
 		Short: "Remove what the stack created; data stays unless --include-data",
 		Long: `Remove the stack's servers and DNS records. Databases and buckets hold the
-members' data: they are protected and stay, unless --include-data is given,
+members' data, and a DNS zone the stack made (OpenStack's Designate) holds
+records it may not all know: they are protected and stay, unless
+--include-data is given,
 and even then only after the co-op's domain is typed (or given with
 --confirm). Buckets that hold objects are emptied first, in the open, with
 a count; the state bucket is never touched.`,

@@ -16,24 +16,13 @@ import (
 // until its name servers have it, then ACTIVE (or ERROR). Every call here
 // waits for that, so a returned record is being served.
 
-// ZoneSpec is a DNS zone to hold in Designate.
-type ZoneSpec struct {
-	Name        string // "cosocial.ca", with or without the final dot
-	Email       string // the SOA's contact
-	TTL         int    // 0: Designate's default
-	Description string
-}
+// ZoneSpec and Zone are the provider package's: Designate makes zones.
+type (
+	ZoneSpec = provider.ZoneSpec
+	Zone     = provider.Zone
+)
 
-// Zone is a zone as Designate reports it.
-type Zone struct {
-	ID          string
-	Name        string // without the final dot
-	Email       string
-	TTL         int
-	Description string
-	Status      string
-	NameServers []string // what the registrar must delegate to
-}
+var _ provider.Zones = (*Cloud)(nil)
 
 func fqdn(name string) string { return strings.TrimSuffix(strings.ToLower(name), ".") + "." }
 
@@ -140,6 +129,38 @@ func (c *Cloud) zone(ctx context.Context, s *session, z *zones.Zone) (*Zone, err
 		out.NameServers = append(out.NameServers, rs.Records...)
 	}
 	return out, nil
+}
+
+// CreateZone makes a zone that does not exist yet. One of that name
+// already in the project is refused, in words that say what to do: it was
+// not made by this stack, and a later destroy would delete its records.
+func (c *Cloud) CreateZone(ctx context.Context, spec ZoneSpec) (*Zone, error) {
+	s, err := c.dnsClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	z, err := c.zoneByName(ctx, s, spec.Name)
+	switch {
+	case err == nil:
+		return nil, fmt.Errorf("openstack: Designate already holds zone %s (id %s) in this project: it was made outside this stack; delete it there first, or leave its records to this stack and the zone to whoever made it", strings.TrimSuffix(z.Name, "."), z.ID)
+	case !errors.Is(err, provider.ErrNotFound):
+		return nil, err
+	}
+	// EnsureZone, not a bare create: a create answered with a 5xx that
+	// happened all the same is found again rather than refused.
+	return c.EnsureZone(ctx, spec)
+}
+
+// UpdateZone brings a zone's contact, TTL and description to spec.
+func (c *Cloud) UpdateZone(ctx context.Context, id string, spec ZoneSpec) (*Zone, error) {
+	z, err := c.Zone(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if want := strings.TrimSuffix(fqdn(spec.Name), "."); z.Name != want {
+		return nil, fmt.Errorf("openstack: zone %s cannot be renamed %s", z.Name, want)
+	}
+	return c.EnsureZone(ctx, spec)
 }
 
 // Zone reads a zone; provider.ErrNotFound once it is gone.

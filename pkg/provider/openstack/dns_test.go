@@ -3,6 +3,7 @@ package openstack_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cosocial/cosocial/pkg/provider"
@@ -74,5 +75,29 @@ func TestZonesAndRecords(t *testing.T) {
 	}
 	if err := cloud.DeleteZone(bg, z.ID); err != nil {
 		t.Errorf("deleting a zone already gone: %v", err)
+	}
+}
+
+// TestCreateZoneRefusesOneMadeElsewhere: the stack's create never adopts a
+// zone that was there before (a later destroy would delete its records),
+// an update changes contact and TTL in place, and a zone is not renamed.
+func TestCreateZoneRefusesOneMadeElsewhere(t *testing.T) {
+	_, cloud := start(t, ossim.Options{}, nil)
+	if _, err := cloud.EnsureZone(bg, openstack.ZoneSpec{Name: "example.ca", Email: "someone@example.ca"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloud.CreateZone(bg, openstack.ZoneSpec{Name: "example.ca.", Email: "hostmaster@example.ca"}); err == nil || !strings.Contains(err.Error(), "already holds zone example.ca") {
+		t.Fatalf("creating a zone made elsewhere: %v", err)
+	}
+	z, err := cloud.CreateZone(bg, openstack.ZoneSpec{Name: "cosocial.ca", Email: "hostmaster@cosocial.ca", TTL: 3600})
+	if err != nil || z.Status != "ACTIVE" || len(z.NameServers) == 0 {
+		t.Fatalf("create: %+v %v", z, err)
+	}
+	up, err := cloud.UpdateZone(bg, z.ID, openstack.ZoneSpec{Name: "cosocial.ca", Email: "techops@cosocial.ca", TTL: 300})
+	if err != nil || up.ID != z.ID || up.TTL != 300 || up.Email != "techops@cosocial.ca" {
+		t.Fatalf("update: %+v %v", up, err)
+	}
+	if _, err := cloud.UpdateZone(bg, z.ID, openstack.ZoneSpec{Name: "cosocial.org", Email: "techops@cosocial.ca"}); err == nil {
+		t.Error("a zone was renamed")
 	}
 }

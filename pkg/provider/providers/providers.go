@@ -39,6 +39,8 @@ type Set struct {
 	Databases provider.Databases
 	Buckets   provider.Buckets
 	DNS       provider.DNS
+	// Zones, where the cloud makes DNS zones (Designate), not only records.
+	Zones provider.Zones
 	// Login, when the provider has it, checks the credentials now.
 	Login provider.Login
 }
@@ -68,9 +70,9 @@ func Open(cfg Config) (Set, error) {
 		// Databases are self-managed servers: OpenStack clouds here have
 		// no managed database service. DNS needs Designate, which the
 		// catalog says a region has (or the first call finds it missing).
-		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Login: cloud}
+		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Zones: cloud, Login: cloud}
 		if r := cloud.CatalogRegion(); r != nil && !r.DNS {
-			set.DNS = nil
+			set.DNS, set.Zones = nil, nil
 		}
 		return set, nil
 	}

@@ -144,7 +144,7 @@ func TestInvalidInputIs422WithAUsefulMessage(t *testing.T) {
 		apiErr(t, err, http.StatusUnprocessableEntity, tc.want)
 	}
 	_, _, err := c.Databases.Create(ctx, &godo.DatabaseCreateRequest{Name: "main", EngineSlug: "pg", Version: "16", SizeSlug: "db-s-2vcpu-4gb", Region: "tor1", NumNodes: 1})
-	apiErr(t, err, http.StatusUnprocessableEntity, "started without it")
+	apiErr(t, err, http.StatusUnprocessableEntity, "started without one for postgresql")
 	_, _, err = c.Databases.Create(ctx, &godo.DatabaseCreateRequest{Name: "main", EngineSlug: "pg", Version: "9", SizeSlug: "db-s-2vcpu-4gb", Region: "tor1", NumNodes: 1})
 	apiErr(t, err, http.StatusUnprocessableEntity, "available: 13, 14, 15, 16, 17")
 	_, _, err = c.Domains.Create(ctx, &godo.DomainCreateRequest{Name: "not a domain"})
