@@ -1,19 +1,25 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/mysqlserver"
 	"github.com/cosocial/cosocial/pkg/sandbox"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -189,4 +195,77 @@ func output(t *testing.T, up, name string) string {
 	}
 	t.Fatalf("up printed no output %s:\n%s", name, up)
 	return ""
+}
+
+// TestOpenStackRefusalsPointAtTheDescription plans against a cloud, not
+// the --sandbox: clouds.yaml with a password Keystone refuses stops the
+// plan in Keystone's words at the provider's `cloud` line, the password
+// shown nowhere; then a flavor the catalog lists but the cloud no longer
+// offers stops it in Nova's words at the server's `flavor` line. Nothing
+// is created either time.
+func TestOpenStackRefusalsPointAtTheDescription(t *testing.T) {
+	env := standUpEnv(t)
+	cat := catalog.Default()
+	vexxhost := cat.Kinds["openstack"].Operator("vexxhost").Region("ca-ymq-1")
+	vexxhost.Flavors = slices.DeleteFunc(vexxhost.Flavors, func(f catalog.Flavor) bool { return f.Name == "v3-standard-32" })
+	sb := sandboxtest.Start(t, sandbox.Options{NoBackends: true, Catalog: cat})
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/openstack.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clouds := filepath.Join(dir, "clouds.yaml")
+	wrong := "keystone-says-no-" + sb.OSCredentials.Password[:6]
+	if err := os.WriteFile(clouds, bytes.Replace(sb.CloudsYAML("vexxhost", ""), []byte(strconv.Quote(sb.OSCredentials.Password)), []byte(strconv.Quote(wrong)), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "OS_CLIENT_CONFIG_FILE="+clouds)
+	servers := func() int {
+		n := 0
+		for _, r := range sb.OS.Requests() {
+			if r.Method == "POST" && (strings.HasSuffix(r.Path, "/servers") || strings.HasSuffix(r.Path, "/zones")) {
+				n++
+			}
+		}
+		return n
+	}
+
+	out, errOut, code := cosocialEnv(t, dir, env, "plan")
+	line := lineOf(t, src, `cloud  = "vexxhost"`)
+	if code != 1 || !strings.Contains(errOut, "requires authentication") || !strings.Contains(errOut, fmt.Sprintf("on cosocial.hcl line %d", line)) {
+		t.Fatalf("a password Keystone refuses: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, wrong) {
+		t.Error("the refused password is shown")
+	}
+
+	if err := os.WriteFile(clouds, sb.CloudsYAML("vexxhost", ""), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gone := bytes.Replace(src, []byte(`"v3-standard-2"`), []byte(`"v3-standard-32"`), 1)
+	if err := os.WriteFile(filepath.Join(dir, "cosocial.hcl"), gone, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = cosocialEnv(t, dir, env, "plan")
+	line = lineOf(t, gone, `flavor   = "v3-standard-32"`)
+	if code != 1 || !strings.Contains(errOut, "Flavor v3-standard-32 could not be found.") || !strings.Contains(errOut, fmt.Sprintf("on cosocial.hcl line %d", line)) {
+		t.Fatalf("a flavor the cloud lacks: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("%s", errOut)
+	if n := servers(); n != 0 {
+		t.Errorf("%d creates sent by plans that failed", n)
+	}
+}
+
+// lineOf is the line of the description where text is.
+func lineOf(t *testing.T, src []byte, text string) int {
+	t.Helper()
+	i := bytes.Index(src, []byte(text))
+	if i < 0 {
+		t.Fatalf("%q is not in the description", text)
+	}
+	return bytes.Count(src[:i], []byte("\n")) + 1
 }

@@ -173,6 +173,22 @@ type DNS interface {
 	DeleteRecord(ctx context.Context, zone, id string) error
 }
 
+// Offers asks the cloud itself, before anything is made, whether it offers
+// the flavor and image a server asks for, so that a plan fails in the
+// cloud's own words where the catalog knows no better.
+type Offers interface {
+	// CheckOffer returns a problem per field ("flavor", "image") the cloud
+	// does not offer; an empty image is not asked about. The error is for
+	// not being able to ask at all (the credentials, the network).
+	CheckOffer(ctx context.Context, flavor, image string) ([]OfferProblem, error)
+}
+
+// OfferProblem is one thing the cloud does not offer, in its words.
+type OfferProblem struct {
+	Field   string
+	Message string
+}
+
 // ZoneSpec is a DNS zone the tool holds itself.
 type ZoneSpec struct {
 	Name        string // "cosocial.ca", with or without the final dot

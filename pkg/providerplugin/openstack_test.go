@@ -185,3 +185,47 @@ func TestOpenStackZoneThroughThePlugin(t *testing.T) {
 		t.Errorf("read after delete: %+v", r.Outputs)
 	}
 }
+
+// TestOpenStackCheckAsksTheCloud: a flavor or an image the cloud does not
+// have fails Check, property by property, in Nova's and Glance's words,
+// so that a plan stops before anything is made.
+func TestOpenStackCheckAsksTheCloud(t *testing.T) {
+	sb, prov, err := openstackPlugin(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{prov: prov}
+	typ := tokens.Type("cosocial:openstack:Server")
+	in := resource.NewPropertyMapFromMap(map[string]any{"name": "cosocial-web", "region": "ca-ymq-1", "flavor": "v3-standard-64", "image": "Windows 95"})
+	_, fails := h.check(t, typ, "server.web", nil, in)
+	if len(fails) != 2 || fails[0].Property != "flavor" || !strings.Contains(fails[0].Reason, "Flavor v3-standard-64 could not be found.") ||
+		fails[1].Property != "image" || !strings.Contains(fails[1].Reason, `no image "Windows 95"`) {
+		t.Fatalf("check failures: %+v", fails)
+	}
+	if _, fails := h.check(t, typ, "server.web", nil, with(with(in, "flavor", "v3-standard-2"), "image", "Debian 12")); len(fails) != 0 {
+		t.Errorf("what the cloud offers fails: %+v", fails)
+	}
+	for _, r := range sb.OS.Requests() {
+		if r.Method != "GET" && !strings.HasSuffix(r.Path, "/auth/tokens") {
+			t.Errorf("Check changed something: %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+// TestOpenStackCheckLeavesRunningFlavorsAlone: a server made on a flavor
+// the cloud has since retired still plans; only a change is asked about.
+func TestOpenStackCheckLeavesRunningFlavorsAlone(t *testing.T) {
+	_, prov, err := openstackPlugin(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{prov: prov}
+	typ := tokens.Type("cosocial:openstack:Server")
+	old := resource.NewPropertyMapFromMap(map[string]any{"name": "cosocial-web", "region": "ca-ymq-1", "flavor": "v2-highcpu-4", "image": "Debian 12"})
+	if _, fails := h.check(t, typ, "server.web", old, old); len(fails) != 0 {
+		t.Errorf("an unchanged, retired flavor: %+v", fails)
+	}
+	if _, fails := h.check(t, typ, "server.web", old, with(old, "flavor", "v2-highcpu-8")); len(fails) != 1 || fails[0].Property != "flavor" {
+		t.Errorf("a change to another retired flavor: %+v", fails)
+	}
+}

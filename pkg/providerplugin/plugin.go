@@ -162,10 +162,15 @@ func (p *Provider) Configure(ctx context.Context, req plugin.ConfigureRequest) (
 	}
 	if set.Login != nil {
 		if err := set.Login.Login(ctx); err != nil {
+			// The engine reports it against the first resource that asks;
+			// naming the provider lets the tool point at its block.
+			if req.Name != nil {
+				err = fmt.Errorf("%s: %w", *req.Name, err)
+			}
 			return plugin.ConfigureResponse{}, err
 		}
 	}
-	p.clouds = clouds{servers: set.Servers, databases: set.Databases, buckets: set.Buckets, dns: set.DNS, zones: set.Zones}
+	p.clouds = clouds{servers: set.Servers, databases: set.Databases, buckets: set.Buckets, dns: set.DNS, zones: set.Zones, offers: set.Offers}
 	return plugin.ConfigureResponse{}, nil
 }
 
@@ -177,7 +182,7 @@ func checkFailures(fails []failure) []plugin.CheckFailure {
 	return out
 }
 
-func (p *Provider) Check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
+func (p *Provider) Check(ctx context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
 	rt, err := lookup(req.Type)
 	if err != nil {
 		return plugin.CheckResponse{}, err
@@ -189,6 +194,20 @@ func (p *Provider) Check(_ context.Context, req plugin.CheckRequest) (plugin.Che
 			olds = props(req.Olds)
 		}
 		fails = append(fails, rt.validate(olds, props(in))...)
+	}
+	// Only what changes is asked about: a flavor the cloud has since
+	// retired does not block every later plan of a server that runs on it.
+	if rt.offered != nil && len(fails) == 0 && !in.ContainsUnknowns() && !sameOffer(req.Olds, in) {
+		p.mu.Lock()
+		c := p.clouds
+		p.mu.Unlock()
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		more, err := rt.offered(ctx, c, props(in))
+		if err != nil {
+			return plugin.CheckResponse{}, err
+		}
+		fails = append(fails, more...)
 	}
 	return plugin.CheckResponse{Properties: in, Failures: checkFailures(fails)}, nil
 }
@@ -294,3 +313,12 @@ func (p *Provider) Delete(ctx context.Context, req plugin.DeleteRequest) (plugin
 }
 
 var _ plugin.Provider = (*Provider)(nil)
+
+// sameOffer: the flavor and image are those the resource was made with.
+func sameOffer(olds, news resource.PropertyMap) bool {
+	if len(olds) == 0 {
+		return false
+	}
+	o, n := props(olds), props(news)
+	return o.str("flavor") == n.str("flavor") && o.str("image") == n.str("image")
+}

@@ -22,6 +22,7 @@ type clouds struct {
 	buckets   provider.Buckets
 	dns       provider.DNS
 	zones     provider.Zones
+	offers    provider.Offers
 }
 
 // resourceType is one kind of resource the plugin manages: its inputs, the
@@ -35,8 +36,11 @@ type resourceType struct {
 	deleteBeforeReplace bool
 	// validate checks what the schema cannot (an engine, a downgrade).
 	validate func(olds, news props) []failure
-	capable  func(clouds) bool
-	create   func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error)
+	// offered asks the cloud, when it can say, whether it offers what the
+	// inputs ask for: a plan then fails in the cloud's words.
+	offered func(ctx context.Context, c clouds, in props) ([]failure, error)
+	capable func(clouds) bool
+	create  func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error)
 	// read returns nil outputs when the resource is gone.
 	read   func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error)
 	update func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error)
@@ -149,6 +153,9 @@ var serverType = &resourceType{
 	},
 	stable:  []string{"ipv4", "ipv6"},
 	capable: func(c clouds) bool { return c.servers != nil },
+	offered: func(ctx context.Context, c clouds, in props) ([]failure, error) {
+		return offered(ctx, c, in.str("flavor"), in.str("image"))
+	},
 	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
 		s, err := c.servers.CreateServer(ctx, provider.ServerSpec{
 			Name: in.str("name"), Region: in.str("region"), Flavor: in.str("flavor"), Image: in.str("image"),
@@ -210,6 +217,11 @@ var databaseType = &resourceType{
 	},
 	stable:  []string{"host", "port", "sslMode", "passwords"},
 	capable: func(c clouds) bool { return c.databases != nil },
+	// A database's flavor is a server's where the cloud runs it on one
+	// (OpenStack); managed services' flavors are the catalog's to judge.
+	offered: func(ctx context.Context, c clouds, in props) ([]failure, error) {
+		return offered(ctx, c, in.str("flavor"), "")
+	},
 	validate: func(olds, news props) []failure {
 		var fails []failure
 		if e := news.str("engine"); e != "" && e != "postgresql" && e != "mysql" && e != "mariadb" {
@@ -440,4 +452,21 @@ func zoneOutputs(z *provider.Zone) resource.PropertyMap {
 		ns = append(ns, resource.NewProperty(n))
 	}
 	return resource.PropertyMap{"nameServers": resource.NewProperty(ns)}
+}
+
+// offered turns the cloud's answer on a flavor and an image into check
+// failures; a cloud that cannot say has nothing to add.
+func offered(ctx context.Context, c clouds, flavor, image string) ([]failure, error) {
+	if c.offers == nil || flavor == "" {
+		return nil, nil
+	}
+	problems, err := c.offers.CheckOffer(ctx, flavor, image)
+	if err != nil {
+		return nil, err
+	}
+	var fails []failure
+	for _, p := range problems {
+		fails = append(fails, failure{p.Field, p.Message})
+	}
+	return fails, nil
 }

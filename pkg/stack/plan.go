@@ -30,6 +30,9 @@ type Plan struct {
 	Changes  []*Change
 	Errors   []string
 	Warnings []string
+	// Failures are the errors the engine reported against a resource, by
+	// the description's address, in the providers' words.
+	Failures []Failure
 	byURN    map[string]*Change
 	mu       sync.Mutex // held while events arrive
 	// refresh is set for refresh and drift: there the engine reports a
@@ -104,12 +107,16 @@ func (p *Plan) add(e events.EngineEvent) {
 		if msg == "" {
 			return
 		}
+		raw := msg
 		if d.URN != "" {
 			msg = addressOf(d.URN) + ": " + msg
 		}
 		switch d.Severity {
 		case "error":
 			p.Errors = append(p.Errors, msg)
+			if d.URN != "" {
+				p.Failures = append(p.Failures, Failure{Address: addressOf(d.URN), Message: raw, line: msg})
+			}
 		case "warning":
 			p.Warnings = append(p.Warnings, msg)
 		}

@@ -289,7 +289,7 @@ func (s *Stack) failure(op string, plan *Plan, err error) error {
 		return nil
 	}
 	if len(plan.Errors) > 0 {
-		return &OperationError{Op: op, Messages: plan.Errors}
+		return &OperationError{Op: op, Messages: plan.Errors, Failures: plan.Failures}
 	}
 	return engineError(op, err)
 }
@@ -299,6 +299,7 @@ func (s *Stack) failure(op string, plan *Plan, err error) error {
 type OperationError struct {
 	Op       string
 	Messages []string
+	Failures []Failure // those of Messages said of one resource
 }
 
 func (e *OperationError) Error() string {

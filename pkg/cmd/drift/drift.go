@@ -50,14 +50,14 @@ Exit status: 0 no drift, 1 error, 2 drift.`,
 
 func driftRun(opts *Options) error {
 	ctx := opts.Context()
-	_, opened, err := opts.Start(ctx, opts.Sandbox)
+	checked, opened, err := opts.Start(ctx, opts.Sandbox)
 	if err != nil {
 		return err
 	}
 	defer opened.Close()
 	p, err := opened.Stack.Drift(ctx, nil)
 	if err != nil {
-		return err
+		return opts.Explain(checked, err)
 	}
 	h := opts.Header(opts.Sandbox)
 	if opts.JSON {

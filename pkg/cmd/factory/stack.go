@@ -79,7 +79,7 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 			opts.Passphrase = SandboxPassphrase
 		}
 		opts.Env = sb.Env()
-		if err := sandboxClouds(desc, sb, dir, opts.Env); err != nil {
+		if err := SandboxClouds(desc, sb, dir, opts.Env); err != nil {
 			opened.Close()
 			return nil, err
 		}
@@ -145,12 +145,12 @@ func (f *Factory) findEngine(ctx context.Context) (auto.PulumiCommand, error) {
 	return engine, nil
 }
 
-// sandboxClouds writes, for an OpenStack provider that names a clouds.yaml
+// SandboxClouds writes, for an OpenStack provider that names a clouds.yaml
 // entry, a clouds.yaml with the sandbox's credentials under that name, and
 // points the engine at it. It goes in the sandbox's own folder, with the
 // simulators' records (mode 0600: it holds a password), never beside the
 // stack.
-func sandboxClouds(desc *model.Description, sb *sandbox.Sandbox, dir string, env map[string]string) error {
+func SandboxClouds(desc *model.Description, sb *sandbox.Sandbox, dir string, env map[string]string) error {
 	var cloud, region string
 	for _, p := range desc.Providers {
 		if p.Kind != model.ProviderOpenStack || p.Cloud == "" {

@@ -72,7 +72,7 @@ func planRun(opts *Options) error {
 	defer opened.Close()
 	p, err := opened.Stack.Preview(ctx, nil)
 	if err != nil {
-		return err
+		return opts.Explain(checked, err)
 	}
 	h := opts.Header(opts.Sandbox)
 	switch {

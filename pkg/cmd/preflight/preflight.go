@@ -6,6 +6,7 @@ package preflight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,13 +17,16 @@ import (
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/policy"
+	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // Checked is a description that may go ahead.
 type Checked struct {
 	Description *model.Description
 	Judged      *policy.Result
+	Files       map[string]*hcl.File // the sources, to show lines from
 }
 
 // Run loads and judges; it prints the diagnostics (warnings too) to
@@ -42,7 +46,7 @@ func Run(io *iostreams.IOStreams, load func() *config.Result, cat *catalog.Catal
 		fmt.Fprintf(io.ErrOut, "%s Stopped before contacting any provider: nothing was changed.\n", cs.Red("✗"))
 		return nil, exit.ErrSilent
 	}
-	return &Checked{Description: res.Description, Judged: judged}, nil
+	return &Checked{Description: res.Description, Judged: judged, Files: res.Files}, nil
 }
 
 // Deps are what every command that drives the engine depends on; each
@@ -90,4 +94,23 @@ func (d Deps) Start(ctx context.Context, sandbox bool) (*Checked, *factory.Opene
 // Header names the stack a command works on, for its output.
 func (d Deps) Header(sandbox bool) views.PlanHeader {
 	return views.PlanHeader{Description: d.File(), Stack: d.StackName(), Sandbox: sandbox}
+}
+
+// Explain shows what the engine and the providers refused at the lines of
+// the description it is about, the rest as it was said, and returns what
+// the command returns then. Other errors come back unchanged.
+func (d Deps) Explain(checked *Checked, err error) error {
+	var op *stack.OperationError
+	if checked == nil || !errors.As(err, &op) {
+		return err
+	}
+	diags, rest := op.Diagnostics(checked.Description)
+	if len(diags) == 0 {
+		return err
+	}
+	views.Diagnostics(d.IO.ErrOut, diags, checked.Files, d.IO.ErrColorScheme())
+	for _, m := range rest {
+		fmt.Fprintf(d.IO.ErrOut, "%s: %s\n", op.Op, m)
+	}
+	return exit.ErrSilent
 }

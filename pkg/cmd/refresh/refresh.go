@@ -44,7 +44,7 @@ put back. To look without recording, use drift.`,
 
 func refreshRun(opts *Options) error {
 	ctx := opts.Context()
-	_, opened, err := opts.Start(ctx, opts.Sandbox)
+	checked, opened, err := opts.Start(ctx, opts.Sandbox)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func refreshRun(opts *Options) error {
 		}
 	})
 	if err != nil {
-		return err
+		return opts.Explain(checked, err)
 	}
 	views.Drift(opts.IO.Out, opts.Header(opts.Sandbox), p, true, opts.IO.ColorScheme())
 	return nil

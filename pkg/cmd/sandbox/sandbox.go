@@ -16,6 +16,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
+	"github.com/cosocial/cosocial/pkg/model"
 	sb "github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
 )
@@ -73,10 +74,12 @@ func sandboxRun(opts *Options) error {
 		ctx = context.Background()
 	}
 	sopts := sb.Options{Dir: opts.Dir}
+	var desc *model.Description
 	if _, err := os.Stat(opts.File()); err == nil {
 		res := opts.Load()
 		if !res.Diagnostics.HasErrors() {
-			sopts = factory.SandboxOptions(res.Description, opts.Dir)
+			desc = res.Description
+			sopts = factory.SandboxOptions(desc, opts.Dir)
 		}
 	}
 	if sopts.Dir == "" {
@@ -97,6 +100,13 @@ func sandboxRun(opts *Options) error {
 	envFile := filepath.Join(sopts.Dir, "env")
 	env := s.Env()
 	env["OVH_ENDPOINT"] = s.OVHEndpoint()
+	// A provider naming a clouds.yaml entry finds it in the sandbox's own
+	// clouds.yaml, which the env file points at.
+	if desc != nil {
+		if err := factory.SandboxClouds(desc, s, sopts.Dir, env); err != nil {
+			return err
+		}
+	}
 	var lines []string
 	for k, v := range env {
 		lines = append(lines, k+"="+v)
@@ -116,10 +126,14 @@ func sandboxRun(opts *Options) error {
 		fmt.Fprintf(out, "    DNS zones   %s\n", strings.Join(sopts.Zones, ", "))
 	}
 	fmt.Fprintf(out, "  DigitalOcean  %s\n", s.DOEndpoint())
+	fmt.Fprintf(out, "  OpenStack     %s (%s)\n", s.OSAuthURL(), s.OS.Region())
+	if path := env["OS_CLIENT_CONFIG_FILE"]; path != "" {
+		fmt.Fprintf(out, "    clouds.yaml %s\n", path)
+	}
 	fmt.Fprintf(out, "  S3            %s (OVHcloud, OpenStack)\n", s.S3Endpoint())
 	fmt.Fprintf(out, "  Spaces        %s (DigitalOcean)\n", s.SpacesEndpoint())
 	fmt.Fprintf(out, "  credentials   %s (mode 0600): set -a; . %s; set +a\n", envFile, envFile)
-	fmt.Fprintf(out, "  request logs  %s, %s\n", filepath.Join(sopts.Dir, "ovh-requests.log"), filepath.Join(sopts.Dir, "digitalocean-requests.log"))
+	fmt.Fprintf(out, "  request logs  %s, %s, %s\n", filepath.Join(sopts.Dir, "ovh-requests.log"), filepath.Join(sopts.Dir, "digitalocean-requests.log"), filepath.Join(sopts.Dir, "openstack-requests.log"))
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nStopping the sandbox.")
 	return nil

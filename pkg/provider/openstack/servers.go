@@ -31,6 +31,32 @@ const WebGroup = "cosocial-web"
 
 var webPorts = []int{22, 80, 443}
 
+var _ provider.Offers = (*Cloud)(nil)
+
+// CheckOffer asks Nova and Glance whether the region has the flavor and
+// the image, by name, as CreateServer will.
+func (c *Cloud) CheckOffer(ctx context.Context, flavor, image string) ([]provider.OfferProblem, error) {
+	s, err := c.login(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var problems []provider.OfferProblem
+	if _, err := c.flavor(ctx, s, flavor); errors.Is(err, provider.ErrNotFound) {
+		problems = append(problems, provider.OfferProblem{Field: "flavor", Message: err.Error()})
+	} else if err != nil {
+		return nil, err
+	}
+	if image == "" {
+		return problems, nil
+	}
+	if _, err := c.image(ctx, s, image); errors.Is(err, provider.ErrNotFound) {
+		problems = append(problems, provider.OfferProblem{Field: "image", Message: err.Error()})
+	} else if err != nil {
+		return nil, err
+	}
+	return problems, nil
+}
+
 // flavor finds a flavor of the region by name. An unknown name gets Nova's
 // own answer for it, with the names the region offers.
 func (c *Cloud) flavor(ctx context.Context, s *session, name string) (*flavors.Flavor, error) {
@@ -91,8 +117,15 @@ func (c *Cloud) image(ctx context.Context, s *session, name string) (*images.Ima
 		}
 		names = append(names, all[i].Name)
 	}
-	return nil, fmt.Errorf("OpenStack has no image %q in %s (it has %s)", name, c.eo.Region, strings.Join(names, ", "))
+	return nil, notOffered(fmt.Sprintf("OpenStack has no image %q in %s (it has %s)", name, c.eo.Region, strings.Join(names, ", ")))
 }
+
+// notOffered is a name the region does not have, in words fit to show as
+// they are; it counts as provider.ErrNotFound.
+type notOffered string
+
+func (e notOffered) Error() string        { return string(e) }
+func (e notOffered) Is(target error) bool { return target == provider.ErrNotFound }
 
 // keypair makes the keypair named after a server hold publicKey. Nova
 // cannot change a keypair's key, so one holding another key is replaced.

@@ -41,6 +41,9 @@ type Set struct {
 	DNS       provider.DNS
 	// Zones, where the cloud makes DNS zones (Designate), not only records.
 	Zones provider.Zones
+	// Offers, where the cloud can say before a create whether it has a
+	// flavor or an image.
+	Offers provider.Offers
 	// Login, when the provider has it, checks the credentials now.
 	Login provider.Login
 }
@@ -70,7 +73,7 @@ func Open(cfg Config) (Set, error) {
 		// Databases are self-managed servers: OpenStack clouds here have
 		// no managed database service. DNS needs Designate, which the
 		// catalog says a region has (or the first call finds it missing).
-		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Zones: cloud, Login: cloud}
+		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Zones: cloud, Offers: cloud, Login: cloud}
 		if r := cloud.CatalogRegion(); r != nil && !r.DNS {
 			set.DNS, set.Zones = nil, nil
 		}
