@@ -4,11 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
+	"github.com/cosocial/cosocial/pkg/provider/openstack"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 )
@@ -63,11 +65,45 @@ func TestOpenStackServerThroughThePlugin(t *testing.T) {
 	if d := h.diff(t, typ, "server.web", id, in, out, other); len(d.ReplaceKeys) != 1 || d.ReplaceKeys[0] != "image" {
 		t.Errorf("image change: %+v", d)
 	}
-	if _, err := prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "server.web"), Type: typ, ID: id, Inputs: in, Outputs: out, Timeout: 60}); err != nil {
+	upd, err := prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "server.web"), Name: "server.web", Type: typ, ID: id,
+		OldInputs: in, OldOutputs: out, NewInputs: bigger, Timeout: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if str(upd.Properties, "flavor") != "v3-standard-4" || str(upd.Properties, "ipv4") != str(out, "ipv4") {
+		t.Fatalf("after the resize: %v", upd.Properties)
+	}
+	if r := h.read(t, typ, "server.web", id, bigger, upd.Properties); r.Outputs == nil || str(r.Outputs, "flavor") != "v3-standard-4" {
+		t.Fatalf("read after the resize: %+v", r.Outputs)
+	}
+	if _, err := prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "server.web"), Type: typ, ID: id, Inputs: bigger, Outputs: upd.Properties, Timeout: 60}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.read(t, typ, "server.web", id, bigger, upd.Properties); r.Outputs != nil {
+		t.Errorf("read after delete: %+v", r)
+	}
+}
+
+// TestOpenStackRefreshFindsAServerDeletedOutside: a server deleted at the
+// cloud, not through the tool, reads back as gone.
+func TestOpenStackRefreshFindsAServerDeletedOutside(t *testing.T) {
+	sb, prov, err := openstackPlugin(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{prov: prov}
+	typ := tokens.Type("cosocial:openstack:Server")
+	in := resource.NewPropertyMapFromMap(map[string]any{"name": "cosocial-web", "region": "ca-ymq-1", "flavor": "v3-standard-2", "image": "Debian 12", "diskGb": 40})
+	id, out := h.create(t, typ, "server.web", in)
+	outside, err := openstack.New(openstack.Config{Region: "ca-ymq-1", Env: sb.Env(), Poll: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := outside.DeleteServer(context.Background(), string(id)); err != nil {
 		t.Fatal(err)
 	}
 	if r := h.read(t, typ, "server.web", id, in, out); r.Outputs != nil {
-		t.Errorf("read after delete: %+v", r)
+		t.Errorf("read of a server deleted outside the tool: %+v", r.Outputs)
 	}
 }
 
