@@ -20,11 +20,14 @@ bin/versitygw: go.mod
 	$(GO) build -o bin/versitygw github.com/versity/versitygw/cmd/versitygw
 
 
-# The main job on the built-in sandbox: the starter co-op judged against the
-# board's residency policy, then stood up on the OVHcloud simulator (real
-# PostgreSQL and S3 behind it), planned again (nothing to do), and taken down
-# with its data. The stand-up needs the Pulumi engine (the pulumi command).
+# The main job on the built-in sandbox: CoSocial's descriptions judged against
+# the board's residency policy and its move off DigitalOcean rehearsed; the
+# starter co-op stood up on the OVHcloud simulator (real PostgreSQL and S3
+# behind it), planned again (nothing to do) and taken down with its data; then
+# CoSocial's whole target across OpenStack and OVHcloud the same way. The
+# stand-ups need the Pulumi engine (the pulumi command).
 DEMO := stacks/starter/cosocial.hcl
+TARGET := stacks/cosocial/cosocial-target.hcl
 demo: build test-deps
 	@echo "== CoSocial today, on DigitalOcean: fails the ownership rule, as the board noted"
 	@./$(BIN) residency -f stacks/cosocial/cosocial-today.hcl || true
@@ -46,7 +49,11 @@ demo: build test-deps
 	echo; echo "== Planning again: nothing to change"; \
 	./$(BIN) plan --sandbox --detailed-exitcode -f $(DEMO); \
 	echo; echo "== Taking it down, data included"; \
-	./$(BIN) destroy --sandbox --include-data --confirm northwind.example.ca -f $(DEMO)
+	./$(BIN) destroy --sandbox --include-data --confirm northwind.example.ca -f $(DEMO); \
+	echo; echo "== CoSocial's whole target on the sandbox: servers and media at the Canadian-owned OpenStack cloud, PostgreSQL, MySQL and DNS at OVHcloud"; \
+	./$(BIN) up --sandbox --yes -f $(TARGET); \
+	./$(BIN) plan --sandbox --detailed-exitcode -f $(TARGET); \
+	./$(BIN) destroy --sandbox --include-data --confirm cosocial.ca -f $(TARGET)
 
 # Everything the tests need that a fresh machine lacks is installed here
 # (as root, with Debian's packages).
