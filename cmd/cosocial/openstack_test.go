@@ -23,11 +23,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// TestOpenStackServerOnTheSandbox stands a server and a Designate zone up
-// at the sandbox's OpenStack through the engine, from a provider that
-// names a clouds.yaml entry: Canadian-owned and in Canada, planned again
-// with nothing to do, the server's flavor changed in place, then taken
-// down, the zone only with the data.
+// TestOpenStackServerOnTheSandbox stands a server, a self-managed database
+// with its dumps' bucket and a Designate zone up at the sandbox's
+// OpenStack through the engine, from a provider that names a clouds.yaml
+// entry: Canadian-owned and in Canada, planned again with nothing to do,
+// the server's flavor changed in place, then taken down, the database and
+// the zone only with the data.
 func TestOpenStackServerOnTheSandbox(t *testing.T) {
 	r := newRehearsal(t, map[string]string{"cosocial.hcl": "testdata/openstack.hcl"})
 	dir, step := r.dir, r.step
@@ -41,7 +42,8 @@ func TestOpenStackServerOnTheSandbox(t *testing.T) {
 	}
 	out := step(0, "up", "--sandbox", "--yes")
 	if !strings.Contains(out, "server northwind-web: ACTIVE") || !strings.Contains(out, "server.web.ipv4") ||
-		!strings.Contains(out, "✓ dns.northwind created") || !strings.Contains(out, "dns.northwind.nameServers  [ns1.sandbox.invalid. ns2.sandbox.invalid.]") {
+		!strings.Contains(out, "✓ dns.northwind created") || !strings.Contains(out, "dns.northwind.nameServers") || !strings.Contains(out, "[ns1.sandbox.invalid. ns2.sandbox.invalid.]") ||
+		!strings.Contains(out, "✓ database.main created") || output(t, out, "database.main.backupBucket") != "northwind-main-backups" {
 		t.Fatalf("up:\n%s", out)
 	}
 	step(0, "plan", "--sandbox", "--detailed-exitcode")
@@ -64,10 +66,10 @@ func TestOpenStackServerOnTheSandbox(t *testing.T) {
 		t.Errorf("%s: %v %v", found[0], info, err)
 	}
 	// The zone Designate made stays with the data, until --include-data.
-	if out := step(0, "destroy", "--sandbox", "--yes"); !strings.Contains(out, "kept (they hold data; --include-data removes them): dns.northwind") {
+	if out := step(0, "destroy", "--sandbox", "--yes"); !strings.Contains(out, "kept (they hold data; --include-data removes them): dns.northwind, database.main") {
 		t.Errorf("destroy:\n%s", out)
 	}
-	if out := step(0, "destroy", "--sandbox", "--include-data", "--confirm", "northwind.example.ca"); !strings.Contains(out, "✓ dns.northwind deleted") {
+	if out := step(0, "destroy", "--sandbox", "--include-data", "--confirm", "northwind.example.ca"); !strings.Contains(out, "✓ dns.northwind deleted") || !strings.Contains(out, "✓ database.main deleted") {
 		t.Errorf("destroy --include-data:\n%s", out)
 	}
 }

@@ -79,6 +79,9 @@ type Database struct {
 	Databases  []string
 	Users      []string
 	AllowedIPs []string
+	// Backup is the bucket the tool's nightly dumps go to, where it runs
+	// the database itself (OpenStack); managed services keep their own.
+	Backup string
 }
 
 // Databases creates and looks after managed database clusters.

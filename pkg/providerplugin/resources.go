@@ -290,13 +290,17 @@ func databaseSpec(in props) provider.DatabaseSpec {
 }
 
 func databaseOutputs(db *provider.Database, passwords map[string]string) resource.PropertyMap {
-	return resource.PropertyMap{
+	out := resource.PropertyMap{
 		"status":    resource.NewProperty(db.Status),
 		"host":      resource.NewProperty(db.Host),
 		"port":      resource.NewProperty(float64(db.Port)),
 		"sslMode":   resource.NewProperty(db.SSLMode),
 		"passwords": secretMap(passwords),
 	}
+	if db.Backup != "" {
+		out["backupBucket"] = resource.NewProperty(db.Backup)
+	}
+	return out
 }
 
 // Bucket: object storage with its own S3 credentials. Its name is global,

@@ -39,6 +39,9 @@ type databaseState struct {
 	Host      pulumi.StringOutput    `pulumi:"host"`
 	Port      pulumi.IntOutput       `pulumi:"port"`
 	Passwords pulumi.StringMapOutput `pulumi:"passwords"`
+	// BackupBucket is where the tool's nightly dumps go, for a database it
+	// runs itself (OpenStack).
+	BackupBucket pulumi.StringPtrOutput `pulumi:"backupBucket"`
 }
 
 type bucketState struct {
@@ -332,6 +335,9 @@ func (b *builder) database(d *model.Database) error {
 	b.databases[d.Name] = &state
 	b.ctx.Export(d.Addr().String()+".host", state.Host)
 	b.ctx.Export(d.Addr().String()+".port", state.Port)
+	if p := b.ix.Provider(d); p.Kind == model.ProviderOpenStack {
+		b.ctx.Export(d.Addr().String()+".backupBucket", state.BackupBucket)
+	}
 	// Secret outputs: the migration and deployments read them in-process;
 	// the engine keeps them encrypted in the state.
 	b.ctx.Export(d.Addr().String()+".passwords", pulumi.ToSecret(state.Passwords))

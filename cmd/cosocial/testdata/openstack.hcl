@@ -25,3 +25,11 @@ dns "northwind" {
   provider = provider.montreal
   zone     = "northwind.example.ca"
 }
+
+database "main" {
+  provider = provider.montreal
+  engine   = "postgresql"
+  version  = "15"
+  flavor   = "v3-standard-4"
+  disk_gb  = 40
+}

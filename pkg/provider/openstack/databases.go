@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"text/template"
@@ -80,6 +81,7 @@ const (
 	metaDatabases = "cosocial_databases"
 	metaUsers     = "cosocial_users"
 	metaAllowed   = "cosocial_allowed"
+	metaBackup    = "cosocial_backup"
 	roleDatabase  = "database"
 	dataLabel     = "dbdata"
 )
@@ -342,6 +344,15 @@ func (c *Cloud) CreateDatabaseWith(ctx context.Context, spec provider.DatabaseSp
 	if err != nil {
 		return nil, nil, err
 	}
+	backup := opts.Backup
+	if backup == nil {
+		if backup, err = c.backupFor(ctx, s, spec.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	if backup != nil {
+		meta[metaBackup] = backup.Bucket
+	}
 	group := c.dbGroupName(spec.Name)
 	if _, err := c.securityGroup(ctx, s, group, "cosocial: SSH, and "+eng.name+" from the co-op's servers", ingress); err != nil {
 		return nil, nil, err
@@ -350,7 +361,7 @@ func (c *Cloud) CreateDatabaseWith(ctx context.Context, spec provider.DatabaseSp
 	if err != nil {
 		return nil, nil, err
 	}
-	userData, err := renderCloudInit(spec, eng, vol.ID, passwords, opts.Backup)
+	userData, err := renderCloudInit(spec, eng, vol.ID, passwords, backup)
 	if err != nil {
 		return nil, nil, errors.Join(err, c.deleteVolume(ctx, s, vol.ID))
 	}
@@ -497,6 +508,7 @@ func (c *Cloud) database(ctx context.Context, s *session, sv *servers.Server) (*
 		ID: sv.ID, Name: sv.Name, Region: c.eo.Region, Engine: m[metaEngine], Version: m[metaVersion],
 		Flavor: server.Flavor, Nodes: 1, Status: sv.Status, Host: server.IPv4, Port: eng.port,
 		Databases: split(m[metaDatabases]), Users: split(m[metaUsers]), AllowedIPs: split(m[metaAllowed]),
+		Backup: m[metaBackup],
 	}
 	if db.Host == "" {
 		db.Host = server.IPv6
@@ -653,4 +665,50 @@ func (c *Cloud) deleteGroup(ctx context.Context, s *session, name string) error 
 		}
 	}
 	return nil
+}
+
+// backupFor makes, or finds again, the private, versioned bucket
+// "<name>-backups" that a self-managed database's nightly dumps go to,
+// with an EC2 credential that reaches it. Nothing deletes it with the
+// database: the dumps are what is left after a mistake. A database made
+// again under the same name finds it, and a credential of the project
+// that reaches it. A cloud without object storage gets no dumps, and is
+// told so.
+func (c *Cloud) backupFor(ctx context.Context, s *session, name string) (*Backup, error) {
+	endpoint, err := c.s3Endpoint(s)
+	if err != nil {
+		provider.Report(ctx, "database %s: no nightly dumps: %v", name, err)
+		return nil, nil
+	}
+	bucket := name + "-backups"
+	known, err := c.ec2List(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	access := make([]string, 0, len(known))
+	for a := range known {
+		access = append(access, a)
+	}
+	sort.Strings(access)
+	for _, a := range access {
+		creds := provider.S3Credentials{AccessKey: a, SecretKey: known[a].Secret}
+		mc, err := c.s3Client(endpoint, creds)
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := mc.BucketExists(ctx, bucket); err == nil && ok {
+			return &Backup{Endpoint: endpoint, Bucket: bucket, Credentials: creds}, nil
+		}
+	}
+	creds, err := c.ec2Credential(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.makeBucket(ctx, endpoint, creds, provider.BucketSpec{Name: bucket, Versioned: true}); err != nil {
+		if derr := c.deleteEC2(ctx, s, creds.AccessKey); derr != nil {
+			err = errors.Join(err, derr)
+		}
+		return nil, fmt.Errorf("database %s: the bucket for its nightly dumps: %w", name, err)
+	}
+	return &Backup{Endpoint: endpoint, Bucket: bucket, Credentials: creds}, nil
 }

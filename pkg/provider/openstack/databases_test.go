@@ -14,6 +14,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
+	"github.com/minio/minio-go/v7"
 
 	"github.com/cosocial/cosocial/pkg/provider"
 	"github.com/cosocial/cosocial/pkg/provider/openstack"
@@ -187,4 +188,53 @@ func groupRules(t *testing.T, c clients, name string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestNightlyDumpsGoToABucketThatOutlivesTheDatabase: where the cloud has
+// object storage, a self-managed database gets a private, versioned
+// bucket for its dumps, named in its outputs. Deleting the database
+// leaves the dumps; making it again finds the bucket and a credential
+// that reaches it, and makes no new one.
+func TestNightlyDumpsGoToABucketThatOutlivesTheDatabase(t *testing.T) {
+	sim, cloud, s3 := startS3(t)
+	db, _, err := cloud.CreateDatabaseWith(bg, mainDB, openstack.DatabaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Backup != "main-backups" {
+		t.Fatalf("backup bucket %q, want main-backups", db.Backup)
+	}
+	root := s3As(t, s3.Endpoint(), provider.S3Credentials{AccessKey: s3.RootAccess, SecretKey: s3.RootSecret})
+	if v, err := root.GetBucketVersioning(bg, "main-backups"); err != nil || !v.Enabled() {
+		t.Errorf("versioning of the dumps' bucket: %+v %v", v, err)
+	}
+	resp, err := http.Get(s3.Endpoint() + "/main-backups/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("anonymous listing of the dumps' bucket: %d", resp.StatusCode)
+	}
+	if _, err := root.PutObject(bg, "main-backups", "mastodon/2026-11-22T03:17:00Z.dump", strings.NewReader("PGDMP"), 5, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	creds := ec2Count(t, sim)
+
+	if err := cloud.DeleteDatabase(bg, db.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.StatObject(bg, "main-backups", "mastodon/2026-11-22T03:17:00Z.dump", minio.StatObjectOptions{}); err != nil {
+		t.Fatalf("the dump after the database was deleted: %v", err)
+	}
+	again, _, err := cloud.CreateDatabaseWith(bg, mainDB, openstack.DatabaseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Backup != "main-backups" || again.ID == db.ID {
+		t.Errorf("made again: %+v", again)
+	}
+	if n := ec2Count(t, sim); n != creds {
+		t.Errorf("%d EC2 credentials after making the database again, %d before", n, creds)
+	}
 }
