@@ -54,6 +54,35 @@ func TestOpenStackServerOnTheSandbox(t *testing.T) {
 	if !strings.Contains(out, "1 updated in place, 0 replaced") {
 		t.Fatalf("a flavor change:\n%s", out)
 	}
+	// The database's disk grows: the plan says so, an update in place, and
+	// it is applied as one (the volume extended, the server kept).
+	grown := strings.Replace(string(src), `"v3-standard-2"`, `"v3-standard-4"`, 1)
+	at := strings.LastIndex(grown, "disk_gb  = 40") // the database's, after the server's
+	grown = grown[:at] + "disk_gb  = 80" + grown[at+len("disk_gb  = 40"):]
+	if err := os.WriteFile(desc, []byte(grown), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = step(2, "plan", "--sandbox", "--detailed-exitcode", "--json")
+	var plan struct {
+		Changes []struct {
+			Address, Action string
+			Properties      []struct {
+				Name              string
+				ForcesReplacement bool `json:"forces_replacement"`
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Changes) != 1 || plan.Changes[0].Address != "database.main" || plan.Changes[0].Action != "update" ||
+		len(plan.Changes[0].Properties) != 1 || plan.Changes[0].Properties[0].Name != "disk_gb" || plan.Changes[0].Properties[0].ForcesReplacement {
+		t.Fatalf("a larger database disk planned as: %s", out)
+	}
+	if out = step(0, "up", "--sandbox", "--yes"); !strings.Contains(out, "1 updated in place, 0 replaced") {
+		t.Fatalf("a larger database disk:\n%s", out)
+	}
+	step(0, "plan", "--sandbox", "--detailed-exitcode")
 	if _, err := os.Stat(filepath.Join(dir, ".cosocial", "sandbox", "clouds.yaml")); err == nil {
 		t.Error("the sandbox's credentials were written beside the stack")
 	}
