@@ -48,6 +48,11 @@ type Servers interface {
 // to. Databases and Users are created inside the cluster; AllowedIPs are
 // the addresses (or CIDR blocks) that may connect.
 type DatabaseSpec struct {
+	// SSHKeys may log in to the server of a database the tool runs itself
+	// (OpenStack); read at creation only. Managed services have no server
+	// to log in to.
+	SSHKeys []string
+
 	Name       string
 	Region     string
 	Engine     string

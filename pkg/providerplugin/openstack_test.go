@@ -37,12 +37,27 @@ func openstackPlugin(t *testing.T, env map[string]string) (*sandbox.Sandbox, plu
 	return sb, prov, err
 }
 
-func TestOpenStackServerThroughThePlugin(t *testing.T) {
-	_, prov, err := openstackPlugin(t, nil)
+// openstackHarness is the plugin configured for the sandbox's OpenStack,
+// with what the tests call it through.
+func openstackHarness(t *testing.T) (*sandbox.Sandbox, *harness) {
+	t.Helper()
+	sb, prov, err := openstackPlugin(t, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{prov: prov}
+	return sb, &harness{prov: prov}
+}
+
+// databaseInputs are a self-managed PostgreSQL database's.
+func databaseInputs() resource.PropertyMap {
+	return resource.NewPropertyMapFromMap(map[string]any{
+		"name": "cosocial-main", "region": "ca-ymq-1", "engine": "postgresql", "version": "16", "flavor": "v3-standard-2",
+		"nodes": 1, "diskGb": 40, "databases": []any{"mastodon"}, "users": []any{"mastodon"}, "allowedIps": []any{"203.0.113.10/32"},
+	})
+}
+
+func TestOpenStackServerThroughThePlugin(t *testing.T) {
+	_, h := openstackHarness(t)
 	typ := tokens.Type("cosocial:openstack:Server")
 	in := resource.PropertyMap{
 		"name": resource.NewProperty("cosocial-web"), "region": resource.NewProperty("ca-ymq-1"),
@@ -65,7 +80,7 @@ func TestOpenStackServerThroughThePlugin(t *testing.T) {
 	if d := h.diff(t, typ, "server.web", id, in, out, other); len(d.ReplaceKeys) != 1 || d.ReplaceKeys[0] != "image" {
 		t.Errorf("image change: %+v", d)
 	}
-	upd, err := prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "server.web"), Name: "server.web", Type: typ, ID: id,
+	upd, err := h.prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "server.web"), Name: "server.web", Type: typ, ID: id,
 		OldInputs: in, OldOutputs: out, NewInputs: bigger, Timeout: 120})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +91,7 @@ func TestOpenStackServerThroughThePlugin(t *testing.T) {
 	if r := h.read(t, typ, "server.web", id, bigger, upd.Properties); r.Outputs == nil || str(r.Outputs, "flavor") != "v3-standard-4" {
 		t.Fatalf("read after the resize: %+v", r.Outputs)
 	}
-	if _, err := prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "server.web"), Type: typ, ID: id, Inputs: bigger, Outputs: upd.Properties, Timeout: 60}); err != nil {
+	if _, err := h.prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "server.web"), Type: typ, ID: id, Inputs: bigger, Outputs: upd.Properties, Timeout: 60}); err != nil {
 		t.Fatal(err)
 	}
 	if r := h.read(t, typ, "server.web", id, bigger, upd.Properties); r.Outputs != nil {
@@ -87,11 +102,7 @@ func TestOpenStackServerThroughThePlugin(t *testing.T) {
 // TestOpenStackRefreshFindsAServerDeletedOutside: a server deleted at the
 // cloud, not through the tool, reads back as gone.
 func TestOpenStackRefreshFindsAServerDeletedOutside(t *testing.T) {
-	sb, prov, err := openstackPlugin(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{prov: prov}
+	sb, h := openstackHarness(t)
 	typ := tokens.Type("cosocial:openstack:Server")
 	in := resource.NewPropertyMapFromMap(map[string]any{"name": "cosocial-web", "region": "ca-ymq-1", "flavor": "v3-standard-2", "image": "Debian 12", "diskGb": 40})
 	id, out := h.create(t, typ, "server.web", in)
@@ -128,16 +139,9 @@ func TestOpenStackCredentialsKeystoneRefuses(t *testing.T) {
 // an extend of the same volume, with no volume or server made anew.
 // Deleted outside the tool, a refresh finds it gone.
 func TestOpenStackDatabaseVolumeExtendsInPlace(t *testing.T) {
-	sb, prov, err := openstackPlugin(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{prov: prov}
+	sb, h := openstackHarness(t)
 	typ := tokens.Type("cosocial:openstack:Database")
-	in := resource.NewPropertyMapFromMap(map[string]any{
-		"name": "cosocial-main", "region": "ca-ymq-1", "engine": "postgresql", "version": "16", "flavor": "v3-standard-2",
-		"nodes": 1, "diskGb": 40, "databases": []any{"mastodon"}, "users": []any{"mastodon"}, "allowedIps": []any{"203.0.113.10/32"},
-	})
+	in := databaseInputs()
 	id, out := h.create(t, typ, "database.main", in)
 	if id == "" || str(out, "host") == "" || !out["passwords"].IsSecret() {
 		t.Fatalf("created %s %v", id, out)
@@ -148,7 +152,7 @@ func TestOpenStackDatabaseVolumeExtendsInPlace(t *testing.T) {
 		t.Fatalf("disk diff = %+v: a larger disk must never replace a database", d)
 	}
 	before := len(sb.OS.Requests())
-	upd, err := prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "database.main"), Name: "database.main", Type: typ, ID: id,
+	upd, err := h.prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "database.main"), Name: "database.main", Type: typ, ID: id,
 		OldInputs: in, OldOutputs: out, NewInputs: bigger, Timeout: 120})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +178,7 @@ func TestOpenStackDatabaseVolumeExtendsInPlace(t *testing.T) {
 		t.Fatalf("read after the extend: %+v", r.Outputs)
 	}
 
-	if _, err := prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "database.main"), Type: typ, ID: id, Inputs: bigger, Outputs: upd.Properties, Timeout: 120}); err != nil {
+	if _, err := h.prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "database.main"), Type: typ, ID: id, Inputs: bigger, Outputs: upd.Properties, Timeout: 120}); err != nil {
 		t.Fatal(err)
 	}
 	if r := h.read(t, typ, "database.main", id, bigger, upd.Properties); r.Outputs != nil {
@@ -186,11 +190,7 @@ func TestOpenStackDatabaseVolumeExtendsInPlace(t *testing.T) {
 // with its name servers as outputs, its TTL changed in place, another name
 // a replacement, and gone on a refresh once deleted.
 func TestOpenStackZoneThroughThePlugin(t *testing.T) {
-	_, prov, err := openstackPlugin(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{prov: prov}
+	_, h := openstackHarness(t)
 	typ := tokens.Type("cosocial:openstack:DnsZone")
 	in := resource.NewPropertyMapFromMap(map[string]any{"zone": "cosocial.ca", "email": "hostmaster@cosocial.ca", "ttl": 3600})
 	if _, fails := h.check(t, typ, "dns.cosocial", nil, with(in, "email", "hostmaster")); len(fails) != 1 || fails[0].Property != "email" {
@@ -207,14 +207,14 @@ func TestOpenStackZoneThroughThePlugin(t *testing.T) {
 	if d := h.diff(t, typ, "dns.cosocial", id, in, out, with(in, "zone", "cosocial.org")); len(d.ReplaceKeys) != 1 || d.ReplaceKeys[0] != "zone" {
 		t.Errorf("another name: %+v", d)
 	}
-	upd, err := prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "dns.cosocial"), Name: "dns.cosocial", Type: typ, ID: id, OldInputs: in, OldOutputs: out, NewInputs: shorter, Timeout: 60})
+	upd, err := h.prov.Update(context.Background(), plugin.UpdateRequest{URN: urn(typ, "dns.cosocial"), Name: "dns.cosocial", Type: typ, ID: id, OldInputs: in, OldOutputs: out, NewInputs: shorter, Timeout: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := h.read(t, typ, "dns.cosocial", id, shorter, upd.Properties); r.Outputs == nil || r.Outputs["ttl"].NumberValue() != 300 {
 		t.Fatalf("read after the update: %+v", r.Outputs)
 	}
-	if _, err := prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "dns.cosocial"), Type: typ, ID: id, Inputs: shorter, Outputs: upd.Properties, Timeout: 60}); err != nil {
+	if _, err := h.prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(typ, "dns.cosocial"), Type: typ, ID: id, Inputs: shorter, Outputs: upd.Properties, Timeout: 60}); err != nil {
 		t.Fatal(err)
 	}
 	if r := h.read(t, typ, "dns.cosocial", id, shorter, upd.Properties); r.Outputs != nil {
@@ -226,11 +226,7 @@ func TestOpenStackZoneThroughThePlugin(t *testing.T) {
 // have fails Check, property by property, in Nova's and Glance's words,
 // so that a plan stops before anything is made.
 func TestOpenStackCheckAsksTheCloud(t *testing.T) {
-	sb, prov, err := openstackPlugin(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{prov: prov}
+	sb, h := openstackHarness(t)
 	typ := tokens.Type("cosocial:openstack:Server")
 	in := resource.NewPropertyMapFromMap(map[string]any{"name": "cosocial-web", "region": "ca-ymq-1", "flavor": "v3-standard-64", "image": "Windows 95"})
 	_, fails := h.check(t, typ, "server.web", nil, in)
@@ -251,11 +247,7 @@ func TestOpenStackCheckAsksTheCloud(t *testing.T) {
 // TestOpenStackCheckLeavesRunningFlavorsAlone: a server made on a flavor
 // the cloud has since retired still plans; only a change is asked about.
 func TestOpenStackCheckLeavesRunningFlavorsAlone(t *testing.T) {
-	_, prov, err := openstackPlugin(t, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{prov: prov}
+	_, h := openstackHarness(t)
 	typ := tokens.Type("cosocial:openstack:Server")
 	old := resource.NewPropertyMapFromMap(map[string]any{"name": "cosocial-web", "region": "ca-ymq-1", "flavor": "v2-highcpu-4", "image": "Debian 12"})
 	if _, fails := h.check(t, typ, "server.web", old, old); len(fails) != 0 {
@@ -263,5 +255,18 @@ func TestOpenStackCheckLeavesRunningFlavorsAlone(t *testing.T) {
 	}
 	if _, fails := h.check(t, typ, "server.web", old, with(old, "flavor", "v2-highcpu-8")); len(fails) != 1 || fails[0].Property != "flavor" {
 		t.Errorf("a change to another retired flavor: %+v", fails)
+	}
+}
+
+// TestDatabaseKeysAreReadAtCreationOnly: a new volunteer's key changes no
+// database: Nova sets a server's keys at its first boot.
+func TestDatabaseKeysAreReadAtCreationOnly(t *testing.T) {
+	_, h := openstackHarness(t)
+	typ := tokens.Type("cosocial:openstack:Database")
+	in := with(databaseInputs(), "sshKeys", []any{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBQ8ytWQ4iCVH2kNpyW3XUvA9o4l8lE4U7GyB2g9Ew0 ops@cosocial.ca"})
+	id, out := h.create(t, typ, "database.main", in)
+	more := with(in, "sshKeys", []any{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBQ8ytWQ4iCVH2kNpyW3XUvA9o4l8lE4U7GyB2g9Ew0 ops@cosocial.ca", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB new@cosocial.ca"})
+	if d := h.diff(t, typ, "database.main", id, in, out, more); d.Changes != plugin.DiffNone {
+		t.Errorf("another key: %+v", d)
 	}
 }

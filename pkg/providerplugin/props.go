@@ -31,6 +31,9 @@ type prop struct {
 	required bool
 	replace  bool
 	secret   bool
+	// createOnly is read when the resource is made and never compared
+	// after: a server's SSH keys are set at its first boot.
+	createOnly bool
 }
 
 // props reads a property map, unwrapping secrets and outputs; the engine

@@ -76,6 +76,9 @@ func (rt *resourceType) diff(oldInputs, newInputs resource.PropertyMap) plugin.D
 	detailed := map[string]plugin.PropertyDiff{}
 	var replaces, changed []resource.PropertyKey
 	for _, p := range rt.inputs {
+		if p.createOnly {
+			continue
+		}
 		key := resource.PropertyKey(p.name)
 		oldV, hadOld := oldInputs[key]
 		newV, hasNew := newInputs[key]
@@ -214,6 +217,7 @@ var databaseType = &resourceType{
 		{name: "databases", kind: kStrings},
 		{name: "users", kind: kStrings},
 		{name: "allowedIps", kind: kStrings},
+		{name: "sshKeys", kind: kStrings, createOnly: true},
 	},
 	stable:  []string{"host", "port", "sslMode", "passwords"},
 	capable: func(c clouds) bool { return c.databases != nil },
@@ -286,6 +290,7 @@ func databaseSpec(in props) provider.DatabaseSpec {
 		Name: in.str("name"), Region: in.str("region"), Engine: in.str("engine"), Version: in.str("version"),
 		Plan: in.str("plan"), Flavor: in.str("flavor"), Nodes: in.int("nodes"), DiskGB: in.int("diskGb"),
 		Databases: in.strs("databases"), Users: in.strs("users"), AllowedIPs: in.strs("allowedIps"),
+		SSHKeys: in.strs("sshKeys"),
 	}
 }
 

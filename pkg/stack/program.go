@@ -328,6 +328,11 @@ func (b *builder) database(d *model.Database) error {
 	if d.Plan != "" {
 		args["plan"] = pulumi.String(d.Plan)
 	}
+	if b.ix.Provider(d).Kind == model.ProviderOpenStack {
+		// The tool runs this database on a server of its own: the co-op's
+		// volunteers log in to it with the keys they log in to theirs.
+		args["sshKeys"] = pulumi.ToStringArray(b.sshKeys())
+	}
 	var state databaseState
 	if err := b.ctx.RegisterResource(tok, d.Addr().String(), args, &state, b.options(d, true)...); err != nil {
 		return err
@@ -425,4 +430,19 @@ func (b *builder) records(s *model.Service) error {
 		}
 	}
 	return nil
+}
+
+// sshKeys are every key the description's servers take, once each.
+func (b *builder) sshKeys() []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, s := range b.desc.Servers {
+		for _, k := range s.SSHKeys {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
 }

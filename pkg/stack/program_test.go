@@ -194,8 +194,9 @@ func TestProgramByProviderKind(t *testing.T) {
 	if srv.TypeToken != "cosocial:openstack:Server" || srv.Inputs["diskGb"].NumberValue() != 40 {
 		t.Errorf("server.web: %s %v", srv.TypeToken, srv.Inputs)
 	}
-	if db := m.regs["database.main"]; db.TypeToken != "cosocial:openstack:Database" {
-		t.Errorf("database.main: %s", db.TypeToken)
+	if db := m.regs["database.main"]; db.TypeToken != "cosocial:openstack:Database" || !db.Inputs["sshKeys"].IsArray() ||
+		len(db.Inputs["sshKeys"].ArrayValue()) != 1 || db.Inputs["sshKeys"].ArrayValue()[0].StringValue() != "ssh-ed25519 AAAAC3 volunteer" {
+		t.Errorf("database.main: %s %v", db.TypeToken, db.Inputs)
 	}
 	// Designate makes the zone itself, protected as data is, and the
 	// records wait for it.

@@ -202,3 +202,25 @@ func TestDatabaseSpecsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseServerTakesTheCoopsKeys: the volunteers' keys reach the
+// database server's default user, each one whole, whatever it holds.
+func TestDatabaseServerTakesTheCoopsKeys(t *testing.T) {
+	spec := provider.DatabaseSpec{Name: "main", Engine: "postgresql", Version: "15", Flavor: "v3-standard-2", DiskGB: 40, Databases: []string{"mastodon"}, Users: []string{"mastodon"},
+		AllowedIPs: []string{"203.0.113.10/32"},
+		SSHKeys:    []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA ops@cosocial.ca", `ssh-rsa AAAAB3Nza "quoted: #not a comment" x`}}
+	out, _, _ := render(t, spec, nil)
+	var cc struct {
+		Keys []string `yaml:"ssh_authorized_keys"`
+	}
+	if err := yaml.Unmarshal([]byte(out), &cc); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cc.Keys, "\n") != strings.Join(spec.SSHKeys, "\n") {
+		t.Errorf("ssh_authorized_keys = %q, want %q", cc.Keys, spec.SSHKeys)
+	}
+	spec.SSHKeys = nil
+	if out, _, _ := render(t, spec, nil); strings.Contains(out, "ssh_authorized_keys") {
+		t.Error("an empty ssh_authorized_keys is written")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -45,6 +46,8 @@ var cloudInit = template.Must(template.New("database").Funcs(template.FuncMap{
 		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
 	},
 	"sh": shellQuote,
+	// A JSON string is a YAML scalar that nothing in it can break out of.
+	"yaml": func(s string) string { b, _ := json.Marshal(s); return string(b) },
 }).Parse(cloudInitTemplate))
 
 // DatabaseOptions are what a self-managed database needs beyond its spec.
@@ -130,6 +133,7 @@ type cloudInitData struct {
 	Allowed, Databases                         []string
 	SQL                                        string
 	Backup                                     *backupData
+	SSHKeys                                    []string
 }
 
 type backupData struct {
@@ -145,7 +149,7 @@ func renderCloudInit(spec provider.DatabaseSpec, eng *engine, volumeID string, p
 	d := cloudInitData{
 		Name: spec.Name, Engine: spec.Engine, EngineName: eng.name, Service: eng.service, Version: spec.Version,
 		VolumeSerial: volumeID[:min(20, len(volumeID))], Label: dataLabel, MountPoint: eng.mount, Packages: pkgs, PGDG: pgdg,
-		Port: eng.port, Databases: spec.Databases,
+		Port: eng.port, Databases: spec.Databases, SSHKeys: spec.SSHKeys,
 	}
 	if d.Engine == "mysql" {
 		d.Engine = "mariadb"
@@ -374,8 +378,12 @@ func (c *Cloud) CreateDatabaseWith(ctx context.Context, spec provider.DatabaseSp
 		SourceType: servers.SourceVolume, DestinationType: servers.DestinationVolume, UUID: vol.ID,
 		BootIndex: -1, DeleteOnTermination: false,
 	}}}
-	if len(opts.SSHKeys) > 0 {
-		if err := c.keypair(ctx, s, spec.Name, opts.SSHKeys[0]); err != nil {
+	keys := opts.SSHKeys
+	if len(keys) == 0 {
+		keys = spec.SSHKeys
+	}
+	if len(keys) > 0 {
+		if err := c.keypair(ctx, s, spec.Name, keys[0]); err != nil {
 			return nil, nil, errors.Join(err, c.deleteVolume(ctx, s, vol.ID))
 		}
 		b.keyName = spec.Name
