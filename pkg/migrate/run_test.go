@@ -23,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/cosocial/cosocial/pkg/config"
+	"github.com/cosocial/cosocial/pkg/localserver"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/migrate/objects"
 	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
@@ -376,12 +377,11 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // account makes a local account for the test, with a home of its own that

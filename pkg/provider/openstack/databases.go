@@ -623,34 +623,20 @@ func (c *Cloud) extend(ctx context.Context, s *session, volumeID string, gb int)
 // with it, so the stack protects this resource — its keypair and its
 // security group. A database already gone is not an error.
 func (c *Cloud) DeleteDatabase(ctx context.Context, id string) error {
-	s, err := c.login(ctx)
-	if err != nil {
-		return err
-	}
-	sv, err := c.getServer(ctx, s, id)
-	if errors.Is(err, provider.ErrNotFound) {
+	isDatabase := func(sv *servers.Server) error {
+		if sv.Metadata[metaRole] != roleDatabase {
+			return fmt.Errorf("openstack: server %s (%s) is not a cosocial database server", sv.Name, sv.ID)
+		}
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if sv.Metadata[metaRole] != roleDatabase {
-		return fmt.Errorf("openstack: server %s (%s) is not a cosocial database server", sv.Name, sv.ID)
-	}
-	if err := c.deleteServer(ctx, s, id, sv.Name); err != nil {
-		return err
-	}
-	if vid := sv.Metadata[metaVolume]; vid != "" {
-		if err := c.deleteVolume(ctx, s, vid); err != nil {
-			return err
+	return c.deleteWith(ctx, id, isDatabase, func(s *session, sv *servers.Server) error {
+		if vid := sv.Metadata[metaVolume]; vid != "" {
+			if err := c.deleteVolume(ctx, s, vid); err != nil {
+				return err
+			}
 		}
-	}
-	if sv.KeyName == sv.Name {
-		if err := c.deleteKeypair(ctx, s, sv.KeyName); err != nil {
-			return err
-		}
-	}
-	return c.deleteGroup(ctx, s, c.dbGroupName(sv.Name))
+		return c.deleteGroup(ctx, s, c.dbGroupName(sv.Name))
+	})
 }
 
 func (c *Cloud) deleteGroup(ctx context.Context, s *session, name string) error {

@@ -558,6 +558,13 @@ func (c *Cloud) ResizeServer(ctx context.Context, id, flavorName string) (*provi
 // Nova answers 404, and removes its keypair. A server already gone is not
 // an error.
 func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
+	return c.deleteWith(ctx, id, nil, nil)
+}
+
+// deleteWith deletes a server and the keypair made for it; one already
+// gone is not an error. check may refuse the server first; after removes
+// what else was made for it.
+func (c *Cloud) deleteWith(ctx context.Context, id string, check func(*servers.Server) error, after func(*session, *servers.Server) error) error {
 	s, err := c.login(ctx)
 	if err != nil {
 		return err
@@ -569,11 +576,21 @@ func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if check != nil {
+		if err := check(sv); err != nil {
+			return err
+		}
+	}
 	if err := c.deleteServer(ctx, s, id, sv.Name); err != nil {
 		return err
 	}
 	if sv.KeyName == sv.Name {
-		return c.deleteKeypair(ctx, s, sv.KeyName)
+		if err := c.deleteKeypair(ctx, s, sv.KeyName); err != nil {
+			return err
+		}
+	}
+	if after != nil {
+		return after(s, sv)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/localserver"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -146,12 +147,11 @@ func Start(t testing.TB, hostKeyTypes []string, authorized ...ssh.PublicKey) *Se
 }
 
 func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // waitForSSH waits until the port answers with an SSH banner.
