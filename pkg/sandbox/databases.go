@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 
 	"github.com/cosocial/cosocial/pkg/mysqlserver"
@@ -57,30 +56,25 @@ func (d *Databases) Engines() []string {
 }
 
 func (d *Databases) CreateCluster(ctx context.Context, id, engine, version string) (string, int, error) {
-	if !slices.Contains(d.Engines(), engine) {
-		if engine == "mysql" {
-			_, _, err := mysqlserver.Programs()
-			return "", 0, err
-		}
-		return "", 0, fmt.Errorf("the sandbox runs no %s servers", engine)
-	}
-	dir := d.pgDir
-	if engine == "mysql" {
-		dir = d.myDir
-	}
 	// PostgreSQL, run as its own account when this process is root, must
-	// be able to pass through the folder.
-	if err := os.MkdirAll(dir, 0o711); err != nil {
-		return "", 0, err
-	}
+	// be able to pass through the folders.
 	var (
 		s   server
 		err error
 	)
-	if engine == "mysql" {
-		s, err = mysqlserver.Create(ctx, filepath.Join(dir, id))
-	} else {
-		s, err = pgserver.Create(ctx, filepath.Join(dir, id))
+	switch engine {
+	case "postgresql":
+		if err := os.MkdirAll(d.pgDir, 0o711); err != nil {
+			return "", 0, err
+		}
+		s, err = pgserver.Create(ctx, filepath.Join(d.pgDir, id))
+	case "mysql":
+		if err := os.MkdirAll(d.myDir, 0o711); err != nil {
+			return "", 0, err
+		}
+		s, err = mysqlserver.Create(ctx, filepath.Join(d.myDir, id)) // says so when MariaDB is missing
+	default:
+		return "", 0, fmt.Errorf("the sandbox runs no %s servers", engine)
 	}
 	if err != nil {
 		return "", 0, err
