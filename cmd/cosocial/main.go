@@ -19,6 +19,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/root"
 	"github.com/cosocial/cosocial/pkg/providerplugin"
+	"github.com/cosocial/cosocial/pkg/s3server"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -40,6 +41,19 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	// A cosocial installed alone runs itself as the sandbox's S3 server.
+	if filepath.Base(os.Args[0]) == s3server.GatewayName {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := s3server.ServeGateway(ctx, os.Args[1:]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", s3server.GatewayName, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if exe, err := os.Executable(); err == nil {
+		s3server.SelfGateway = exe
 	}
 	os.Exit(run(os.Args[1:]))
 }

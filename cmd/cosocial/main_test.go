@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cosocial/cosocial/pkg/stack/stacktest"
 )
 
 var binary string
@@ -144,18 +146,15 @@ func TestSharedExamples(t *testing.T) {
 	}
 }
 
-// standUpEnv checks what the stand-up needs: the Pulumi engine, PostgreSQL
-// and the S3 server. It skips, visibly, when one is missing.
+// standUpEnv is what the stand-up needs: the Pulumi engine (the test fails
+// without it), PostgreSQL, and a sandbox folder of the test's own. The S3
+// server is the binary's own gateway: $COSOCIAL_VERSITYGW is left out, so
+// the sandbox runs as it does for a cosocial installed alone.
 func standUpEnv(t *testing.T) []string {
 	t.Helper()
-	if _, err := exec.LookPath("pulumi"); err != nil {
-		t.Skip("SKIP: no pulumi engine on PATH; the stand-up end-to-end test needs it")
-	}
+	stacktest.Engine(t)
 	if _, err := exec.LookPath("pg_config"); err != nil {
-		t.Skip("SKIP: PostgreSQL is not installed")
-	}
-	if os.Getenv("COSOCIAL_VERSITYGW") == "" {
-		t.Skip("SKIP: COSOCIAL_VERSITYGW is not set (make test sets it)")
+		t.Fatal("PostgreSQL is not installed: make test installs it")
 	}
 	sandboxHome, err := os.MkdirTemp("", "cosocial-sb-")
 	if err != nil {
@@ -163,7 +162,7 @@ func standUpEnv(t *testing.T) []string {
 	}
 	os.Chmod(sandboxHome, 0o711)
 	t.Cleanup(func() { os.RemoveAll(sandboxHome) })
-	return []string{"COSOCIAL_SANDBOX_HOME=" + sandboxHome, "COSOCIAL_PASSPHRASE=e2e-passphrase-do-not-print"}
+	return []string{"COSOCIAL_VERSITYGW=", "COSOCIAL_SANDBOX_HOME=" + sandboxHome, "COSOCIAL_PASSPHRASE=e2e-passphrase-do-not-print"}
 }
 
 func cosocialEnv(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
@@ -212,8 +211,11 @@ func newRehearsal(t *testing.T, files map[string]string) *rehearsal {
 }
 
 // sandboxHome is where the rehearsal's sandbox keeps its data.
-func (r *rehearsal) sandboxHome() string {
-	for _, kv := range r.env {
+func (r *rehearsal) sandboxHome() string { return sandboxHomeOf(r.env) }
+
+// sandboxHomeOf is the sandbox folder an environment from standUpEnv names.
+func sandboxHomeOf(env []string) string {
+	for _, kv := range env {
 		if home, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
 			return home
 		}
@@ -382,13 +384,7 @@ func TestViolationStopsBeforeAnyRequest(t *testing.T) {
 	if out, errOut, code := cosocialEnv(t, dir, env, "up", "--sandbox", "--yes"); code != 0 {
 		t.Fatalf("up: %d\n%s%s", code, out, errOut)
 	}
-	var home string
-	for _, kv := range env {
-		home, _ = strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME=")
-		if home != "" {
-			break
-		}
-	}
+	home := sandboxHomeOf(env)
 	logs, _ := filepath.Glob(filepath.Join(home, "*", "ovh-requests.log"))
 	if len(logs) != 1 {
 		t.Fatalf("request logs: %v", logs)
@@ -441,12 +437,7 @@ func TestStateInABucket(t *testing.T) {
 		t.Errorf("state was written to the stack folder: %v", entries)
 	}
 	run(0, "destroy", "--sandbox", "--include-data", "--confirm", "lakeside.example.ca")
-	var home string
-	for _, kv := range env {
-		if h, ok := strings.CutPrefix(kv, "COSOCIAL_SANDBOX_HOME="); ok {
-			home = h
-		}
-	}
+	home := sandboxHomeOf(env)
 	kept, _ := filepath.Glob(filepath.Join(home, "*", "s3", "data", "lakeside-state", ".pulumi", "stacks", "*", "production.json"))
 	if len(kept) != 1 {
 		t.Fatalf("the state bucket lost the state after destroy: %v", kept)

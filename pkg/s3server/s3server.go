@@ -33,22 +33,31 @@ import (
 // Region is the region the server answers for; clients sign with it.
 const Region = "us-east-1"
 
-// Binary finds versitygw: $COSOCIAL_VERSITYGW, beside this program (where
-// `make` puts it), or on PATH.
-func Binary() (string, error) {
+// SelfGateway is set by main to this program's own path: a cosocial with
+// no versitygw beside it then runs itself, under GatewayName, as the S3
+// server. Test binaries cannot serve so, and leave it empty.
+var SelfGateway string
+
+// Binary finds the S3 server: $COSOCIAL_VERSITYGW, a versitygw beside this
+// program (where `make` puts it) or on PATH, or else this program itself
+// (SelfGateway). argv0 is the name to start it under.
+func Binary() (path, argv0 string, err error) {
 	if p := os.Getenv("COSOCIAL_VERSITYGW"); p != "" {
-		return p, nil
+		return p, p, nil
 	}
 	if exe, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(exe), "versitygw")
 		if _, err := os.Stat(p); err == nil {
-			return p, nil
+			return p, p, nil
 		}
 	}
 	if p, err := exec.LookPath("versitygw"); err == nil {
-		return p, nil
+		return p, p, nil
 	}
-	return "", errors.New("the S3 server versitygw was not found: build it with `make bin/versitygw` (go build -o bin/versitygw github.com/versity/versitygw/cmd/versitygw), or set COSOCIAL_VERSITYGW")
+	if SelfGateway != "" {
+		return SelfGateway, GatewayName, nil
+	}
+	return "", "", errors.New("the S3 server versitygw was not found: build it with `make bin/versitygw` (go build -o bin/versitygw github.com/versity/versitygw/cmd/versitygw), or set COSOCIAL_VERSITYGW")
 }
 
 // Server is a running versitygw.
@@ -67,7 +76,7 @@ type Server struct {
 // free one). The root credentials are new each start: they are never
 // written anywhere, and the per-bucket users survive restarts in dir.
 func Start(ctx context.Context, dir string, port int) (*Server, error) {
-	bin, err := Binary()
+	bin, argv0, err := Binary()
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +93,7 @@ func Start(ctx context.Context, dir string, port int) (*Server, error) {
 				return nil, err
 			}
 		}
-		if err = s.start(ctx, bin, p); err == nil {
+		if err = s.start(ctx, bin, argv0, p); err == nil {
 			break
 		}
 		if port != 0 {
@@ -104,7 +113,7 @@ func Start(ctx context.Context, dir string, port int) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) start(ctx context.Context, bin string, port int) error {
+func (s *Server) start(ctx context.Context, bin, argv0 string, port int) error {
 	logf, err := os.OpenFile(filepath.Join(s.Dir, "versitygw.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -113,6 +122,7 @@ func (s *Server) start(ctx context.Context, bin string, port int) error {
 		"--port", fmt.Sprintf("127.0.0.1:%d", port), "--region", Region,
 		"--iam-dir", filepath.Join(s.Dir, "iam"), "--iam-cache-disable", "--health", "/health", "--quiet",
 		"posix", "--versioning-dir", filepath.Join(s.Dir, "versions"), filepath.Join(s.Dir, "data"))
+	cmd.Args[0] = argv0
 	// Credentials go through the environment, not argv, so that ps cannot
 	// show them.
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.RootAccess, "ROOT_SECRET_KEY="+s.RootSecret)

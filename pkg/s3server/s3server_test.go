@@ -17,7 +17,7 @@ import (
 
 func start(t *testing.T) *Server {
 	t.Helper()
-	if _, err := Binary(); err != nil {
+	if _, _, err := Binary(); err != nil {
 		t.Skipf("SKIP: %v", err)
 	}
 	s, err := Start(context.Background(), t.TempDir(), 0)

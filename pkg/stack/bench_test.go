@@ -23,6 +23,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/cosocial/cosocial/pkg/stack"
+	"github.com/cosocial/cosocial/pkg/stack/stacktest"
 	"github.com/cosocial/cosocial/pkg/views"
 )
 
@@ -160,12 +161,9 @@ func pluginPeakRSS(stop <-chan struct{}) <-chan float64 {
 // sandbox through the real engine, then measures a no-change plan the way
 // `cosocial plan` makes it (judge, open the stack, preview, render)
 // against the engine's preview alone, and reports the ratio and the
-// plugin's peak memory. It needs a pulumi engine on PATH.
+// plugin's peak memory, through the pinned engine.
 func BenchmarkEngine(b *testing.B) {
-	engine, err := stack.FindEngine()
-	if err != nil {
-		b.Skip("SKIP: no pulumi engine on PATH")
-	}
+	engine := stacktest.Engine(b)
 	ctx := context.Background()
 	dir := pgserver.TempDir(b)
 	sb := sandboxtest.Start(b, sandbox.Options{Dir: filepath.Join(dir, "sandbox"), Projects: []string{"gen"}, Zones: []string{"gen.example.ca"}})

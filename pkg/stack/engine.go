@@ -7,24 +7,44 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 )
 
-// MinEngine is the oldest pulumi CLI the tool is tested with.
-var MinEngine = semver.MustParse("3.259.0")
+// EngineVersion is the engine release the tool is built and tested with:
+// the pulumi CLI that `make` builds from engine/go.mod, the SDK release in
+// go.mod, and the version offered for installation. A test keeps the three
+// in step.
+var EngineVersion = semver.MustParse("3.276.0")
+
+// MinEngine is the oldest pulumi CLI the tool accepts. It is the release
+// of the SDK the tool is built on: an older engine may not speak the
+// Automation API's newer options, and nothing older is tested.
+var MinEngine = EngineVersion
 
 // InstallEngine is the version offered for installation on a machine with
 // internet: the one matching the SDK the tool is built on.
-var InstallEngine = semver.MustParse("3.263.0")
+var InstallEngine = EngineVersion
+
+// EngineEnv names the pulumi binary to use, ahead of any other: `make test`
+// sets it to the engine it built, so that the tests use the pinned one.
+const EngineEnv = "COSOCIAL_PULUMI"
 
 // ErrNoEngine says the Pulumi CLI is missing, and what to do.
 var ErrNoEngine = errors.New(`the Pulumi engine (the pulumi command, version ` + MinEngine.String() + ` or newer) was not found.
-cosocial drives it to plan and apply changes. Install it from
-https://www.pulumi.com/docs/iac/download-install/ (for example
-"curl -fsSL https://get.pulumi.com | sh -s -- --version ` + InstallEngine.String() + `"),
-put it on PATH or beside cosocial, and run the command again. Nothing was changed`)
+cosocial drives it to plan and apply changes. Either:
+  - from a checkout of cosocial, run "make": it builds the pinned engine once
+    into bin/pulumi, beside bin/cosocial, where cosocial finds it; or
+  - build it with Go anywhere, inside a module that requires
+    github.com/pulumi/pulumi/pkg/v3 v` + InstallEngine.String() + `
+    ("go build github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"), and put it on
+    PATH or beside cosocial; or
+  - install Pulumi ` + InstallEngine.String() + ` from https://www.pulumi.com/docs/iac/download-install/
+    ("curl -fsSL https://get.pulumi.com | sh -s -- --version ` + InstallEngine.String() + `").
+Then run the command again. Nothing was changed`)
 
 // EngineRoot is where cosocial installs the engine when asked: its own
 // folder, so it never touches another installation.
@@ -36,26 +56,64 @@ func EngineRoot() string {
 	return filepath.Join(home, ".cosocial", "pulumi", InstallEngine.String())
 }
 
-// FindEngine finds the pulumi CLI: on PATH, beside this program, or where
-// InstallEngineCommand put it. It checks the version.
+// FindEngine finds the pulumi CLI, in this order: the one $COSOCIAL_PULUMI
+// names; the pinned one `make` built beside this program (bin/pulumi next
+// to bin/cosocial); one on PATH; the one InstallEngineCommand put in
+// EngineRoot. A candidate older than MinEngine is passed over, and named
+// in the error when nothing else is found.
 func FindEngine() (auto.PulumiCommand, error) {
-	opts := &auto.PulumiCommandOptions{Version: MinEngine}
-	if _, err := exec.LookPath("pulumi"); err == nil {
-		return auto.NewPulumiCommand(opts)
+	roots, err := engineRoots()
+	if err != nil {
+		return nil, err
 	}
-	var roots []string
-	if exe, err := os.Executable(); err == nil {
-		if dir := filepath.Dir(exe); filepath.Base(dir) == "bin" {
-			roots = append(roots, filepath.Dir(dir))
-		}
-	}
-	roots = append(roots, EngineRoot())
+	var tooOld []string
 	for _, root := range roots {
-		if _, err := os.Stat(filepath.Join(root, "bin", "pulumi")); err == nil {
-			return auto.NewPulumiCommand(&auto.PulumiCommandOptions{Version: MinEngine, Root: root})
+		cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Version: MinEngine, Root: root})
+		if err == nil {
+			return cmd, nil
 		}
+		tooOld = append(tooOld, fmt.Sprintf("%s: %v", filepath.Join(root, "bin", "pulumi"), err))
+	}
+	if len(tooOld) > 0 {
+		return nil, fmt.Errorf("%w\nPassed over:\n  %s", ErrNoEngine, strings.Join(tooOld, "\n  "))
 	}
 	return nil, ErrNoEngine
+}
+
+// engineRoots lists the folders whose bin/pulumi exists, best first. The
+// Automation API takes a root folder, not a binary, so a binary named by
+// $COSOCIAL_PULUMI must sit in a folder named bin, as every installation
+// of Pulumi does; one that does not is refused by name.
+func engineRoots() (roots []string, err error) {
+	add := func(bin string) {
+		if abs, err := filepath.Abs(bin); err == nil {
+			bin = abs
+		}
+		if info, err := os.Stat(bin); err != nil || info.IsDir() {
+			return
+		}
+		root := filepath.Dir(filepath.Dir(bin))
+		if !slices.Contains(roots, root) {
+			roots = append(roots, root)
+		}
+	}
+	if bin := os.Getenv(EngineEnv); bin != "" {
+		if filepath.Base(filepath.Dir(bin)) != "bin" || filepath.Base(bin) != "pulumi" {
+			return nil, fmt.Errorf("$%s=%s: the engine must be a file named pulumi in a folder named bin", EngineEnv, bin)
+		}
+		if _, err := os.Stat(bin); err != nil {
+			return nil, fmt.Errorf("$%s: %w", EngineEnv, err)
+		}
+		add(bin)
+	}
+	if exe, err := os.Executable(); err == nil && filepath.Base(filepath.Dir(exe)) == "bin" {
+		add(filepath.Join(filepath.Dir(exe), "pulumi"))
+	}
+	if p, err := exec.LookPath("pulumi"); err == nil && filepath.Base(filepath.Dir(p)) == "bin" {
+		add(p)
+	}
+	add(filepath.Join(EngineRoot(), "bin", "pulumi"))
+	return roots, nil
 }
 
 // InstallEngineCommand downloads the pinned engine into EngineRoot. It

@@ -16,6 +16,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/cosocial/cosocial/pkg/stack"
+	"github.com/cosocial/cosocial/pkg/stack/stacktest"
 )
 
 // TestMain lets the test binary serve the provider plugin: the engine
@@ -41,10 +42,7 @@ func load(t *testing.T, src string) *model.Description {
 }
 
 func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
-	engine, err := stack.FindEngine()
-	if err != nil {
-		t.Skipf("SKIP: no pulumi engine on PATH (%v)", strings.SplitN(err.Error(), "\n", 2)[0])
-	}
+	engine := stacktest.Engine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	sb := sandboxtest.Start(t, sandbox.Options{})

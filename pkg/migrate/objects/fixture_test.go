@@ -55,7 +55,7 @@ func TestMain(m *testing.M) {
 
 func servers(tb testing.TB) (spaces, target *s3server.Server) {
 	tb.Helper()
-	if _, err := s3server.Binary(); err != nil {
+	if _, _, err := s3server.Binary(); err != nil {
 		tb.Skipf("SKIP: %v", err)
 	}
 	fx.once.Do(func() {

@@ -26,7 +26,7 @@ import (
 // the test is skipped, saying so.
 func startS3(t *testing.T) (*ossimtest.Sim, *openstack.Cloud, *s3server.Server) {
 	t.Helper()
-	if _, err := s3server.Binary(); err != nil {
+	if _, _, err := s3server.Binary(); err != nil {
 		t.Skipf("SKIP: %v", err)
 	}
 	s3, err := s3server.Start(bg, t.TempDir(), 0)

@@ -483,7 +483,7 @@ func TestDatabaseSurvivesARestart(t *testing.T) {
 }
 
 func TestSpacesKeysReachTheirBucket(t *testing.T) {
-	if _, err := s3server.Binary(); err != nil {
+	if _, _, err := s3server.Binary(); err != nil {
 		t.Skipf("SKIP: Spaces keys need the S3 server: %v", err)
 	}
 	ctx := context.Background()

@@ -64,7 +64,7 @@ func s3Endpoint(t *testing.T, c clients) string {
 }
 
 func TestEC2CredentialsAreS3Keys(t *testing.T) {
-	if _, err := s3server.Binary(); err != nil {
+	if _, _, err := s3server.Binary(); err != nil {
 		t.Skipf("SKIP: EC2 credentials need the S3 server: %v", err)
 	}
 	s3, err := s3server.Start(ctx, filepath.Join(pgserver.TempDir(t), "s3"), 0)

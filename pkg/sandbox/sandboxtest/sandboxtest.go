@@ -31,7 +31,7 @@ func Start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 		if _, err := pgserver.BinDir(); err != nil {
 			t.Skipf("SKIP: %v", err)
 		}
-		if _, err := s3server.Binary(); err != nil {
+		if _, _, err := s3server.Binary(); err != nil {
 			t.Skipf("SKIP: %v", err)
 		}
 	}
