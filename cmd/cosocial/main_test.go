@@ -447,3 +447,37 @@ func TestStateInABucket(t *testing.T) {
 		t.Errorf("plan after destroy: %s", out)
 	}
 }
+
+// TestStackNameIsCheckedFirst: a --stack that could climb out of the
+// state folder, or that the engine would choke on, is refused in the
+// tool's words before any folder is made or file written.
+func TestStackNameIsCheckedFirst(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "a", "b", "coop")
+	victim := filepath.Join(top, "target", "victim")
+	for _, d := range []string{dir, victim} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := os.ReadFile(stacks + "/starter/cosocial.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+	os.WriteFile(filepath.Join(victim, "Pulumi.yaml"), []byte("name: victim\n"), 0o644)
+	for _, name := range []string{"../../../target/victim", "a/b", "a b", "prod;rm", "prödúction", ".hidden", ""} {
+		for _, cmd := range []string{"plan", "up", "destroy", "drift"} {
+			out, errOut, code := cosocial(t, dir, cmd, "--sandbox", "--stack", name)
+			if code != 1 || !strings.Contains(errOut, "Error: --stack: the stack name") {
+				t.Errorf("%s --stack %q: exit %d\n%s%s", cmd, name, code, out, errOut)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the description's folder gained files: %v", entries)
+	}
+	if b, _ := os.ReadFile(filepath.Join(victim, "Pulumi.yaml")); string(b) != "name: victim\n" {
+		t.Errorf("a file outside the state folder was overwritten: %q", b)
+	}
+}

@@ -61,6 +61,9 @@ var ErrNoPassphrase = errors.New("set COSOCIAL_PASSPHRASE: it encrypts the stack
 
 // Open creates or opens the stack. Nothing is sent to a provider.
 func Open(ctx context.Context, opts Options) (*Stack, error) {
+	if err := ValidName(opts.Stack); err != nil {
+		return nil, err
+	}
 	if opts.Passphrase == "" {
 		return nil, ErrNoPassphrase
 	}

@@ -2,6 +2,8 @@
 package root
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cosocial/cosocial/pkg/cmd/db"
@@ -19,6 +21,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/up"
 	"github.com/cosocial/cosocial/pkg/cmd/validate"
 	"github.com/cosocial/cosocial/pkg/cmd/version"
+	"github.com/cosocial/cosocial/pkg/stack"
 )
 
 // NewCmdRoot returns the root command with every subcommand attached.
@@ -38,6 +41,14 @@ resizes before the disk fills.`,
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.PersistentFlags().StringVarP(&f.File, "file", "f", factory.DefaultFile, "the description: a file, or a folder of .hcl files")
 	cmd.PersistentFlags().StringVar(&f.Stack, "stack", factory.DefaultStack, "the stack (one deployment of the description)")
+	// The stack's name becomes a folder and an engine name: it is checked
+	// once, before any command makes either.
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := stack.ValidName(f.Stack); err != nil {
+			return fmt.Errorf("--stack: %w", err)
+		}
+		return nil
+	}
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exit.FlagError{Err: err} })
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 
