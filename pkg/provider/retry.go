@@ -15,11 +15,19 @@ type Backoff struct {
 	Attempts int           // tries in all, the first included
 	Base     time.Duration // the first delay
 	Max      time.Duration // no delay is longer
+	// Budget bounds the time spent waiting between tries; zero leaves
+	// Attempts alone to decide. It counts the waits, not the requests, so
+	// how long an outage is ridden out does not depend on how busy the
+	// machine or the API is.
+	Budget time.Duration
 }
 
-// DefaultBackoff rides out a minute or so of rate limiting: 8 tries, from
-// half a second up to 15 seconds apart.
-var DefaultBackoff = Backoff{Attempts: 8, Base: 500 * time.Millisecond, Max: 15 * time.Second}
+// DefaultBackoff rides out two minutes of rate limiting or server errors:
+// it tries again from half a second up to 5 s apart until two minutes have
+// been spent waiting, and never more than 40 times. A burst of 20 refusals
+// in a row is therefore ridden out whatever the jitter (27 tries at the
+// least fit in the budget).
+var DefaultBackoff = Backoff{Attempts: 40, Base: 500 * time.Millisecond, Max: 5 * time.Second, Budget: 2 * time.Minute}
 
 // Transient reports whether an error is worth another try.
 func Transient(err error) bool {
@@ -52,12 +60,19 @@ func Unprocessed(err error) bool {
 func (b Backoff) DoIf(ctx context.Context, retry func(error) bool, op func() error) error {
 	delay := b.Base
 	var err error
+	var waited time.Duration
 	for attempt := 1; ; attempt++ {
 		if err = op(); err == nil || !retry(err) || attempt >= b.Attempts {
 			return err
 		}
-		// Full jitter: many clients retrying together spread out.
-		wait := time.Duration(rand.Int64N(int64(delay) + 1))
+		// Equal jitter: many clients retrying together spread out, and
+		// each wait is at least half its delay, so the budget holds a
+		// known least number of tries.
+		wait := delay/2 + time.Duration(rand.Int64N(int64(delay/2)+1))
+		if b.Budget > 0 && waited+wait > b.Budget {
+			return err
+		}
+		waited += wait
 		select {
 		case <-ctx.Done():
 			return errors.Join(ctx.Err(), err)

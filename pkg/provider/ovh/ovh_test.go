@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,6 +108,59 @@ func TestRateLimitStormStillSucceeds(t *testing.T) {
 	}
 	if creates-failedCreates != 1 {
 		t.Errorf("%d instance creations went through, want exactly 1", creates-failedCreates)
+	}
+}
+
+// scaledDefault is DefaultBackoff a hundred times faster: the same shape,
+// so the number of tries it makes is the default's.
+var scaledDefault = provider.Backoff{
+	Attempts: provider.DefaultBackoff.Attempts, Base: provider.DefaultBackoff.Base / 100,
+	Max: provider.DefaultBackoff.Max / 100, Budget: provider.DefaultBackoff.Budget / 100,
+}
+
+// TestTheRetryBudgetIsWhatItSays: the default policy rides out a burst of
+// twenty 429s in a row (it failed after about 15 s before), and under a
+// refusal that never ends it waits out its whole budget before giving up
+// with OVHcloud's own answer, never more than its attempts. The budget
+// counts waits, so neither verdict depends on how busy the machine is.
+func TestTheRetryBudgetIsWhatItSays(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		burst   int
+		succeed bool
+	}{{20, true}, {1000, false}} {
+		sb, _ := start(t, ovhsim.Faults{Burst: tc.burst}, false)
+		cloud, err := ovh.New(ovh.Config{
+			Endpoint: sb.OVHEndpoint(), Project: "contract", Region: "BHS5",
+			ApplicationKey: sb.Credentials.ApplicationKey, ApplicationSecret: sb.Credentials.ApplicationSecret, ConsumerKey: sb.Credentials.ConsumerKey,
+			Poll: 20 * time.Millisecond, Backoff: scaledDefault,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = cloud.Server(ctx, "no-such-id")
+		elapsed := time.Since(start)
+		tries := 0
+		for _, r := range sb.OVH.Requests() {
+			if strings.HasSuffix(r.Path, "/instance/no-such-id") {
+				tries++
+			}
+		}
+		if tc.succeed {
+			// The 21st try gets past the burst and meets the real answer.
+			if !errors.Is(err, provider.ErrNotFound) || tries != tc.burst+1 {
+				t.Errorf("burst of %d: %d requests, %v", tc.burst, tries, err)
+			}
+			continue
+		}
+		var api *provider.APIError
+		if !errors.As(err, &api) || api.Status != http.StatusTooManyRequests {
+			t.Errorf("endless refusals: want OVHcloud's 429, got %v", err)
+		}
+		if least := scaledDefault.Budget - scaledDefault.Max; elapsed < least || tries > scaledDefault.Attempts {
+			t.Errorf("endless refusals: gave up after %s and %d tries; want at least %s of waiting and at most %d tries", elapsed, tries, least, scaledDefault.Attempts)
+		}
 	}
 }
 
