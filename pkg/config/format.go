@@ -11,6 +11,9 @@ import (
 // spacing). A file that does not parse is returned unchanged with its
 // syntax errors, so that nothing half-understood is ever rewritten.
 func Format(name string, src []byte) ([]byte, hcl.Diagnostics) {
+	if diags := screen(name, src); diags.HasErrors() {
+		return src, diags
+	}
 	if _, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos); diags.HasErrors() {
 		return src, diags
 	}

@@ -35,6 +35,12 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("coop \"x\" { name = \"é\" domain = 1e400 }"))
 	f.Add([]byte("migration \"m\" {\n  source = \"fuzz.hcl\"\n  downtime_budget = \"-5m\"\n}\n"))
 
+	for _, tc := range hostile {
+		if src := tc.src(); len(src) <= 1<<20+64 {
+			f.Add(src)
+		}
+	}
+
 	cat := catalog.Default()
 	asOf := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	cs := &iostreams.ColorScheme{}

@@ -55,6 +55,10 @@ func LoadEdited(path, edited string, src []byte) *Result {
 func LoadBytes(name string, src []byte) *Result {
 	p := hclparse.NewParser()
 	res := &Result{}
+	if diags := screen(name, src); diags.HasErrors() {
+		res.Diagnostics, res.Files = diags, p.Files()
+		return res
+	}
 	f, diags := p.ParseHCL(src, name)
 	if diags.HasErrors() {
 		res.Diagnostics = diags
@@ -96,9 +100,13 @@ func readPath(p *hclparse.Parser, path, edited string, src []byte) ([]parsed, st
 	}
 	if info.IsDir() {
 		folder = path
-		names, err = hclFiles(path)
+		var broken hcl.Diagnostics
+		names, broken, err = hclFiles(path)
 		if err != nil {
 			return nil, "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read folder", Detail: err.Error()}}
+		}
+		if len(broken) > 0 {
+			return nil, "", broken
 		}
 		if len(names) == 0 {
 			return nil, "", hcl.Diagnostics{{
@@ -111,13 +119,15 @@ func readPath(p *hclparse.Parser, path, edited string, src []byte) ([]parsed, st
 	var files []parsed
 	var diags hcl.Diagnostics
 	for _, n := range names {
-		var f *hcl.File
-		var d hcl.Diagnostics
-		if edited != "" && filepath.Clean(n) == filepath.Clean(edited) {
-			f, d = p.ParseHCL(src, n)
-		} else {
-			f, d = p.ParseHCLFile(n)
+		text, d := src, screen(n, src)
+		if edited == "" || filepath.Clean(n) != filepath.Clean(edited) {
+			text, d = ReadSource(n)
 		}
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		f, d := p.ParseHCL(text, n)
 		diags = append(diags, d...)
 		if f != nil {
 			files = append(files, parsed{n, f})
@@ -129,27 +139,37 @@ func readPath(p *hclparse.Parser, path, edited string, src []byte) ([]parsed, st
 
 // hclFiles lists a folder's description files in name order; editor backups
 // and hidden files are not part of a description.
-func hclFiles(dir string) ([]string, error) {
+func hclFiles(dir string) (names []string, broken hcl.Diagnostics, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var names []string
 	for _, e := range entries {
 		n := e.Name()
 		if strings.HasPrefix(n, ".") || filepath.Ext(n) != ".hcl" {
 			continue
 		}
 		// Stat follows symbolic links: a linked description file counts, a
-		// folder or a device named *.hcl does not.
+		// folder or a device named *.hcl does not. A link that leads
+		// nowhere, or in a loop, is an error: skipping it would validate
+		// a description with a file missing.
 		p := filepath.Join(dir, n)
-		if info, err := os.Stat(p); err != nil || !info.Mode().IsRegular() {
+		info, err := os.Stat(p)
+		if err != nil {
+			broken = append(broken, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Broken description file",
+				Detail:   fmt.Sprintf("%s cannot be read (%v). If it is a symbolic link, it leads nowhere or in a loop: point it at a description file, or remove it.", p, err),
+			})
+			continue
+		}
+		if !info.Mode().IsRegular() {
 			continue
 		}
 		names = append(names, p)
 	}
 	sort.Strings(names)
-	return names, nil
+	return names, broken, nil
 }
 
 // topBlocks is the first pass over a file: its top-level blocks.

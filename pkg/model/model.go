@@ -7,6 +7,7 @@ package model
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -318,6 +319,13 @@ type Migration struct {
 	Source         *Description // the description of what runs today
 	DowntimeBudget time.Duration
 	Src            Source
+}
+
+// CloudName is the name a resource has at its provider: the co-op's ID
+// and the resource's name, lower-case with dashes, so two co-ops in one
+// account never clash.
+func (d *Description) CloudName(name string) string {
+	return strings.ToLower(strings.ReplaceAll(d.Coop.ID+"-"+name, "_", "-"))
 }
 
 // Resources returns every resource of the description, in declaration order

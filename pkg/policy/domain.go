@@ -143,6 +143,18 @@ func (c *checker) regionsOffering(op *catalog.Operator, engine string) []string 
 }
 
 func (c *checker) bucket(b *model.Bucket) {
+	// The name the provider sees is made from the co-op's ID and the
+	// block's label; S3 refuses many names HCL accepts, and up would
+	// otherwise fail half-way, after other resources were made.
+	if c.desc.Coop != nil {
+		name := c.desc.CloudName(b.Name)
+		if problem := bucketNameProblem(name); problem != "" {
+			decl := b.Src.Decl
+			c.errorf(&decl, "Bucket name the providers refuse",
+				"bucket %q is created as %q at its provider (the coop's ID, a dash, the bucket's label, lower-cased), and S3 refuses that name: %s. Rename the bucket block's label.",
+				b.Name, name, problem)
+		}
+	}
 	pl := c.loc.resource(b)
 	if pl.region != nil && pl.region.ObjectStorage == nil {
 		var with []string

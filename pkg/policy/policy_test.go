@@ -486,3 +486,34 @@ func TestDomainErrorsAreCountedApartFromFindings(t *testing.T) {
 		t.Errorf("want one ownership finding, got %d", findings)
 	}
 }
+
+// TestBucketNamesTheProvidersRefuse: the name a bucket gets at its
+// provider is checked against S3's rules in validate, at the block, rather
+// than failing half-way through up.
+func TestBucketNamesTheProvidersRefuse(t *testing.T) {
+	for label, want := range map[string]string{
+		"Media_Ünï":             `'ü' at position 9`,
+		strings.Repeat("m", 62): "64 characters long",
+		"media-s3alias":         "suffix S3 reserves",
+		"media_archive":         "",
+		"Media":                 "",
+		strings.Repeat("m", 61): "",
+	} {
+		src := desc(dataOnly, "bucket \""+label+"\" {\n  provider = provider.ymq\n}\n")
+		res := judgeSrc(t, src)
+		errs := find(res.Diagnostics, hcl.DiagError, "Bucket name the providers refuse")
+		if want == "" {
+			if len(errs) != 0 {
+				t.Errorf("%q: refused: %s", label, errs[0].Detail)
+			}
+			continue
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0].Detail, want) {
+			t.Errorf("%q: want one error saying %q, got %v", label, want, res.Diagnostics)
+			continue
+		}
+		if at := strings.Index(src, "bucket \""); errs[0].Subject.Start.Byte != at {
+			t.Errorf("%q: error at byte %d, want the block at %d", label, errs[0].Subject.Start.Byte, at)
+		}
+	}
+}

@@ -66,7 +66,7 @@ func ResolveBackend(ctx context.Context, desc *model.Description, stackDir strin
 	if opts.Progress != nil {
 		ctx = provider.WithProgress(ctx, opts.Progress)
 	}
-	name := CloudName(desc, b.Name)
+	name := desc.CloudName(b.Name)
 	region := b.Region
 	if region == "" {
 		region = p.Region
@@ -109,10 +109,4 @@ func ResolveBackend(ctx context.Context, desc *model.Description, stackDir strin
 		Env:  map[string]string{"AWS_ACCESS_KEY_ID": creds.AccessKey, "AWS_SECRET_ACCESS_KEY": creds.SecretKey, "AWS_REGION": location},
 		Name: fmt.Sprintf("%s (%s)", b.Addr(), found.Name),
 	}, nil
-}
-
-// CloudName is the name a resource has at its provider: the co-op's ID
-// and the resource's name, so two co-ops in one account never clash.
-func CloudName(desc *model.Description, name string) string {
-	return lowerDash(desc.Coop.ID + "-" + name)
 }

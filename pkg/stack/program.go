@@ -200,9 +200,7 @@ func (b *builder) regionOf(r model.Resource) string {
 	return b.ix.Provider(r).Region
 }
 
-func (b *builder) cloudName(name string) string { return CloudName(b.desc, name) }
-
-func lowerDash(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "-")) }
+func (b *builder) cloudName(name string) string { return b.desc.CloudName(name) }
 
 func (b *builder) deps(r model.Resource) []pulumi.Resource {
 	var out []pulumi.Resource

@@ -6,7 +6,6 @@
 package views
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,37 +22,52 @@ import (
 // changes only when a field changes meaning or disappears.
 const FormatVersion = "1.0"
 
+// MaxShown is how many diagnostics a person is shown at once; the rest are
+// counted. A wrong file can hold thousands of problems, and the first few
+// are the ones to fix (the JSON form lists them all).
+const MaxShown = 20
+
 // Diagnostics writes diagnostics for people: severity and summary, the file,
 // line and column, the source line with the subject underlined, the detail.
+// Control characters from the files are shown escaped, never sent to the
+// terminal.
 func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, cs *iostreams.ColorScheme) {
-	for _, d := range diags {
-		diagnostic(w, d, files, cs)
+	lines := lineIndex{}
+	for i, d := range diags {
+		if i == MaxShown {
+			errs, warns := Count(diags[i:])
+			fmt.Fprintf(w, "…and %d more not shown (%d errors, %d warnings). Fix the ones above and run again; --json lists them all.\n\n", len(diags)-i, errs, warns)
+			return
+		}
+		diagnostic(w, d, files, lines, cs)
 	}
 }
 
-func diagnostic(w io.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, cs *iostreams.ColorScheme) {
+func diagnostic(w io.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, lines lineIndex, cs *iostreams.ColorScheme) {
 	label := cs.Bold(cs.Red("Error:"))
 	mark := cs.Red
 	if d.Severity == hcl.DiagWarning {
 		label = cs.Bold(cs.Yellow("Warning:"))
 		mark = cs.Yellow
 	}
-	fmt.Fprintf(w, "%s %s\n", label, cs.Bold(d.Summary))
+	fmt.Fprintf(w, "%s %s\n", label, cs.Bold(printable(d.Summary, false)))
 	if d.Subject != nil {
-		fmt.Fprintf(w, "\n  on %s line %d, column %d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+		fmt.Fprintf(w, "\n  on %s line %d, column %d", printable(d.Subject.Filename, false), d.Subject.Start.Line, d.Subject.Start.Column)
 		f := files[d.Subject.Filename]
 		if f != nil {
 			if ctx := contextString(f, d.Subject.Start.Byte); ctx != "" {
-				fmt.Fprintf(w, ", in %s", ctx)
+				fmt.Fprintf(w, ", in %s", printable(ctx, false))
 			}
 		}
 		fmt.Fprintln(w, ":")
 		if f != nil {
-			snippet(w, f.Bytes, *d.Subject, cs, mark)
+			if text, ok := lines.line(d.Subject.Filename, f.Bytes, d.Subject.Start.Line); ok {
+				snippet(w, text, *d.Subject, cs, mark)
+			}
 		}
 	}
 	if d.Detail != "" {
-		fmt.Fprintf(w, "\n%s\n", d.Detail)
+		fmt.Fprintf(w, "\n%s\n", printable(d.Detail, true))
 	}
 	fmt.Fprintln(w)
 }
@@ -66,13 +80,35 @@ func contextString(f *hcl.File, offset int) string {
 	return ""
 }
 
-// snippet prints the subject's first line and a row of carets under it.
-func snippet(w io.Writer, src []byte, rng hcl.Range, cs *iostreams.ColorScheme, mark func(string) string) {
-	lines := bytes.Split(src, []byte("\n"))
-	if rng.Start.Line < 1 || rng.Start.Line > len(lines) {
-		return
+// lineIndex finds a file's lines by number, splitting each file once
+// however many diagnostics point into it.
+type lineIndex map[string][]int
+
+// line is line n (1-based) of src without its line ending, ok false when
+// there is no such line.
+func (ix lineIndex) line(name string, src []byte, n int) (text string, ok bool) {
+	starts, seen := ix[name]
+	if !seen {
+		starts = []int{0}
+		for i, b := range src {
+			if b == '\n' {
+				starts = append(starts, i+1)
+			}
+		}
+		ix[name] = starts
 	}
-	text := strings.TrimRight(string(lines[rng.Start.Line-1]), "\r")
+	if n < 1 || n > len(starts) {
+		return "", false
+	}
+	end := len(src)
+	if n < len(starts) {
+		end = starts[n] - 1
+	}
+	return strings.TrimRight(string(src[starts[n-1]:end]), "\r"), true
+}
+
+// snippet prints the subject's first line and a row of carets under it.
+func snippet(w io.Writer, text string, rng hcl.Range, cs *iostreams.ColorScheme, mark func(string) string) {
 	// Columns count characters; turn them back into byte offsets within the
 	// line so that text with accents is underlined where it should be.
 	from := clamp(byteOffset(text, rng.Start.Column-1), 0, len(text))
@@ -80,19 +116,71 @@ func snippet(w io.Writer, src []byte, rng hcl.Range, cs *iostreams.ColorScheme, 
 	if rng.End.Line == rng.Start.Line {
 		to = clamp(from+(rng.End.Byte-rng.Start.Byte), from, len(text))
 	}
+	before, subject, after := printable(text[:from], false), printable(text[from:to], false), printable(text[to:], false)
 	prefix := fmt.Sprintf("  %d: ", rng.Start.Line)
-	fmt.Fprintf(w, "%s%s%s%s\n", prefix, text[:from], cs.Underline(text[from:to]), text[to:])
+	fmt.Fprintf(w, "%s%s%s%s\n", prefix, before, cs.Underline(subject), after)
 	var pad strings.Builder
 	pad.WriteString(strings.Repeat(" ", len(prefix)))
-	for _, r := range text[:from] {
+	for _, r := range before {
 		if r == '\t' {
 			pad.WriteByte('\t')
 		} else {
 			pad.WriteByte(' ')
 		}
 	}
-	width := max(1, utf8.RuneCountInString(text[from:to]))
+	width := max(1, utf8.RuneCountInString(subject))
 	fmt.Fprintf(w, "%s%s\n", pad.String(), mark(strings.Repeat("^", width)))
+}
+
+// printable escapes what a terminal would act on instead of showing: C0
+// and C1 control characters (ESC, BEL, carriage return...), DEL and bytes
+// that are not UTF-8. Tabs stay, and newlines where the text is a
+// paragraph.
+func printable(s string, newlines bool) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r, newlines) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unsafeRune(r, newlines):
+			if r < 0x100 {
+				fmt.Fprintf(&b, "\\x%02x", r)
+			} else {
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune, newlines bool) bool {
+	switch {
+	case r == '\t', r == '\n' && newlines:
+		return false
+	case r == utf8.RuneError:
+		return true
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r == 0x2028, r == 0x2029, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		// Line separators and bidirectional overrides reorder or break
+		// what the terminal shows.
+		return true
+	}
+	return false
 }
 
 func byteOffset(line string, chars int) int {

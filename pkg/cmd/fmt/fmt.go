@@ -75,9 +75,11 @@ func fmtRun(opts *Options) error {
 		if err != nil {
 			return err
 		}
-		src, err := os.ReadFile(name)
-		if err != nil {
-			return err
+		src, d := config.ReadSource(name)
+		if d.HasErrors() {
+			// Nothing of a file refused unread is shown back.
+			diags = append(diags, d...)
+			continue
 		}
 		out, d := config.Format(name, src)
 		if d.HasErrors() {
