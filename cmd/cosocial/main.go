@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,15 +60,78 @@ func main() {
 }
 
 func run(args []string) int {
-	// Ctrl-C cancels the running command through its context: the engine
-	// is asked to stop cleanly and the sandbox is shut down.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	f := factory.New(version)
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)
+	target, _, findErr := cmd.Find(args)
+	if findErr != nil {
+		target = nil
+	}
+	ctx, interrupted := watchSignals(f, target)
 	executed, err := cmd.ExecuteContextC(ctx)
+	if sig := interrupted(); sig != nil && (target == nil || !root.Serves(target)) {
+		return interruptedCode(f, sig, err)
+	}
 	return exitCode(err, executed, f)
+}
+
+// watchSignals turns SIGINT and SIGTERM into the command's cancellation:
+// the first asks the command to stop cleanly (the engine finishes or
+// abandons its current operations and records them, the sandbox shuts
+// down), a second exits at once. A command that changes nothing outside
+// the process (root.LocalOnly) exits at the first. interrupted reports
+// the first signal, or nil.
+func watchSignals(f *factory.Factory, target *cobra.Command) (ctx context.Context, interrupted func() os.Signal) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var mu sync.Mutex
+	var first os.Signal
+	localOnly := target != nil && root.LocalOnly(target)
+	serves := target != nil && root.Serves(target)
+	go func() {
+		sig := <-sigs
+		mu.Lock()
+		first = sig
+		mu.Unlock()
+		if localOnly {
+			fmt.Fprintln(f.IOStreams.ErrOut, "\nInterrupted: nothing was changed.")
+			os.Exit(signalCode(sig))
+		}
+		if !serves {
+			fmt.Fprintln(f.IOStreams.ErrOut, "\nInterrupted: stopping cleanly, recording what is done (press Ctrl-C again to quit at once; that may leave work unrecorded).")
+		}
+		cancel()
+		sig = <-sigs
+		fmt.Fprintln(f.IOStreams.ErrOut, "\nQuit at once: operations under way were not recorded. Run `cosocial refresh`, then `cosocial plan`, to see where things stand.")
+		os.Exit(signalCode(sig))
+	}()
+	return ctx, func() os.Signal {
+		mu.Lock()
+		defer mu.Unlock()
+		return first
+	}
+}
+
+// interruptedCode ends a command that a signal stopped: what it was doing
+// was cancelled, so its error is the cancellation, and the shell's code
+// for the signal says so to scripts.
+func interruptedCode(f *factory.Factory, sig os.Signal, err error) int {
+	stderr := f.IOStreams.ErrOut
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, exit.ErrSilent) {
+		fmt.Fprintf(stderr, "Error: %s\n", err)
+	}
+	fmt.Fprintln(stderr, "Stopped by the interrupt. What finished is recorded in the state; `cosocial plan` shows what is left, and running the command again finishes it.")
+	return signalCode(sig)
+}
+
+// signalCode is the shell's exit status for a process ended by sig:
+// 128 and the signal's number (130 for Ctrl-C, 143 for SIGTERM).
+func signalCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitCancelled
 }
 
 func exitCode(err error, cmd *cobra.Command, f *factory.Factory) int {

@@ -156,7 +156,7 @@ func destroyRun(opts *Options) error {
 		}
 	}
 	if _, err := st.Destroy(ctx, opts.IncludeData, progress.Events()); err != nil {
-		return opts.Explain(checked, err)
+		return opts.Explain(ctx, checked, err)
 	}
 	fmt.Fprintf(out, "\n%s Destroyed.\n", cs.Green("✓"))
 	return nil

@@ -57,7 +57,7 @@ func driftRun(opts *Options) error {
 	defer opened.Close()
 	p, err := opened.Stack.Drift(ctx, nil)
 	if err != nil {
-		return opts.Explain(checked, err)
+		return opts.Explain(ctx, checked, err)
 	}
 	h := opts.Header(opts.Sandbox)
 	if opts.JSON {

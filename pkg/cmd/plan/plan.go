@@ -72,7 +72,7 @@ func planRun(opts *Options) error {
 	defer opened.Close()
 	p, err := opened.Stack.Preview(ctx, nil)
 	if err != nil {
-		return opts.Explain(checked, err)
+		return opts.Explain(ctx, checked, err)
 	}
 	h := opts.Header(opts.Sandbox)
 	switch {

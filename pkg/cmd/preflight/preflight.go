@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
@@ -98,9 +100,23 @@ func (d Deps) Header(sandbox bool) views.PlanHeader {
 
 // Explain shows what the engine and the providers refused at the lines of
 // the description it is about, the rest as it was said, and returns what
-// the command returns then. Other errors come back unchanged.
-func (d Deps) Explain(checked *Checked, err error) error {
+// the command returns then. Other errors come back unchanged. When ctx was
+// cancelled (an interrupt), the failures are the interruption itself, not
+// refusals: they are named as unfinished, and the cancellation returned.
+func (d Deps) Explain(ctx context.Context, checked *Checked, err error) error {
 	var op *stack.OperationError
+	if ctx.Err() != nil && err != nil {
+		if errors.As(err, &op) && len(op.Failures) > 0 {
+			var addrs []string
+			for _, f := range op.Failures {
+				if !slices.Contains(addrs, f.Address) {
+					addrs = append(addrs, f.Address)
+				}
+			}
+			fmt.Fprintf(d.IO.ErrOut, "Not finished because of the interrupt: %s. The engine recorded what it knows of them; the next run picks them up.\n", strings.Join(addrs, ", "))
+		}
+		return context.Canceled
+	}
 	if checked == nil || !errors.As(err, &op) {
 		return err
 	}

@@ -56,7 +56,7 @@ func refreshRun(opts *Options) error {
 		}
 	})
 	if err != nil {
-		return opts.Explain(checked, err)
+		return opts.Explain(ctx, checked, err)
 	}
 	views.Drift(opts.IO.Out, opts.Header(opts.Sandbox), p, true, opts.IO.ColorScheme())
 	return nil

@@ -52,11 +52,17 @@ resizes before the disk fills.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exit.FlagError{Err: err} })
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 
+	// validate, residency and version only read and print; fmt and init
+	// write their files whole at the end, and are left to finish.
+	validateCmd, residencyCmd, versionCmd := validate.NewCmdValidate(f, nil), residency.NewCmdResidency(f, nil), version.NewCmdVersion(f, nil)
+	annotate(localOnlyAnnotation, validateCmd, residencyCmd, versionCmd)
+	sandboxCmd := sandboxcmd.NewCmdSandbox(f, nil)
+	annotate(servesAnnotation, sandboxCmd)
 	cmd.AddCommand(
 		initcmd.NewCmdInit(f, nil),
 		fmtcmd.NewCmdFmt(f, nil),
-		validate.NewCmdValidate(f, nil),
-		residency.NewCmdResidency(f, nil),
+		validateCmd,
+		residencyCmd,
 		plan.NewCmdPlan(f, nil),
 		up.NewCmdUp(f, nil),
 		refresh.NewCmdRefresh(f, nil),
@@ -64,8 +70,35 @@ resizes before the disk fills.`,
 		destroy.NewCmdDestroy(f, nil),
 		db.NewCmdDB(f),
 		migratecmd.NewCmdMigrate(f),
-		sandboxcmd.NewCmdSandbox(f, nil),
-		version.NewCmdVersion(f, nil),
+		sandboxCmd,
+		versionCmd,
 	)
 	return cmd
+}
+
+// servesAnnotation marks a command that runs until interrupted: the
+// interrupt is how it ends normally.
+const servesAnnotation = "cosocial/serves"
+
+// Serves reports whether cmd runs until interrupted, so that the interrupt
+// is its normal end rather than a failure.
+func Serves(cmd *cobra.Command) bool { return cmd.Annotations[servesAnnotation] == "true" }
+
+// localOnlyAnnotation marks a command that changes nothing outside this
+// process (it reads files and prints): an interrupt ends it at once.
+const localOnlyAnnotation = "cosocial/local-only"
+
+// LocalOnly reports whether cmd changes nothing outside the process, so
+// that an interrupt may end it at once instead of asking it to stop.
+func LocalOnly(cmd *cobra.Command) bool {
+	return cmd.Annotations[localOnlyAnnotation] == "true"
+}
+
+func annotate(key string, cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[key] = "true"
+	}
 }

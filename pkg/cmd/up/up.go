@@ -66,7 +66,7 @@ func upRun(opts *Options) error {
 	h := opts.Header(opts.Sandbox)
 	plan, err := opened.Stack.Preview(ctx, nil)
 	if err != nil {
-		return opts.Explain(checked, err)
+		return opts.Explain(ctx, checked, err)
 	}
 	out, errOut, cs := opts.IO.Out, opts.IO.ErrOut, opts.IO.ColorScheme()
 	views.Plan(out, h, plan, checked.Judged.Residency, cs)
@@ -88,7 +88,7 @@ func upRun(opts *Options) error {
 	start := time.Now()
 	result, err := opened.Stack.Up(ctx, progress.Events())
 	if err != nil {
-		return opts.Explain(checked, err)
+		return opts.Explain(ctx, checked, err)
 	}
 	c := result.Counts()
 	fmt.Fprintf(out, "\n%s Applied in %s: %d created, %d updated in place, %d replaced, %d deleted.\n",

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// running is the binary started in the background, with what it prints
+// kept and watched.
+type running struct {
+	t              *testing.T
+	cmd            *exec.Cmd
+	mu             sync.Mutex
+	stdout, stderr bytes.Buffer
+	changed        chan struct{} // a token whenever output arrives
+	done           chan struct{}
+	code           int
+}
+
+func start(t *testing.T, dir string, env []string, args ...string) *running {
+	t.Helper()
+	r := &running{t: t, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	r.cmd = exec.Command(binary, args...)
+	r.cmd.Dir = dir
+	r.cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
+	// A group of its own, as a shell gives a foreground job: Ctrl-C at a
+	// terminal reaches every process of it (the engine and the plugin
+	// too), and interrupt sends it so.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	outPipe, _ := r.cmd.StdoutPipe()
+	errPipe, _ := r.cmd.StderrPipe()
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var copies sync.WaitGroup
+	for pipe, buf := range map[io.Reader]*bytes.Buffer{outPipe: &r.stdout, errPipe: &r.stderr} {
+		copies.Add(1)
+		go func() {
+			defer copies.Done()
+			sc := bufio.NewScanner(pipe)
+			for sc.Scan() {
+				r.mu.Lock()
+				buf.Write(sc.Bytes())
+				buf.WriteByte('\n')
+				r.mu.Unlock()
+				select {
+				case r.changed <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	go func() {
+		copies.Wait()
+		err := r.cmd.Wait()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			r.code = exitErr.ExitCode()
+		}
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+		<-r.done
+	})
+	return r
+}
+
+// interrupt sends sig as a terminal does: to the whole process group.
+func (r *running) interrupt(sig syscall.Signal) {
+	syscall.Kill(-r.cmd.Process.Pid, sig)
+}
+
+// output is what the binary printed so far.
+func (r *running) output() (string, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stdout.String(), r.stderr.String()
+}
+
+// await waits until the output holds want. The deadline only bounds a
+// hang: the wait ends on the output, not on a clock.
+func (r *running) await(want string) {
+	r.t.Helper()
+	hang := time.After(5 * time.Minute)
+	for {
+		if out, errOut := r.output(); strings.Contains(out+errOut, want) {
+			return
+		}
+		select {
+		case <-r.changed:
+		case <-r.done:
+			if out, errOut := r.output(); !strings.Contains(out+errOut, want) {
+				r.t.Fatalf("exited %d without printing %q:\n%s%s", r.code, want, out, errOut)
+			}
+			return
+		case <-hang:
+			out, errOut := r.output()
+			r.t.Fatalf("no %q after 5 minutes:\n%s%s", want, out, errOut)
+		}
+	}
+}
+
+// exit waits for the binary to end and returns its exit status.
+func (r *running) exit() int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+		return r.code
+	case <-time.After(5 * time.Minute):
+		out, errOut := r.output()
+		r.t.Fatalf("still running after 5 minutes:\n%s%s", out, errOut)
+		return -1
+	}
+}
+
+// stopLeftovers stops what a sandbox left running when its command was
+// made to quit at once: PostgreSQL clusters (by their data folders) and
+// any process started from under the sandbox's folder.
+func stopLeftovers(t *testing.T, home string) {
+	filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Name() == "postmaster.pid" {
+			exec.Command("pg_ctl", "stop", "-m", "immediate", "-D", filepath.Dir(path)).Run()
+		}
+		return nil
+	})
+	for pid := range processesUnder(home) {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// TestAnInterruptStopsCleanly: Ctrl-C during up asks the engine to stop,
+// and the process ends with the shell's code for it (130) and says what
+// to do next, not "context canceled" and 1. SIGTERM ends it the same way
+// with 143.
+func TestAnInterruptStopsCleanly(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			env := standUpEnv(t)
+			dir := t.TempDir()
+			src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
+			os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+			r := start(t, dir, env, "up", "--sandbox", "--yes")
+			r.await("creating ")
+			r.interrupt(tc.sig)
+			code := r.exit()
+			out, errOut := r.output()
+			if code != tc.code || !strings.Contains(errOut, "Interrupted: stopping cleanly") || !strings.Contains(errOut, "Stopped by the interrupt") {
+				t.Errorf("exit %d, want %d:\n%s%s", code, tc.code, out, errOut)
+			}
+			if strings.Contains(errOut, "context canceled") {
+				t.Errorf("raw cancellation shown:\n%s", errOut)
+			}
+			// The sandbox was stopped on the way out: nothing of it runs.
+			if leftover := processesUnder(sandboxHomeOf(env)); len(leftover) != 0 {
+				t.Errorf("still running after a clean stop: %v", leftover)
+			}
+		})
+	}
+}
+
+// TestASecondInterruptQuitsAtOnce: a second Ctrl-C does not wait for the
+// clean stop.
+func TestASecondInterruptQuitsAtOnce(t *testing.T) {
+	env := standUpEnv(t)
+	t.Cleanup(func() { stopLeftovers(t, sandboxHomeOf(env)) })
+	dir := t.TempDir()
+	src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
+	os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+	r := start(t, dir, env, "up", "--sandbox", "--yes")
+	r.await("creating ")
+	r.interrupt(syscall.SIGINT)
+	r.await("Interrupted: stopping cleanly")
+	r.interrupt(syscall.SIGINT)
+	code := r.exit()
+	out, errOut := r.output()
+	if code != 130 || !strings.Contains(errOut, "Quit at once") {
+		t.Errorf("exit %d:\n%s%s", code, out, errOut)
+	}
+}
+
+// TestTheSandboxEndsNormallyOnCtrlC: serving until Ctrl-C is what the
+// sandbox command does, so the interrupt is its normal, successful end.
+func TestTheSandboxEndsNormallyOnCtrlC(t *testing.T) {
+	env := standUpEnv(t)
+	r := start(t, stacks+"/starter", env, "sandbox")
+	r.await("Ctrl-C")
+	r.interrupt(syscall.SIGINT)
+	if code := r.exit(); code != 0 {
+		out, errOut := r.output()
+		t.Errorf("exit %d:\n%s%s", code, out, errOut)
+	}
+	if leftover := processesUnder(sandboxHomeOf(env)); len(leftover) != 0 {
+		t.Errorf("still running after the sandbox stopped: %v", leftover)
+	}
+}
+
+// processesUnder lists the processes (by PID) whose command line names a
+// path under dir, with their command lines.
+func processesUnder(dir string) map[int]string {
+	found := map[int]string{}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		cmdline, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil && pid != os.Getpid() {
+			found[pid] = string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
+		}
+	}
+	return found
+}
