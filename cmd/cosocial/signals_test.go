@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -225,4 +226,80 @@ func processesUnder(dir string) map[int]string {
 		}
 	}
 	return found
+}
+
+// TestAnInterruptedUpLeavesNothingBehind interrupts up on the starter at
+// several points (a server building, the bucket's user being made, the
+// database creating) and runs it again: the simulator then holds exactly
+// one of everything the description names, all of it recorded, and a plan
+// has nothing left to do. Before, the second up made a second server and
+// a second S3 user.
+func TestAnInterruptedUpLeavesNothingBehind(t *testing.T) {
+	for _, at := range []string{"creating server.web", "northwind-web: BUILD", "northwind-media user: creating", "northwind-main: CREATING"} {
+		t.Run(strings.ReplaceAll(at, " ", "_"), func(t *testing.T) {
+			env := standUpEnv(t)
+			dir := t.TempDir()
+			src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
+			os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+			r := start(t, dir, env, "up", "--sandbox", "--yes")
+			r.await(at)
+			r.interrupt(syscall.SIGINT)
+			if code := r.exit(); code != 130 && code != 0 {
+				out, errOut := r.output()
+				t.Fatalf("interrupted up: exit %d\n%s%s", code, out, errOut)
+			}
+			if out, errOut, code := cosocialEnv(t, dir, env, "up", "--sandbox", "--yes"); code != 0 {
+				t.Fatalf("up again: exit %d\n%s%s", code, out, errOut)
+			}
+			held := simulatorRecords(t, sandboxHomeOf(env))
+			want := map[string]int{"instances": 1, "clusters": 1, "users": 1, "buckets": 1}
+			for kind, n := range want {
+				if held[kind] != n {
+					t.Errorf("the simulator holds %d %s, want %d (all: %v)", held[kind], kind, n, held)
+				}
+			}
+			if out, errOut, code := cosocialEnv(t, dir, env, "plan", "--sandbox", "--detailed-exitcode"); code != 0 {
+				t.Errorf("plan after the second up: exit %d\n%s%s", code, out, errOut)
+			}
+		})
+	}
+}
+
+// simulatorRecords counts what the OVHcloud simulator holds, by kind,
+// from the records it keeps on disk: a record whose deletion is over no
+// longer counts.
+func simulatorRecords(t *testing.T, home string) map[string]int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(home, "*", "ovh.json"))
+	if len(files) != 1 {
+		t.Fatalf("simulator records: %v", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]json.RawMessage
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for kind, raw := range st {
+		var m map[string]struct {
+			// A deleted record is kept until its deletion is over: from
+			// Life.At on, the simulator answers 404 for it.
+			Life *struct {
+				At   time.Time `json:"at"`
+				Gone bool      `json:"gone"`
+			} `json:"life"`
+		}
+		if json.Unmarshal(raw, &m) != nil {
+			continue
+		}
+		for _, rec := range m {
+			if rec.Life == nil || !rec.Life.Gone || rec.Life.At.After(time.Now()) {
+				counts[kind]++
+			}
+		}
+	}
+	return counts
 }

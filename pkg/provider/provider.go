@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ServerSpec is a server to create.
@@ -38,6 +39,8 @@ type Server struct {
 
 // Servers creates and looks after virtual machines.
 type Servers interface {
+	// CreateServer makes a server and waits until it runs. An error after
+	// the server was made is an *Unfinished naming it.
 	CreateServer(ctx context.Context, spec ServerSpec) (*Server, error)
 	Server(ctx context.Context, id string) (*Server, error)
 	ResizeServer(ctx context.Context, id, flavor string) (*Server, error)
@@ -241,6 +244,32 @@ type NotEmptyError struct {
 
 func (e *NotEmptyError) Error() string {
 	return fmt.Sprintf("bucket %s still holds %d objects: cosocial never empties a bucket silently; `cosocial destroy --include-data` empties it after you confirm", e.Bucket, e.Objects)
+}
+
+// Unfinished is the error of a create that made its resource but could not
+// see it through: interrupted, timed out, or the resource went to an
+// error status. ID names what exists, so that the caller records it (and
+// finishes or deletes it later) instead of leaving it behind unrecorded
+// for the next run to make a second time.
+type Unfinished struct {
+	ID  string
+	Err error
+}
+
+func (e *Unfinished) Error() string { return e.Err.Error() }
+func (e *Unfinished) Unwrap() error { return e.Err }
+
+// Undo runs the steps that take back a create which failed half-way. They
+// get a context of their own, with a deadline: the create's may be the one
+// an interrupt cancelled. When undoing fails too, the error says what is
+// left behind.
+func Undo(ctx context.Context, cause error, what string, undo func(ctx context.Context) error) error {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if err := undo(uctx); err != nil {
+		return fmt.Errorf("%w (and %s, made for it, could not be removed, so it is left behind: %v)", cause, what, err)
+	}
+	return cause
 }
 
 // APIError is an error the provider's API answered with.

@@ -9,7 +9,10 @@ package providerplugin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"sync"
 	"time"
 
@@ -35,6 +38,11 @@ var Version = semver.MustParse("0.1.0")
 // Serve runs the plugin for the engine; main calls it when the binary was
 // started as pulumi-resource-cosocial.
 func Serve() error {
+	// Ctrl-C at a terminal reaches every process of the job, this plugin
+	// too. Dying on it would lose the answer of a create under way, and
+	// leave what it made unrecorded: the engine, which gets the same
+	// signal, asks the plugin to stop through Cancel instead.
+	signal.Ignore(os.Interrupt)
 	return pprovider.Main(Name, func(host *pprovider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		return NewServer(New(host)), nil
 	})
@@ -265,6 +273,13 @@ func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin
 	}
 	defer done()
 	id, out, err := rt.create(ctx, c, props(req.Properties))
+	var unfinished *provider.Unfinished
+	if errors.As(err, &unfinished) {
+		// Made but not finished: the engine records it with the error
+		// (Pulumi's initialization failure), and the next run's update
+		// finishes it instead of making a second one.
+		return plugin.CreateResponse{ID: resource.ID(unfinished.ID), Properties: outputs(props(req.Properties), nil), Status: resource.StatusPartialFailure}, err
+	}
 	if err != nil {
 		return plugin.CreateResponse{Status: resource.StatusUnknown}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
@@ -179,7 +180,20 @@ var serverType = &resourceType{
 		return newIn, outputs(in, serverOutputs(s)), nil
 	},
 	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
-		s, err := c.servers.Server(ctx, id)
+		// A server whose create was interrupted is finished here: the
+		// engine sends it back for an update, and it must be running.
+		s, err := provider.Wait(ctx, time.Second, 30*time.Minute,
+			func(ctx context.Context) (*provider.Server, error) { return c.servers.Server(ctx, id) },
+			func(s *provider.Server) (bool, error) {
+				switch s.Status {
+				case "ACTIVE":
+					return true, nil
+				case "ERROR":
+					return false, fmt.Errorf("server %s is in ERROR at its provider: delete it (cosocial destroy, or at the provider), then run up again", s.Name)
+				}
+				provider.Report(ctx, "server %s: %s", s.Name, s.Status)
+				return false, nil
+			})
 		if err == nil && old.str("flavor") != in.str("flavor") {
 			s, err = c.servers.ResizeServer(ctx, id, in.str("flavor"))
 		}

@@ -7,14 +7,17 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil/rpcerror"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc/codes"
 )
 
 // server is the gRPC face of a Provider. plugin.NewProviderServer does
-// everything but Diff: its marshalling of a detailed diff never sets
-// HasDetailedDiff, turns DELETE_REPLACE into DELETE and drops the stable
-// keys, so the engine would show replacements as updates. Diff is
-// marshalled here instead.
+// everything but Diff and Create. Its marshalling of a detailed diff never
+// sets HasDetailedDiff, turns DELETE_REPLACE into DELETE and drops the
+// stable keys, so the engine would show replacements as updates; and its
+// Create drops a partial failure's ID, so a resource made but not finished
+// would go unrecorded. Both are marshalled here instead.
 type server struct {
 	pulumirpc.ResourceProviderServer
 	p *Provider
@@ -50,6 +53,34 @@ func (s *server) Diff(ctx context.Context, req *pulumirpc.DiffRequest) (*pulumir
 		return nil, err
 	}
 	return marshalDiff(diff), nil
+}
+
+// Create answers a create that made its resource but could not finish it
+// as Pulumi's protocol says: an error carrying ErrorResourceInitFailed
+// with the resource's ID and properties, which the engine records.
+func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	if req.GetPreview() {
+		return s.ResourceProviderServer.Create(ctx, req)
+	}
+	opts := plugin.MarshalOptions{KeepUnknowns: true, KeepSecrets: true, KeepResources: true, PropagateNil: true}
+	inputs, err := plugin.UnmarshalProperties(req.GetProperties(), opts)
+	if err != nil {
+		return nil, err
+	}
+	urn := resource.URN(req.GetUrn())
+	resp, err := s.p.Create(ctx, plugin.CreateRequest{URN: urn, Name: urn.Name(), Type: urn.Type(), Properties: inputs, Timeout: req.GetTimeout()})
+	state, merr := plugin.MarshalProperties(resp.Properties, opts)
+	if merr != nil {
+		return nil, merr
+	}
+	if err != nil {
+		if resp.Status == resource.StatusPartialFailure && resp.ID != "" {
+			return nil, rpcerror.WithDetails(rpcerror.New(codes.Unknown, err.Error()),
+				&pulumirpc.ErrorResourceInitFailed{Id: string(resp.ID), Properties: state, Inputs: state, Reasons: []string{err.Error()}})
+		}
+		return nil, err
+	}
+	return &pulumirpc.CreateResponse{Id: string(resp.ID), Properties: state}, nil
 }
 
 var diffKinds = map[plugin.DiffKind]pulumirpc.PropertyDiff_Kind{

@@ -1,14 +1,18 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
@@ -70,7 +74,7 @@ func FindEngine() (auto.PulumiCommand, error) {
 	for _, root := range roots {
 		cmd, err := auto.NewPulumiCommand(&auto.PulumiCommandOptions{Version: MinEngine, Root: root})
 		if err == nil {
-			return cmd, nil
+			return &engineCommand{path: filepath.Join(root, "bin", "pulumi"), version: cmd.Version()}, nil
 		}
 		tooOld = append(tooOld, fmt.Sprintf("%s: %v", filepath.Join(root, "bin", "pulumi"), err))
 	}
@@ -124,4 +128,61 @@ func InstallEngineCommand(ctx context.Context) (auto.PulumiCommand, error) {
 		return nil, fmt.Errorf("installing the Pulumi engine %s: %w", InstallEngine, err)
 	}
 	return cmd, nil
+}
+
+// CancelGrace is how long a cancelled engine operation may take to stop
+// cleanly before the engine is killed. The Automation API's own runner
+// allows 10 s, and kills the engine while a provider is still taking back
+// a half-made resource: the state then holds a pending operation and the
+// provider an orphan. A second Ctrl-C, handled in main, is the way out for
+// someone who cannot wait.
+const CancelGrace = 5 * time.Minute
+
+// engineCommand runs the pulumi CLI as the Automation API's runner does
+// (its own process group, so that a terminal's Ctrl-C reaches it once,
+// through the cancellation; non-interactive; its folder first on PATH),
+// but gives a cancelled operation CancelGrace to finish.
+type engineCommand struct {
+	path    string
+	version semver.Version
+}
+
+func (e *engineCommand) Version() semver.Version { return e.version }
+
+func (e *engineCommand) Run(ctx context.Context, workdir string, stdin io.Reader, additionalOutput, additionalErrorOutput []io.Writer, additionalEnv []string, args ...string) (string, string, int, error) {
+	if !slices.Contains(args, "--non-interactive") {
+		args = append([]string{"--non-interactive"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, e.path, args...)
+	cmd.Dir = workdir
+	env := append(os.Environ(), additionalEnv...)
+	env = append(env, "PULUMI_AUTOMATION_API=true")
+	for i, kv := range env {
+		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+			env[i] = "PATH=" + filepath.Dir(e.path) + string(os.PathListSeparator) + path
+		}
+	}
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = io.MultiWriter(append(additionalOutput, &stdout)...)
+	cmd.Stderr = io.MultiWriter(append(additionalErrorOutput, &stderr)...)
+	cmd.Stdin = stdin
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			return cmd.Process.Kill()
+		}
+		return nil
+	}
+	cmd.WaitDelay = CancelGrace
+	err := cmd.Run()
+	code := -2 // the Automation API's "unknown"
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		code = 0
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	}
+	return stdout.String(), stderr.String(), code, err
 }

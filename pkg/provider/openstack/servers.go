@@ -362,7 +362,11 @@ func (c *Cloud) boot(ctx context.Context, s *session, spec provider.ServerSpec, 
 	if err != nil {
 		return nil, err
 	}
-	return c.waitServer(ctx, s, id, spec.Name, func(sv *servers.Server) (bool, error) { return sv.Status == "ACTIVE", nil })
+	sv, err := c.waitServer(ctx, s, id, spec.Name, func(sv *servers.Server) (bool, error) { return sv.Status == "ACTIVE", nil })
+	if err != nil {
+		return nil, &provider.Unfinished{ID: id, Err: err}
+	}
+	return sv, nil
 }
 
 // requestKey is server metadata that tells one create request's server

@@ -71,7 +71,33 @@ func (c *Cloud) CreateBucket(ctx context.Context, spec provider.BucketSpec) (*pr
 	if err := c.call(ctx, http.MethodPost, c.path("/user"), body, &user); err != nil {
 		return nil, creds, err
 	}
-	userPath := c.path("/user/%d", user.ID)
+	// The user, its key, the bucket and the policy are made one after the
+	// other: a failure on the way takes back what was made, so nothing is
+	// left that no state records.
+	b, creds, madeBucket, err := c.fillBucket(ctx, spec, region, user.ID)
+	if err != nil {
+		return nil, creds, provider.Undo(ctx, err, fmt.Sprintf("S3 user %d", user.ID), func(ctx context.Context) error {
+			// Only a bucket this call made is taken back: a name already
+			// taken is someone else's bucket.
+			if madeBucket {
+				if err := c.DeleteBucket(ctx, bucketID(region, spec.Name)); err != nil {
+					return err
+				}
+			}
+			err := c.call(ctx, http.MethodDelete, c.path("/user/%d", user.ID), nil, nil)
+			if errors.Is(err, provider.ErrNotFound) {
+				return nil
+			}
+			return err
+		})
+	}
+	return b, creds, nil
+}
+
+// fillBucket makes the rest of a bucket once its user exists: the user's
+// S3 key, the bucket owned by it, the policy that limits the key to it.
+func (c *Cloud) fillBucket(ctx context.Context, spec provider.BucketSpec, region string, userID int64) (b *provider.Bucket, creds provider.S3Credentials, madeBucket bool, err error) {
+	userPath := c.path("/user/%d", userID)
 	if _, err := wait(ctx, c, "bucket "+spec.Name+" user", c.cfg.Timeouts.Server,
 		func(ctx context.Context) (*cloudUser, error) {
 			var u cloudUser
@@ -80,43 +106,43 @@ func (c *Cloud) CreateBucket(ctx context.Context, spec provider.BucketSpec) (*pr
 		func(u *cloudUser) string { return u.Status },
 		func(st string) (bool, error) { return st == "ok", nil },
 	); err != nil {
-		return nil, creds, err
+		return nil, creds, madeBucket, err
 	}
 	var s3 struct {
 		Access string `json:"access"`
 		Secret string `json:"secret"`
 	}
 	if err := c.call(ctx, http.MethodPost, userPath+"/s3Credentials", nil, &s3); err != nil {
-		return nil, creds, err
+		return nil, creds, madeBucket, err
 	}
 	creds = provider.S3Credentials{AccessKey: s3.Access, SecretKey: s3.Secret}
 	var created container
-	body = map[string]any{"name": spec.Name, "ownerId": user.ID}
+	body := map[string]any{"name": spec.Name, "ownerId": userID}
 	if spec.Versioned {
 		body["versioning"] = map[string]string{"status": "enabled"}
 	}
 	if err := c.call(ctx, http.MethodPost, c.path("/region/%s/storage", url.PathEscape(region)), body, &created); err != nil {
-		return nil, creds, err
+		return nil, creds, madeBucket, err
 	}
+	madeBucket = true
 	policy, _ := json.Marshal(map[string]any{"Statement": []map[string]any{{
 		"Sid": "cosocial", "Effect": "Allow", "Action": []string{"s3:*"},
 		"Resource": []string{"arn:aws:s3:::" + spec.Name, "arn:aws:s3:::" + spec.Name + "/*"},
 	}}})
 	if err := c.call(ctx, http.MethodPost, userPath+"/policy", map[string]string{"policy": string(policy)}, nil); err != nil {
-		return nil, creds, err
+		return nil, creds, madeBucket, err
 	}
 	id := bucketID(region, spec.Name)
 	if spec.Public {
 		if _, err := c.SetBucketPublic(ctx, id, creds, true); err != nil {
-			return nil, creds, err
+			return nil, creds, madeBucket, err
 		}
 	}
-	b, err := c.Bucket(ctx, id)
-	if err != nil {
-		return nil, creds, err
+	if b, err = c.Bucket(ctx, id); err != nil {
+		return nil, creds, madeBucket, err
 	}
 	b.Public = spec.Public
-	return b, creds, nil
+	return b, creds, madeBucket, nil
 }
 
 func (c *Cloud) container(ctx context.Context, id string) (*container, error) {

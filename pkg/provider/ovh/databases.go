@@ -96,14 +96,29 @@ func (c *Cloud) CreateDatabase(ctx context.Context, spec provider.DatabaseSpec) 
 	if err := c.call(ctx, http.MethodPost, c.dbPath(spec.Engine, ""), body, &created); err != nil {
 		return nil, nil, err
 	}
-	if _, err := c.waitReady(ctx, spec.Engine, created.ID, spec.Name); err != nil {
+	// A cluster this call made and could not finish (interrupted, timed
+	// out, in ERROR) holds nothing yet: it is deleted rather than left
+	// for no state to record.
+	db, passwords, err := c.finishDatabase(ctx, spec, created.ID)
+	if err != nil {
+		return nil, nil, provider.Undo(ctx, err, "database cluster "+created.ID, func(ctx context.Context) error {
+			return c.DeleteDatabase(ctx, created.ID)
+		})
+	}
+	return db, passwords, nil
+}
+
+// finishDatabase waits for a new cluster to be ready, then makes its
+// databases and users.
+func (c *Cloud) finishDatabase(ctx context.Context, spec provider.DatabaseSpec, id string) (*provider.Database, map[string]string, error) {
+	if _, err := c.waitReady(ctx, spec.Engine, id, spec.Name); err != nil {
 		return nil, nil, err
 	}
-	passwords, err := c.ensureInside(ctx, spec.Engine, created.ID, spec)
+	passwords, err := c.ensureInside(ctx, spec.Engine, id, spec)
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := c.Database(ctx, created.ID)
+	db, err := c.Database(ctx, id)
 	return db, passwords, err
 }
 

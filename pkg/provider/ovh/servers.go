@@ -149,7 +149,11 @@ func (c *Cloud) CreateServer(ctx context.Context, spec provider.ServerSpec) (*pr
 	if err := c.call(ctx, http.MethodPost, c.path("/instance"), body, &created); err != nil {
 		return nil, err
 	}
-	return c.waitActive(ctx, created.ID, spec.Name)
+	s, err := c.waitActive(ctx, created.ID, spec.Name)
+	if err != nil {
+		return nil, &provider.Unfinished{ID: created.ID, Err: err}
+	}
+	return s, nil
 }
 
 func (c *Cloud) waitActive(ctx context.Context, id, name string) (*provider.Server, error) {
