@@ -360,6 +360,23 @@ func startWriter(ctx context.Context, dsn string) (*writer, error) {
 	return w, nil
 }
 
+// waitWrites waits until the writer has made n more writes than it had
+// at from: the test moves on when writing has really happened, however
+// slow the machine. ctx only bounds a hang.
+func (w *writer) waitWrites(ctx context.Context, from, n int64) error {
+	for w.writes.Load() < from+n {
+		select {
+		case err := <-w.done:
+			w.done <- err
+			return fmt.Errorf("the writer stopped after %d writes: %v", w.writes.Load(), err)
+		case <-ctx.Done():
+			return fmt.Errorf("the writer made %d writes, not %d: %w", w.writes.Load()-from, n, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // halt stops the writer and waits for its last write to finish: from
 // here on the source is frozen.
 func (w *writer) halt() error {

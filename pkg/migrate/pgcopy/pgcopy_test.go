@@ -202,7 +202,9 @@ func TestLowDowntime(t *testing.T) {
 			w.halt()
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	if err := w.waitWrites(ctx, 0, 20); err != nil {
+		t.Fatal(err)
+	}
 	if err := StartReplication(ctx, src, dst, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +219,9 @@ func TestLowDowntime(t *testing.T) {
 	if st.Tables != 5 || st.Ready != 5 {
 		t.Errorf("caught up with %d of %d tables ready, want 5", st.Ready, st.Tables)
 	}
-	time.Sleep(300 * time.Millisecond)
+	if err := w.waitWrites(ctx, writesAtStart, 20); err != nil {
+		t.Fatal(err)
+	}
 	err = w.halt()
 	stopped = true
 	if err != nil {

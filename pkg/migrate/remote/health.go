@@ -52,17 +52,26 @@ func Health(ctx context.Context, client *http.Client, baseURL string) error {
 	base := strings.TrimRight(baseURL, "/")
 	start := time.Now()
 	wait := 500 * time.Millisecond
+	var answered error // the last thing the app itself said was wrong
 	for attempt := 1; ; attempt++ {
 		err := checkHealth(ctx, client, base)
 		if err == nil {
 			return nil
 		}
+		if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+			answered = err
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			if errors.Is(err, ctx.Err()) {
+				// The deadline cut an attempt short: what the app said
+				// before it is the reason worth reading.
 				err = fmt.Errorf("no answer before the deadline: %w", err)
+				if answered != nil {
+					err = fmt.Errorf("no answer before the deadline; before that: %w", answered)
+				}
 			}
 			return &HealthError{BaseURL: base, Attempts: attempt, Waited: time.Since(start), Last: err}
 		case <-t.C:

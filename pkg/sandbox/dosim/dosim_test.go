@@ -389,7 +389,7 @@ func waitStatus(t *testing.T, c *godo.Client, id, status string) *godo.Database 
 func TestDatabaseIsRealPostgreSQL(t *testing.T) {
 	backend := dosimtest.NewPostgres(t)
 	// Resizing lasts long enough for the status to be read between.
-	timing := dosim.Timing{DatabaseCreate: 60 * time.Millisecond, DatabaseResize: 500 * time.Millisecond}
+	timing := dosim.Timing{DatabaseCreate: 60 * time.Millisecond, DatabaseResize: 5 * time.Second}
 	_, c := start(t, dosim.Options{Timing: timing, Backends: dosim.Backends{Databases: backend}})
 	ctx := context.Background()
 	db, resp, err := c.Databases.Create(ctx, &godo.DatabaseCreateRequest{

@@ -107,7 +107,7 @@ func imageID(t *testing.T, c clients, name string) string {
 
 func waitServer(t *testing.T, c clients, id, status string) *servers.Server {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // bounds a hang only
 	for {
 		s, err := servers.Get(ctx, c.compute, id).Extract()
 		if err != nil {
@@ -125,7 +125,7 @@ func waitServer(t *testing.T, c clients, id, status string) *servers.Server {
 
 func waitVolume(t *testing.T, c clients, id, status string) *volumes.Volume {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // bounds a hang only
 	for {
 		v, err := volumes.Get(ctx, c.volume, id).Extract()
 		if err != nil {
@@ -144,7 +144,7 @@ func waitVolume(t *testing.T, c clients, id, status string) *volumes.Volume {
 // waitGone polls get until it answers 404.
 func waitGone(t *testing.T, what string, get func() error) error {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // bounds a hang only
 	for {
 		err := get()
 		if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
@@ -564,7 +564,7 @@ func TestZonesAndRecordSets(t *testing.T) {
 	_, err = zones.Create(ctx, c.dns, zones.CreateOpts{Name: "cosocial.ca", Email: "techops@cosocial.ca"}).Extract()
 	apiErr(t, err, http.StatusBadRequest, "is not a 'domainname'")
 	waitZone := func(status string) *zones.Zone {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(time.Minute) // bounds a hang only
 		for {
 			got, err := zones.Get(ctx, c.dns, z.ID).Extract()
 			if err != nil {
