@@ -63,6 +63,11 @@ func (e *OperationError) Diagnostics(desc *model.Description) (diags hcl.Diagnos
 		}
 		src := r.Source()
 		subject, summary := &src.Decl, "The provider refused "+r.Addr().String()
+		if m := protected.FindStringSubmatch(msg); m != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Protected: " + r.Addr().String() + " holds data", Detail: protectedDetail(m), Subject: subject})
+			placed[f.line] = true
+			continue
+		}
 		if m := checkFailure.FindStringSubmatch(msg); m != nil {
 			attr := attrOf(m[1])
 			subject, summary, msg = src.Attr(attr), fmt.Sprintf("The provider refused %s", attr), m[2]

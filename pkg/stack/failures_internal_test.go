@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -74,5 +75,31 @@ func TestFailuresLandOnTheirLines(t *testing.T) {
 	}
 	if got := strings.Join(rest, " | "); got != "bucket.gone: not in this description | update failed" {
 		t.Errorf("left as said: %q", got)
+	}
+}
+
+// TestEngineFailuresInTheToolsWords: the engine's own failures that a
+// volunteer meets (a wrong passphrase, a damaged state, a protected
+// resource) reach them as what happened and what to do, never as the raw
+// CLI text or its advice to run pulumi commands.
+func TestEngineFailuresInTheToolsWords(t *testing.T) {
+	for raw, summary := range map[string]string{
+		"failed to run preview: exit status 1\ncode: 1\nstdout: \nstderr: error: getting stack configuration: get stack secrets manager: incorrect passphrase\n": "Wrong passphrase",
+		"failed to run preview: exit status 1\ncode: 1\nstderr: error: failed to load checkpoint: place 1: unexpected end of JSON input\n":                       "Damaged state",
+	} {
+		err := engineError("preview", errors.New(raw))
+		var ef *EngineFailure
+		if !errors.As(err, &ef) || ef.Summary != summary || strings.Contains(ef.Detail, "failed to run") || !strings.Contains(ef.Detail, "Nothing was changed") {
+			t.Errorf("%q: got %v, want %q in the tool's words", raw, err, summary)
+		}
+	}
+
+	res := config.LoadBytes("cosocial.hcl", []byte(refusedSrc))
+	p := &Plan{byURN: map[string]*Change{}}
+	p.add(diagnostic(urnPrefix+"cosocial:openstack:Server::server.web", "unable to replace resource \""+urnPrefix+"cosocial:openstack:Server::server.web\"\nas it is currently marked for protection. To unprotect the resource, remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`"))
+	op := &OperationError{Op: "up", Messages: p.Errors, Failures: p.Failures}
+	diags, rest := op.Diagnostics(res.Description)
+	if len(diags) != 1 || diags[0].Summary != "Protected: server.web holds data" || diags[0].Subject.Start.Line != 9 || strings.Contains(diags[0].Detail, "pulumi") || len(rest) != 0 {
+		t.Errorf("protected: %v, rest %v", diags, rest)
 	}
 }

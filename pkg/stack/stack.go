@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optdestroy"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/opthistory"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
@@ -190,8 +192,12 @@ func eventGrace(err error) time.Duration {
 	return time.Minute
 }
 
-// Preview is `pulumi preview`: what up would do.
+// Preview is `pulumi preview`: what up would do. A state that lost its
+// resources is refused first (CheckNotLost).
 func (s *Stack) Preview(ctx context.Context, onEvent Events) (*Plan, error) {
+	if err := s.CheckNotLost(ctx); err != nil {
+		return newPlan(), err
+	}
 	plan, err := collect(previewing, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.Preview(ctx, optpreview.EventStreams(ch))
 		return err
@@ -309,10 +315,86 @@ func (e *OperationError) Error() string {
 	return e.Op + " failed:\n  " + strings.Join(e.Messages, "\n  ")
 }
 
+// engineError words a failure of the engine itself (not of a provider) in
+// the tool's terms: what happened, what is safe, what to do. Failures it
+// does not know keep the engine's words.
 func engineError(op string, err error) error {
 	msg := err.Error()
 	if auto.IsConcurrentUpdateError(err) {
-		msg = "another cosocial command is running on this stack; wait for it to finish"
+		return fmt.Errorf("%s: another cosocial command is running on this stack; wait for it to finish. Nothing was changed", op)
+	}
+	for _, k := range knownEngineFailures {
+		if m := k.match.FindStringSubmatch(msg); m != nil {
+			return &EngineFailure{Op: op, Summary: k.summary, Detail: k.detail(m)}
+		}
 	}
 	return fmt.Errorf("%s: %s", op, strings.TrimSpace(msg))
+}
+
+// EngineFailure is an engine failure the tool can explain.
+type EngineFailure struct {
+	Op      string
+	Summary string
+	Detail  string
+}
+
+func (e *EngineFailure) Error() string { return e.Summary + ": " + e.Detail }
+
+var knownEngineFailures = []struct {
+	match   *regexp.Regexp
+	summary string
+	detail  func(match []string) string
+}{
+	{regexp.MustCompile(`incorrect passphrase`), "Wrong passphrase", func([]string) string {
+		return "COSOCIAL_PASSPHRASE does not open this stack's secrets: it is not the passphrase the state was made with. Nothing was changed. " +
+			"Set it to the one kept in the co-op's password manager; without it the database passwords and S3 keys in the state cannot be read."
+	}},
+	{regexp.MustCompile(`failed to load checkpoint[^\n]*|could not deserialize deployment[^\n]*`), "Damaged state", func(m []string) string {
+		return fmt.Sprintf("the stack's state cannot be read (%s). Nothing was changed, and nothing will be until it is repaired: "+
+			"the resources it records still run at the providers. Put back the last good copy: the engine keeps earlier ones under .pulumi/backups "+
+			"in the state's folder or bucket (with a state bucket, also its object versions).", strings.TrimSpace(m[0]))
+	}},
+	{protected, "Protected resource", protectedDetail},
+}
+
+// protected is the engine's refusal to delete or replace a protected
+// resource, which advises `pulumi state unprotect`: not what a volunteer
+// should run.
+var protected = regexp.MustCompile(`(?s)(?:resource|unable to replace resource) "?urn:pulumi:[^"\s]*::([a-z]+\.[^"\s]+?)"?\s+(?:cannot be deleted\s+because it is protected|as it is currently marked for protection)`)
+
+func protectedDetail(m []string) string {
+	return fmt.Sprintf("%s holds data, so cosocial protects it: a plain run never deletes or replaces it. Nothing was changed. "+
+		"If the description changed so that it would be replaced, put that back as it was; to remove it with its data, run "+
+		"`cosocial destroy --include-data --confirm <the co-op's domain>`.", m[1])
+}
+
+// CheckNotLost refuses to go on with a state that has lost what it
+// recorded: one that records nothing at all although the stack's last
+// update left resources behind (the file was emptied or replaced). Planning
+// against it would make every server, database and bucket a second time
+// while the first ones still run. A new stack, or one whose last operation
+// was a destroy, passes.
+func (s *Stack) CheckNotLost(ctx context.Context) error {
+	hist, err := s.auto.History(ctx, 1, 1, opthistory.ShowSecrets(false))
+	if err != nil || len(hist) == 0 || hist[0].Kind == "destroy" || hist[0].ResourceChanges == nil {
+		return nil
+	}
+	left := 0
+	for kind, n := range *hist[0].ResourceChanges {
+		if kind != "delete" && kind != "discard" {
+			left += n
+		}
+	}
+	if left == 0 {
+		return nil
+	}
+	res, err := s.Resources(ctx)
+	if err != nil || len(res) > 0 {
+		return err
+	}
+	return &EngineFailure{Op: "reading the state", Summary: "The state lost its resources", Detail: fmt.Sprintf(
+		"the stack's last %s (%s) left %d resources, and its state now records none: the state was emptied or replaced. "+
+			"Nothing was changed; planning now would make everything a second time while the first ones still run at the providers. "+
+			"Put back the last good copy of the state (the engine keeps earlier ones under .pulumi/backups in the state's folder or bucket), then run the command again.",
+		hist[0].Kind, hist[0].StartTime, left)}
 }
