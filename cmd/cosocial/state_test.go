@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +51,44 @@ func TestBrokenStateIsExplained(t *testing.T) {
 	r.run(0, "plan", "--sandbox", "--detailed-exitcode")
 	if held := simulatorRecords(t, r.sandboxHome()); held["instances"] != 1 || held["clusters"] != 1 {
 		t.Errorf("the simulator holds %v", held)
+	}
+}
+
+// TestTheSandboxMayMove: when the sandbox's ports are taken by something
+// else, its simulators start on others, and the stack still works: drift
+// and refresh reach them (they called the recorded port before, and
+// failed with "connection refused" from then on), and up finds nothing to
+// do.
+func TestTheSandboxMayMove(t *testing.T) {
+	r := newRehearsal(t, map[string]string{"cosocial.hcl": stacks + "/starter/cosocial.hcl"})
+	r.run(0, "up", "--sandbox", "--yes")
+	files, _ := filepath.Glob(filepath.Join(r.sandboxHome(), "*", "ports.json"))
+	if len(files) != 1 {
+		t.Fatalf("ports: %v", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ports map[string]int
+	if err := json.Unmarshal(b, &ports); err != nil || ports["ovh"] == 0 {
+		t.Fatalf("ports.json %s: %v", b, err)
+	}
+	// Something else serves on every port the sandbox used.
+	for name, port := range ports {
+		if port == 0 {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatalf("holding the %s port %d: %v", name, port, err)
+		}
+		defer l.Close()
+	}
+	r.run(0, "drift", "--sandbox")
+	r.run(0, "refresh", "--sandbox")
+	r.run(0, "plan", "--sandbox", "--detailed-exitcode")
+	if b2, _ := os.ReadFile(files[0]); string(b2) == string(b) {
+		t.Errorf("the sandbox did not move: %s", b2)
 	}
 }

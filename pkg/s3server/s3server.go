@@ -136,6 +136,10 @@ func (s *Server) start(ctx context.Context, bin, argv0 string, port int) error {
 	go func() { done <- cmd.Wait(); logf.Close() }()
 	s.cmd, s.done, s.Port = cmd, done, port
 	// The banner comes before the port is bound: only /health says ready.
+	// Whatever else holds the port (a server that never answers, another
+	// S3 server) must not pass for this one: each probe is bounded, and
+	// ready means this server's own root key is accepted.
+	probe := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -146,12 +150,19 @@ func (s *Server) start(ctx context.Context, bin, argv0 string, port int) error {
 			return ctx.Err()
 		case <-time.After(25 * time.Millisecond):
 		}
-		resp, err := http.Get(s.Endpoint() + "/health")
+		resp, err := probe.Get(s.Endpoint() + "/health")
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err = s.signed(pctx, http.MethodGet, "/", nil, http.StatusOK)
+		cancel()
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+			return nil
 		}
 	}
 	s.Stop()

@@ -308,6 +308,7 @@ func (sb *Sandbox) Env() map[string]string {
 		"OVH_APPLICATION_KEY":            sb.Credentials.ApplicationKey,
 		"OVH_APPLICATION_SECRET":         sb.Credentials.ApplicationSecret,
 		"OVH_CONSUMER_KEY":               sb.Credentials.ConsumerKey,
+		"COSOCIAL_OVH_ENDPOINT":          sb.OVHEndpoint(),
 		"DIGITALOCEAN_TOKEN":             sb.DOToken,
 		"COSOCIAL_DIGITALOCEAN_ENDPOINT": sb.DOEndpoint(),
 		"OS_AUTH_URL":                    sb.OSAuthURL(),

@@ -65,6 +65,7 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 		Description: desc, Stack: f.Stack, Dir: opened.Dir, Engine: engine,
 		Passphrase: os.Getenv("COSOCIAL_PASSPHRASE"),
 	}
+	var backendEndpoints map[string]string
 	if useSandbox {
 		dir, err := sandbox.DefaultDir(f.File)
 		if err != nil {
@@ -83,15 +84,20 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 			opened.Close()
 			return nil, err
 		}
-		opts.Program.Endpoints = map[string]string{}
+		// The plugin finds the simulator through the environment
+		// (COSOCIAL_OVH_ENDPOINT in opts.Env), never through the program:
+		// the state keeps the description's endpoint, and a sandbox whose
+		// port moved stays usable. Only the state bucket, reached from
+		// this process, is pointed at it here.
+		backendEndpoints = map[string]string{}
 		for _, p := range desc.Providers {
 			if p.Kind == model.ProviderOVH {
-				opts.Program.Endpoints[p.Name] = sb.OVHEndpoint()
+				backendEndpoints[p.Name] = sb.OVHEndpoint()
 			}
 		}
 	}
 	backend, err := stack.ResolveBackend(ctx, desc, opened.Dir, stack.BackendOptions{
-		Endpoints: opts.Program.Endpoints, Env: opts.Env,
+		Endpoints: backendEndpoints, Env: opts.Env,
 		Progress: func(msg string) { fmt.Fprintf(f.IOStreams.ErrOut, "  %s\n", msg) },
 	})
 	if err != nil {

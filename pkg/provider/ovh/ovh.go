@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	goovh "github.com/ovh/go-ovh/ovh"
@@ -18,6 +19,12 @@ import (
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/provider"
 )
+
+// EndpointEnv, when set, replaces every configured endpoint: the sandbox
+// gives its simulator's URL this way on each run, so that a port, which
+// moves between runs, is never recorded in a stack's state (where refresh
+// and drift would go on calling a port nobody serves).
+const EndpointEnv = "COSOCIAL_OVH_ENDPOINT"
 
 // Config says which OVHcloud account, project and region to use. The
 // credentials are go-ovh's: OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and
@@ -60,6 +67,9 @@ type Cloud struct {
 
 // New connects to OVHcloud (nothing is called until the first request).
 func New(cfg Config) (*Cloud, error) {
+	if e := os.Getenv(EndpointEnv); e != "" {
+		cfg.Endpoint = e
+	}
 	if cfg.Project == "" {
 		return nil, errors.New("ovh: a project is required")
 	}
