@@ -303,3 +303,33 @@ func simulatorRecords(t *testing.T, home string) map[string]int {
 	}
 	return counts
 }
+
+// TestTwoCommandsShareOneSandboxInTurn: while `cosocial sandbox` serves a
+// description's sandbox, an up on the same description waits, saying
+// why, and goes on once the served one stops; nothing of either run is
+// lost (before, up failed with InvalidAccessKeyId and the served sandbox,
+// stopping, overwrote the simulator's records).
+func TestTwoCommandsShareOneSandboxInTurn(t *testing.T) {
+	env := standUpEnv(t)
+	dir := t.TempDir()
+	src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
+	os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+	served := start(t, dir, env, "sandbox")
+	served.await("Ctrl-C")
+	up := start(t, dir, env, "up", "--sandbox", "--yes")
+	up.await("is in use by process")
+	served.interrupt(syscall.SIGINT)
+	if code := served.exit(); code != 0 {
+		t.Errorf("the served sandbox: exit %d", code)
+	}
+	if code := up.exit(); code != 0 {
+		out, errOut := up.output()
+		t.Fatalf("up: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cosocialEnv(t, dir, env, "plan", "--sandbox", "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan: exit %d\n%s%s", code, out, errOut)
+	}
+	if held := simulatorRecords(t, sandboxHomeOf(env)); held["instances"] != 1 || held["clusters"] != 1 || held["users"] != 1 {
+		t.Errorf("the simulator holds %v", held)
+	}
+}

@@ -38,6 +38,9 @@ type Options struct {
 	Zones    []string
 	Timing   ovhsim.Timing
 	Faults   ovhsim.Faults
+	// Waiting is told who holds the sandbox when another process is
+	// using it: Start waits for it to finish (or ctx to end).
+	Waiting func(holder string)
 	// DOTiming is the DigitalOcean simulator's; left zero, it follows
 	// Timing (droplets build as instances do, databases as clusters).
 	DOTiming dosim.Timing
@@ -64,6 +67,7 @@ var DefaultTiming = ovhsim.Timing{
 
 // Sandbox is a running set of simulators.
 type Sandbox struct {
+	held        *os.File // the folder's lock, while the sandbox runs
 	OVH         *ovhsim.Server
 	Credentials ovhsim.Credentials
 	DO          *dosim.Server
@@ -106,7 +110,11 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err := os.MkdirAll(opts.Dir, 0o711); err != nil {
 		return nil, err
 	}
-	sb := &Sandbox{dir: opts.Dir, Credentials: ovhsim.Credentials{
+	held, err := lock(ctx, opts.Dir, opts.Waiting)
+	if err != nil {
+		return nil, err
+	}
+	sb := &Sandbox{dir: opts.Dir, held: held, Credentials: ovhsim.Credentials{
 		ApplicationKey: "sandbox-" + random(8), ApplicationSecret: random(32), ConsumerKey: random(32),
 	}, DOToken: "dop_v1_" + random(64), OSCredentials: ossim.Credentials{
 		Username: "cosocial", Password: random(32), ProjectName: "cosocial", DomainName: "Default",
@@ -116,8 +124,8 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	var backends ovhsim.Backends
 	var doBackends dosim.Backends
 	if !opts.NoBackends {
-		var err error
 		if sb.s3, err = startS3(ctx, filepath.Join(opts.Dir, "s3"), sb.ports.S3); err != nil {
+			sb.Close()
 			return nil, err
 		}
 		sb.ports.S3 = sb.s3.Port
@@ -352,6 +360,9 @@ func (sb *Sandbox) Close() error {
 	if sb.logFile != nil {
 		errs = append(errs, sb.logFile.Close())
 	}
+	// Last: the next user may start only once everything here stopped.
+	unlock(sb.held)
+	sb.held = nil
 	return errors.Join(errs...)
 }
 

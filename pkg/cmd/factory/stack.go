@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,7 +72,9 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 		if err != nil {
 			return nil, err
 		}
-		sb, err := sandbox.Start(ctx, SandboxOptions(desc, dir))
+		sopts := SandboxOptions(desc, dir)
+		sopts.Waiting = SandboxWaiting(f.IOStreams.ErrOut)
+		sb, err := sandbox.Start(ctx, sopts)
 		if err != nil {
 			return nil, fmt.Errorf("starting the sandbox: %w", err)
 		}
@@ -112,6 +115,17 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 	}
 	opened.Stack = st
 	return opened, nil
+}
+
+// SandboxWaiting tells the person, on w, why a command does not start
+// yet: the description's sandbox is in use by another process.
+func SandboxWaiting(w io.Writer) func(holder string) {
+	return func(holder string) {
+		if holder == "" {
+			holder = "another process"
+		}
+		fmt.Fprintf(w, "The sandbox of this description is in use by %s: waiting for it to finish (Ctrl-C to stop waiting)…\n", holder)
+	}
 }
 
 // SandboxOptions are the sandbox for a description: its OVHcloud projects

@@ -92,6 +92,7 @@ func sandboxRun(opts *Options) error {
 	sopts.Projects = append(sopts.Projects, opts.Projects...)
 	sopts.Zones = append(sopts.Zones, opts.Zones...)
 	sopts.Faults = ovhsim.Faults{Rate: opts.FaultRate, Burst: opts.Burst, Codes: []int{429, 500, 503}, Seed: 1}
+	sopts.Waiting = factory.SandboxWaiting(opts.IO.ErrOut)
 	s, err := sb.Start(ctx, sopts)
 	if err != nil {
 		return err

@@ -47,7 +47,9 @@ func NewDeps(f *factory.Factory) Deps {
 		if err != nil {
 			return nil, err
 		}
-		return sandbox.Start(ctx, factory.SandboxOptions(desc, dir))
+		sopts := factory.SandboxOptions(desc, dir)
+		sopts.Waiting = factory.SandboxWaiting(f.IOStreams.ErrOut)
+		return sandbox.Start(ctx, sopts)
 	}}
 }
 
