@@ -100,7 +100,7 @@ lint:
 # fails. The engine tests always run, on the engine picked above.
 test: test-deps engine lint
 	@echo "== Testing, with the Pulumi engine $(ENGINE)"
-	@set -o pipefail; COSOCIAL_PULUMI=$(ENGINE) COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test -count=1 -v ./... 2>&1 | tee .test.log \
+	@set -o pipefail; COSOCIAL_PULUMI=$(ENGINE) COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test -count=1 -timeout 45m -v ./... 2>&1 | tee .test.log \
 		| grep -E --line-buffered '^(ok|FAIL|panic:)|^\s*--- (FAIL|SKIP)|SKIP: ' \
 		|| { echo; echo "== the end of .test.log:"; tail -60 .test.log; exit 1; }
 
