@@ -79,6 +79,20 @@ func start(t *testing.T, dir string, env []string, args ...string) *running {
 	return r
 }
 
+// starterFolder is a folder of the test's holding the starter description.
+func starterFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, err := os.ReadFile(stacks + "/starter/cosocial.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // interrupt sends sig as a terminal does: to the whole process group.
 func (r *running) interrupt(sig syscall.Signal) {
 	syscall.Kill(-r.cmd.Process.Pid, sig)
@@ -153,9 +167,7 @@ func TestAnInterruptStopsCleanly(t *testing.T) {
 	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			env := standUpEnv(t)
-			dir := t.TempDir()
-			src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
-			os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+			dir := starterFolder(t)
 			r := start(t, dir, env, "up", "--sandbox", "--yes")
 			r.await("creating ")
 			r.interrupt(tc.sig)
@@ -180,9 +192,7 @@ func TestAnInterruptStopsCleanly(t *testing.T) {
 func TestASecondInterruptQuitsAtOnce(t *testing.T) {
 	env := standUpEnv(t)
 	t.Cleanup(func() { stopLeftovers(t, sandboxHomeOf(env)) })
-	dir := t.TempDir()
-	src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
-	os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+	dir := starterFolder(t)
 	r := start(t, dir, env, "up", "--sandbox", "--yes")
 	r.await("creating ")
 	r.interrupt(syscall.SIGINT)
@@ -238,9 +248,7 @@ func TestAnInterruptedUpLeavesNothingBehind(t *testing.T) {
 	for _, at := range []string{"creating server.web", "northwind-web: BUILD", "northwind-media user: creating", "northwind-main: CREATING"} {
 		t.Run(strings.ReplaceAll(at, " ", "_"), func(t *testing.T) {
 			env := standUpEnv(t)
-			dir := t.TempDir()
-			src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
-			os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+			dir := starterFolder(t)
 			r := start(t, dir, env, "up", "--sandbox", "--yes")
 			r.await(at)
 			r.interrupt(syscall.SIGINT)
@@ -311,9 +319,7 @@ func simulatorRecords(t *testing.T, home string) map[string]int {
 // stopping, overwrote the simulator's records).
 func TestTwoCommandsShareOneSandboxInTurn(t *testing.T) {
 	env := standUpEnv(t)
-	dir := t.TempDir()
-	src, _ := os.ReadFile(stacks + "/starter/cosocial.hcl")
-	os.WriteFile(filepath.Join(dir, "cosocial.hcl"), src, 0o644)
+	dir := starterFolder(t)
 	served := start(t, dir, env, "sandbox")
 	served.await("Ctrl-C")
 	up := start(t, dir, env, "up", "--sandbox", "--yes")

@@ -246,20 +246,6 @@ func (e *NotEmptyError) Error() string {
 	return fmt.Sprintf("bucket %s still holds %d objects: cosocial never empties a bucket silently; `cosocial destroy --include-data` empties it after you confirm", e.Bucket, e.Objects)
 }
 
-// ExistsError refuses to create a resource whose name is already taken at
-// the provider by one the stack's state does not record: most likely left
-// by a run that was killed before it could record it. Making a second one
-// would leave the first running and billed, unseen.
-type ExistsError struct {
-	Kind, Name, ID, Provider string
-}
-
-func (e *ExistsError) Error() string {
-	return fmt.Sprintf("a %s named %s already exists at %s (id %s), and this stack's state does not record it. "+
-		"cosocial did not make a second one. If a run that was killed made it, delete it at %s and run up again; "+
-		"if it belongs to something else, rename the block in the description", e.Kind, e.Name, e.Provider, e.ID, e.Provider)
-}
-
 // Unfinished is the error of a create that made its resource but could not
 // see it through: interrupted, timed out, or the resource went to an
 // error status. ID names what exists, so that the caller records it (and

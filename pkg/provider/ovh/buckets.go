@@ -68,7 +68,7 @@ func (c *Cloud) CreateBucket(ctx context.Context, spec provider.BucketSpec) (*pr
 	}
 	var user cloudUser
 	body := map[string]any{"description": "cosocial: bucket " + spec.Name, "role": "objectstore_operator"}
-	if err := c.call(ctx, http.MethodPost, c.path("/user"), body, &user); err != nil {
+	if err := c.create(ctx, c.path("/user"), body, &user); err != nil {
 		return nil, creds, err
 	}
 	// The user, its key, the bucket and the policy are made one after the

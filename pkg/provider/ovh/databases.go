@@ -93,7 +93,7 @@ func (c *Cloud) CreateDatabase(ctx context.Context, spec provider.DatabaseSpec) 
 		body["disk"] = map[string]int{"size": spec.DiskGB}
 	}
 	var created service
-	if err := c.call(ctx, http.MethodPost, c.dbPath(spec.Engine, ""), body, &created); err != nil {
+	if err := c.create(ctx, c.dbPath(spec.Engine, ""), body, &created); err != nil {
 		return nil, nil, err
 	}
 	// A cluster this call made and could not finish (interrupted, timed

@@ -103,6 +103,20 @@ func New(cfg Config) (*Cloud, error) {
 // call makes one API request, retrying transient failures. A POST is
 // retried only when the API says it did nothing (429 or 503): retrying a
 // create that may have happened would make two.
+// create sends a request that makes something on a context an interrupt
+// does not cancel (a deadline still bounds it): abandoned mid-flight, its
+// answer, and with it the ID of what it made, would be lost, and the thing
+// left behind for no state to record. The caller sees the cancellation at
+// its next step, knowing the ID, and records or takes back what was made.
+func (c *Cloud) create(ctx context.Context, path string, body, out any) error {
+	if err := ctx.Err(); err != nil {
+		return err // cancelled before anything was sent
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	return c.call(cctx, http.MethodPost, path, body, out)
+}
+
 func (c *Cloud) call(ctx context.Context, method, path string, body, out any) error {
 	retry := provider.Transient
 	if method == http.MethodPost {

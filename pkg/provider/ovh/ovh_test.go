@@ -202,37 +202,3 @@ func TestWrongCredentialsAreRefused(t *testing.T) {
 		}
 	}
 }
-
-// TestASecondServerOfTheSameNameIsRefused: a server under the name a
-// create is about to use, which the caller did not record (a run killed
-// before it could), is named in the error; no second one is made.
-func TestASecondServerOfTheSameNameIsRefused(t *testing.T) {
-	sb, cloud := start(t, ovhsim.Faults{}, false)
-	ctx := context.Background()
-	spec := provider.ServerSpec{Name: "northwind-web", Region: "BHS5", Flavor: "b3-8", Image: "Debian 12"}
-	first, err := cloud.CreateServer(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = cloud.CreateServer(ctx, spec)
-	var exists *provider.ExistsError
-	if !errors.As(err, &exists) || exists.ID != first.ID || !strings.Contains(err.Error(), "did not make a second one") {
-		t.Fatalf("second create: %v", err)
-	}
-	posts := 0
-	for _, r := range sb.OVH.Requests() {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/instance") {
-			posts++
-		}
-	}
-	if posts != 1 {
-		t.Errorf("%d instance creations sent, want 1", posts)
-	}
-	// Once it is deleted, the name is free again.
-	if err := cloud.DeleteServer(ctx, first.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cloud.CreateServer(ctx, spec); err != nil {
-		t.Errorf("create after delete: %v", err)
-	}
-}

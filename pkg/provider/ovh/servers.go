@@ -126,18 +126,6 @@ func (c *Cloud) regionOr(r string) string {
 // CreateServer creates an instance and waits until it is ACTIVE.
 func (c *Cloud) CreateServer(ctx context.Context, spec provider.ServerSpec) (*provider.Server, error) {
 	region := c.regionOr(spec.Region)
-	// OVHcloud lets two instances share a name: a server this stack's
-	// state does not know, under the name it is about to use, is refused
-	// rather than doubled.
-	var existing []instanceDetail
-	if err := c.call(ctx, http.MethodGet, c.path("/instance?region=%s", url.QueryEscape(region)), nil, &existing); err != nil {
-		return nil, err
-	}
-	for _, in := range existing {
-		if in.Name == spec.Name && in.Status != "DELETING" && in.Status != "DELETED" {
-			return nil, &provider.ExistsError{Kind: "server", Name: spec.Name, ID: in.ID, Provider: "OVHcloud"}
-		}
-	}
 	flavorID, err := c.flavorID(ctx, region, spec.Flavor)
 	if err != nil {
 		return nil, err
@@ -158,7 +146,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec provider.ServerSpec) (*pr
 		body["userData"] = spec.UserData
 	}
 	var created instanceDetail
-	if err := c.call(ctx, http.MethodPost, c.path("/instance"), body, &created); err != nil {
+	if err := c.create(ctx, c.path("/instance"), body, &created); err != nil {
 		return nil, err
 	}
 	s, err := c.waitActive(ctx, created.ID, spec.Name)
