@@ -119,8 +119,11 @@ func readPath(p *hclparse.Parser, path, edited string, src []byte) ([]parsed, st
 	var files []parsed
 	var diags hcl.Diagnostics
 	for _, n := range names {
-		text, d := src, screen(n, src)
-		if edited == "" || filepath.Clean(n) != filepath.Clean(edited) {
+		var text []byte
+		var d hcl.Diagnostics
+		if edited != "" && filepath.Clean(n) == filepath.Clean(edited) {
+			text, d = src, screen(n, src)
+		} else {
 			text, d = ReadSource(n)
 		}
 		diags = append(diags, d...)

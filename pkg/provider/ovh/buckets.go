@@ -84,11 +84,7 @@ func (c *Cloud) CreateBucket(ctx context.Context, spec provider.BucketSpec) (*pr
 					return err
 				}
 			}
-			err := c.call(ctx, http.MethodDelete, c.path("/user/%d", user.ID), nil, nil)
-			if errors.Is(err, provider.ErrNotFound) {
-				return nil
-			}
-			return err
+			return c.deleteUser(ctx, user.ID)
 		})
 	}
 	return b, creds, nil
@@ -271,12 +267,18 @@ func (c *Cloud) DeleteBucket(ctx context.Context, id string) error {
 		return err
 	}
 	if ct.OwnerID != 0 {
-		err := c.call(ctx, http.MethodDelete, c.path("/user/%d", ct.OwnerID), nil, nil)
-		if err != nil && !errors.Is(err, provider.ErrNotFound) {
-			return err
-		}
+		return c.deleteUser(ctx, ct.OwnerID)
 	}
 	return nil
+}
+
+// deleteUser deletes a bucket's S3 user; one already gone is fine.
+func (c *Cloud) deleteUser(ctx context.Context, id int64) error {
+	err := c.call(ctx, http.MethodDelete, c.path("/user/%d", id), nil, nil)
+	if errors.Is(err, provider.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // BucketByName finds a bucket by its name in a region.
