@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -273,41 +272,13 @@ func TestAnInterruptedUpLeavesNothingBehind(t *testing.T) {
 	}
 }
 
-// simulatorRecords counts what the OVHcloud simulator holds, by kind,
-// from the records it keeps on disk: a record whose deletion is over no
-// longer counts.
+// simulatorRecords counts what the OVHcloud simulator holds live, by
+// kind.
 func simulatorRecords(t *testing.T, home string) map[string]int {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(home, "*", "ovh.json"))
-	if len(files) != 1 {
-		t.Fatalf("simulator records: %v", files)
-	}
-	b, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st map[string]json.RawMessage
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatal(err)
-	}
 	counts := map[string]int{}
-	for kind, raw := range st {
-		var m map[string]struct {
-			// A deleted record is kept until its deletion is over: from
-			// Life.At on, the simulator answers 404 for it.
-			Life *struct {
-				At   time.Time `json:"at"`
-				Gone bool      `json:"gone"`
-			} `json:"life"`
-		}
-		if json.Unmarshal(raw, &m) != nil {
-			continue
-		}
-		for _, rec := range m {
-			if rec.Life == nil || !rec.Life.Gone || rec.Life.At.After(time.Now()) {
-				counts[kind]++
-			}
-		}
+	for kind, ids := range simulatorIDs(t, home) {
+		counts[kind] = len(ids)
 	}
 	return counts
 }

@@ -134,6 +134,14 @@ func (c *Cluster) Start(ctx context.Context, port int) error {
 	if err := c.own(c.SocketDir()); err != nil {
 		return err
 	}
+	// A server left running by a process that was killed before it could
+	// stop it (a sandbox under kill -9) still holds the folder: stop it,
+	// and start again on the port asked for now.
+	if out, err := c.run(ctx, filepath.Join(c.bin, "pg_ctl"), "-D", c.Dir, "status"); err == nil && strings.Contains(string(out), "server is running") {
+		if err := c.Stop(ctx); err != nil {
+			return err
+		}
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		p := port

@@ -55,8 +55,26 @@ func TestClusterLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn2.Close(ctx)
 	if err := conn2.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname IN ('app', 'defaultdb')").Scan(&n); err != nil || n != 2 {
 		t.Fatalf("databases after restart: %d, %v", n, err)
 	}
+	conn2.Close(ctx)
+
+	// A server its starter never stopped (that process was killed) is
+	// stopped and started again on the port asked for now.
+	orphaned, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := orphaned.Start(ctx, 0); err != nil {
+		t.Fatalf("starting over a server left running: %v", err)
+	}
+	if orphaned.Port == port {
+		t.Fatalf("still on the old port %d", port)
+	}
+	conn3, err := orphaned.AdminConn(ctx, "postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn3.Close(ctx)
 }

@@ -233,6 +233,46 @@ type Zones interface {
 	DeleteZone(ctx context.Context, id string) error
 }
 
+// Kind is what a create makes, as far as leftovers go.
+type Kind string
+
+// The kinds whose creates can leave something behind when killed.
+const (
+	KindServer   Kind = "server"
+	KindDatabase Kind = "database"
+	KindBucket   Kind = "bucket"
+	// KindS3User is a bucket's own user, made before the bucket.
+	KindS3User Kind = "S3 user"
+	// KindVolume is the data volume of a database the tool runs on a
+	// server of its own, made before the server.
+	KindVolume Kind = "volume"
+)
+
+// Leftover is something a create made that no state records.
+type Leftover struct {
+	Kind Kind
+	ID   string
+	Name string
+}
+
+func (l Leftover) String() string { return fmt.Sprintf("%s %s (id %s)", l.Kind, l.Name, l.ID) }
+
+// Leftovers finds and takes back what a create left at the provider when
+// the run making it was killed before the engine recorded its outcome
+// (a power cut, kill -9, a closed terminal). Only that create knew of it:
+// no state records it, and nothing was given its address or credentials,
+// so removing it loses nothing, and the next run makes it again once.
+// Without this, the next run makes a second one beside it.
+type Leftovers interface {
+	// Leftovers lists what the provider holds for a create of kind called
+	// name that is none of known (the IDs a state records): for a bucket,
+	// the bucket and the S3 users made for it that own none.
+	Leftovers(ctx context.Context, kind Kind, region, name string, known map[string]bool) ([]Leftover, error)
+	// RemoveLeftover deletes one; a bucket holding objects is refused
+	// (NotEmptyError), never emptied.
+	RemoveLeftover(ctx context.Context, l Leftover) error
+}
+
 // ErrNotFound means the resource does not exist (any more).
 var ErrNotFound = errors.New("not found")
 

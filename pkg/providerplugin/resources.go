@@ -30,7 +30,10 @@ type clouds struct {
 // outputs that stay the same through an in-place update, and its life
 // cycle over one capability.
 type resourceType struct {
-	inputs []prop
+	// leftover is what a killed create of this type may leave at the
+	// provider unrecorded; empty where it leaves nothing worth finding.
+	leftover provider.Kind
+	inputs   []prop
 	// stable outputs keep their value through an update: the engine can
 	// show them in a preview.
 	stable              []string
@@ -61,6 +64,15 @@ var types = map[tokens.Type]*resourceType{
 	"cosocial:openstack:Bucket":    bucketType,
 	"cosocial:openstack:DnsRecord": recordType,
 	"cosocial:openstack:DnsZone":   zoneType,
+}
+
+// LeftoverKind is what a killed create of a resource of type token may
+// have left at its provider, or "" for nothing.
+func LeftoverKind(token string) provider.Kind {
+	if rt, ok := types[tokens.Type(token)]; ok {
+		return rt.leftover
+	}
+	return ""
 }
 
 func lookup(t tokens.Type) (*resourceType, error) {
@@ -144,6 +156,7 @@ func gone(err error) (resource.PropertyMap, resource.PropertyMap, error) {
 // Instance: a server. A new flavor is an in-place resize; a new image,
 // region, key or cloud-init is a new server.
 var serverType = &resourceType{
+	leftover: provider.KindServer,
 	inputs: []prop{
 		{name: "name", kind: kString, required: true, replace: true},
 		{name: "region", kind: kString, required: true, replace: true},
@@ -219,6 +232,7 @@ func serverOutputs(s *provider.Server) resource.PropertyMap {
 // place (a resize or an upgrade, never a replacement: a replacement would
 // start from an empty database); engine and region are a new cluster.
 var databaseType = &resourceType{
+	leftover: provider.KindDatabase,
 	inputs: []prop{
 		{name: "name", kind: kString, required: true, replace: true},
 		{name: "region", kind: kString, required: true, replace: true},
@@ -326,6 +340,7 @@ func databaseOutputs(db *provider.Database, passwords map[string]string) resourc
 // so a new name deletes the old bucket first (and the engine refuses
 // because buckets are protected).
 var bucketType = &resourceType{
+	leftover: provider.KindBucket,
 	inputs: []prop{
 		{name: "name", kind: kString, required: true, replace: true},
 		{name: "region", kind: kString, required: true, replace: true},

@@ -128,6 +128,7 @@ func (s *Server) start(ctx context.Context, bin, argv0 string, port int) error {
 	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+s.RootAccess, "ROOT_SECRET_KEY="+s.RootSecret)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(cmd.SysProcAttr)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("starting versitygw: %w", err)

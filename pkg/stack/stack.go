@@ -47,6 +47,9 @@ type Options struct {
 	Program ProgramOptions
 	// Backend is where the state is kept; the stack folder when empty.
 	Backend Backend
+	// Say hears what the stack does on its own account, such as settling
+	// what a killed run left pending.
+	Say func(string)
 }
 
 // Stack is an opened stack.
@@ -104,6 +107,9 @@ func Open(ctx context.Context, opts Options) (*Stack, error) {
 		Name:    tokens.PackageName(ProjectName(opts.Description)),
 		Runtime: workspace.NewProjectRuntimeInfo("go", nil),
 		Plugins: &workspace.Plugins{Providers: []workspace.PluginOptions{{Name: providerplugin.Name, Path: plugins, Version: providerplugin.Version.String()}}},
+	}
+	if err := clearStaleLocks(backend.URL, string(project.Name), opts.Stack, opts.Say); err != nil {
+		return nil, err
 	}
 	st, err := auto.UpsertStackInlineSource(ctx, opts.Stack, string(project.Name), Program(opts.Description, opts.Program),
 		auto.WorkDir(work), auto.PulumiHome(home), auto.Project(project), auto.EnvVars(env),
@@ -198,6 +204,9 @@ func (s *Stack) Preview(ctx context.Context, onEvent Events) (*Plan, error) {
 	if err := s.CheckNotLost(ctx); err != nil {
 		return newPlan(), err
 	}
+	if n, err := s.Unsettled(ctx); err == nil && n > 0 {
+		s.say(fmt.Sprintf("A run on this stack was stopped before it finished: %d operation(s) are unsettled. up settles them first (what they left at the providers is taken back, not made twice).", n))
+	}
 	plan, err := collect(previewing, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.Preview(ctx, optpreview.EventStreams(ch))
 		return err
@@ -207,6 +216,9 @@ func (s *Stack) Preview(ctx context.Context, onEvent Events) (*Plan, error) {
 
 // Up applies the program.
 func (s *Stack) Up(ctx context.Context, onEvent Events) (*Plan, error) {
+	if err := s.Settle(ctx, onEvent); err != nil {
+		return newPlan(), err
+	}
 	plan, err := collect(applying, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.Up(ctx, optup.EventStreams(ch))
 		return err
@@ -217,6 +229,9 @@ func (s *Stack) Up(ctx context.Context, onEvent Events) (*Plan, error) {
 // Refresh reads every resource from its provider and records what it
 // finds.
 func (s *Stack) Refresh(ctx context.Context, onEvent Events) (*Plan, error) {
+	if err := s.Settle(ctx, onEvent); err != nil {
+		return newPlan(), err
+	}
 	plan, err := collect(refreshing, onEvent, func(ch chan<- events.EngineEvent) error {
 		_, err := s.auto.Refresh(ctx, optrefresh.EventStreams(ch))
 		return err
@@ -239,6 +254,9 @@ func (s *Stack) Drift(ctx context.Context, onEvent Events) (*Plan, error) {
 // stays (and loses the servers allowed to reach it). With includeData,
 // after Unprotect, it deletes everything.
 func (s *Stack) Destroy(ctx context.Context, includeData bool, onEvent Events) (*Plan, error) {
+	if err := s.Settle(ctx, onEvent); err != nil {
+		return newPlan(), err
+	}
 	if !includeData {
 		dataOnly := s.opts.Program
 		dataOnly.DataOnly = true

@@ -65,6 +65,7 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 	opts := stack.Options{
 		Description: desc, Stack: f.Stack, Dir: opened.Dir, Engine: engine,
 		Passphrase: os.Getenv("COSOCIAL_PASSPHRASE"),
+		Say:        func(msg string) { fmt.Fprintln(f.IOStreams.ErrOut, msg) },
 	}
 	var backendEndpoints map[string]string
 	if useSandbox {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/provider"
 	"github.com/cosocial/cosocial/pkg/provider/openstack"
+	"github.com/cosocial/cosocial/pkg/provider/providertest"
 	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
 )
 
@@ -236,5 +237,43 @@ func TestNightlyDumpsGoToABucketThatOutlivesTheDatabase(t *testing.T) {
 	}
 	if n := ec2Count(t, sim); n != creds {
 		t.Errorf("%d EC2 credentials after making the database again, %d before", n, creds)
+	}
+}
+
+func TestLeftoversContract(t *testing.T) {
+	_, cloud := start(t, ossim.Options{}, nil)
+	spec := mainDB
+	spec.Name = "contract-orphan-db"
+	providertest.Leftovers(t, providertest.LeftoverCase{
+		Leftovers: cloud, Servers: cloud, Databases: cloud, Database: spec,
+		Region: "ca-ymq-1", Flavor: "v3-starter-1", Image: "Debian 12",
+	})
+}
+
+// TestADatabasesLoneVolumeIsALeftover: a create killed after the data
+// volume was made, before its server, leaves a volume no server holds; it
+// is found and removed, and the volume of a running database is not.
+func TestADatabasesLoneVolumeIsALeftover(t *testing.T) {
+	_, cloud := start(t, ossim.Options{}, nil)
+	db, _, err := cloud.CreateDatabase(bg, mainDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found, err := cloud.Leftovers(bg, provider.KindDatabase, "ca-ymq-1", "main", map[string]bool{db.ID: true}); err != nil || len(found) != 0 {
+		t.Fatalf("a running database's volume counted as a leftover: %v, %v", found, err)
+	}
+	lone, err := cloud.DataVolume(bg, "lone", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := cloud.Leftovers(bg, provider.KindDatabase, "ca-ymq-1", "lone", nil)
+	if err != nil || len(found) != 1 || found[0].Kind != provider.KindVolume || found[0].ID != lone {
+		t.Fatalf("leftovers = %v, %v; want volume %s alone", found, err, lone)
+	}
+	if err := cloud.RemoveLeftover(bg, found[0]); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := cloud.Leftovers(bg, provider.KindDatabase, "ca-ymq-1", "lone", nil); err != nil || len(again) != 0 {
+		t.Fatalf("after removing: %v, %v", again, err)
 	}
 }

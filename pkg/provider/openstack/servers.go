@@ -374,15 +374,7 @@ func (c *Cloud) boot(ctx context.Context, s *session, spec provider.ServerSpec, 
 const requestKey = "cosocial_request"
 
 func (c *Cloud) serverByToken(ctx context.Context, s *session, name, token string) (string, error) {
-	var all []servers.Server
-	err := c.do(ctx, "Nova", false, func() error {
-		page, err := servers.List(s.compute, servers.ListOpts{Name: "^" + regexp.QuoteMeta(name) + "$"}).AllPages(ctx)
-		if err != nil {
-			return err
-		}
-		all, err = servers.ExtractServers(page)
-		return err
-	})
+	all, err := c.serversNamed(ctx, s, name)
 	if err != nil {
 		return "", err
 	}
@@ -392,6 +384,21 @@ func (c *Cloud) serverByToken(ctx context.Context, s *session, name, token strin
 		}
 	}
 	return "", nil
+}
+
+// serversNamed lists the servers called name exactly (Nova's filter is
+// a regular expression).
+func (c *Cloud) serversNamed(ctx context.Context, s *session, name string) ([]servers.Server, error) {
+	var all []servers.Server
+	err := c.do(ctx, "Nova", false, func() error {
+		page, err := servers.List(s.compute, servers.ListOpts{Name: "^" + regexp.QuoteMeta(name) + "$"}).AllPages(ctx)
+		if err != nil {
+			return err
+		}
+		all, err = servers.ExtractServers(page)
+		return err
+	})
+	return all, err
 }
 
 // CreateServer creates a server booted from a volume of spec.DiskGB (or

@@ -66,11 +66,16 @@ func (c *Cloud) CreateBucket(ctx context.Context, spec provider.BucketSpec) (*pr
 	if err != nil {
 		return nil, creds, err
 	}
-	var user cloudUser
-	body := map[string]any{"description": "cosocial: bucket " + spec.Name, "role": "objectstore_operator"}
-	if err := c.create(ctx, c.path("/user"), body, &user); err != nil {
+	body := map[string]any{"description": userDescription(spec.Name), "role": "objectstore_operator"}
+	made, err := c.createFinding(ctx, c.path("/user"), body, func(ctx context.Context) ([]string, error) { return c.usersFor(ctx, spec.Name) })
+	if err != nil {
 		return nil, creds, err
 	}
+	userID, err := strconv.ParseInt(made, 10, 64)
+	if err != nil {
+		return nil, creds, fmt.Errorf("OVHcloud answered with S3 user id %q: %w", made, err)
+	}
+	user := cloudUser{ID: userID}
 	// The user, its key, the bucket and the policy are made one after the
 	// other: a failure on the way takes back what was made, so nothing is
 	// left that no state records.
@@ -272,13 +277,19 @@ func (c *Cloud) DeleteBucket(ctx context.Context, id string) error {
 	return nil
 }
 
-// deleteUser deletes a bucket's S3 user; one already gone is fine.
+// deleteUser deletes a bucket's S3 user and waits until it is gone (the
+// API keeps it "deleting" a while); one already gone is fine.
 func (c *Cloud) deleteUser(ctx context.Context, id int64) error {
 	err := c.call(ctx, http.MethodDelete, c.path("/user/%d", id), nil, nil)
 	if errors.Is(err, provider.ErrNotFound) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return gone(ctx, c, fmt.Sprintf("S3 user %d", id), func(ctx context.Context) error {
+		return c.call(ctx, http.MethodGet, c.path("/user/%d", id), nil, nil)
+	})
 }
 
 // BucketByName finds a bucket by its name in a region.

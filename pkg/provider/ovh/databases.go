@@ -92,17 +92,17 @@ func (c *Cloud) CreateDatabase(ctx context.Context, spec provider.DatabaseSpec) 
 	if spec.DiskGB > 0 {
 		body["disk"] = map[string]int{"size": spec.DiskGB}
 	}
-	var created service
-	if err := c.create(ctx, c.dbPath(spec.Engine, ""), body, &created); err != nil {
+	id, err := c.createFinding(ctx, c.dbPath(spec.Engine, ""), body, func(ctx context.Context) ([]string, error) { return c.clustersNamed(ctx, spec.Name) })
+	if err != nil {
 		return nil, nil, err
 	}
 	// A cluster this call made and could not finish (interrupted, timed
 	// out, in ERROR) holds nothing yet: it is deleted rather than left
 	// for no state to record.
-	db, passwords, err := c.finishDatabase(ctx, spec, created.ID)
+	db, passwords, err := c.finishDatabase(ctx, spec, id)
 	if err != nil {
-		return nil, nil, provider.Undo(ctx, err, "database cluster "+created.ID, func(ctx context.Context) error {
-			return c.DeleteDatabase(ctx, created.ID)
+		return nil, nil, provider.Undo(ctx, err, "database cluster "+id, func(ctx context.Context) error {
+			return c.DeleteDatabase(ctx, id)
 		})
 	}
 	return db, passwords, nil

@@ -7,11 +7,14 @@ package ovh
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	goovh "github.com/ovh/go-ovh/ovh"
@@ -115,6 +118,59 @@ func (c *Cloud) create(ctx context.Context, path string, body, out any) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	return c.call(cctx, http.MethodPost, path, body, out)
+}
+
+// createFinding sends a create whose answer may be lost on its way back
+// (a 5xx other than 503, a timeout): the API may have made the thing all
+// the same. Then what named lists afterwards and did not list before is
+// taken as what it made, instead of failing with it left behind or
+// sending the create again and making two. It returns the new ID.
+func (c *Cloud) createFinding(ctx context.Context, path string, body any, named func(context.Context) ([]string, error)) (string, error) {
+	before, err := named(ctx)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		ID json.RawMessage `json:"id"`
+	}
+	err = c.create(ctx, path, body, &out)
+	if err == nil {
+		return strings.Trim(string(out.ID), `"`), nil
+	}
+	if !mayHaveHappened(err) {
+		return "", err
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var after []string
+	if lerr := c.cfg.Backoff.Do(lctx, func() error { var e error; after, e = named(lctx); return e }); lerr != nil {
+		return "", fmt.Errorf("%w (and whether it was made all the same could not be checked: %v)", err, lerr)
+	}
+	var made []string
+	for _, id := range after {
+		if !slices.Contains(before, id) {
+			made = append(made, id)
+		}
+	}
+	switch len(made) {
+	case 0:
+		return "", err
+	case 1:
+		provider.Report(ctx, "the answer to a create was lost (%v); it was made all the same: %s", err, made[0])
+		return made[0], nil
+	}
+	return "", fmt.Errorf("%w (and %d of that name appeared meanwhile: %s)", err, len(made), strings.Join(made, ", "))
+}
+
+// mayHaveHappened says whether a failed request may have been carried out:
+// the API answered with an error of its own after the fact (5xx but 503),
+// or no answer came.
+func mayHaveHappened(err error) bool {
+	var api *provider.APIError
+	if errors.As(err, &api) {
+		return api.Status >= 500 && api.Status != http.StatusServiceUnavailable
+	}
+	return !errors.Is(err, context.Canceled)
 }
 
 func (c *Cloud) call(ctx context.Context, method, path string, body, out any) error {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	goovh "github.com/ovh/go-ovh/ovh"
 
 	"github.com/cosocial/cosocial/pkg/mysqlserver"
 	"github.com/cosocial/cosocial/pkg/provider"
@@ -201,4 +204,79 @@ func TestWrongCredentialsAreRefused(t *testing.T) {
 			t.Errorf("credentials %s/%s: %v, want %d %s", tc.ak, tc.ck, err, tc.status, tc.class)
 		}
 	}
+}
+
+func TestLeftoversContract(t *testing.T) {
+	_, cloud := start(t, ovhsim.Faults{}, true)
+	providertest.Leftovers(t, providertest.LeftoverCase{
+		Leftovers: cloud, Servers: cloud, Buckets: cloud, Databases: cloud, Region: "BHS5", Flavor: "b3-8", Image: "Debian 12",
+		Database: provider.DatabaseSpec{Name: "contract-orphan-db", Region: "BHS5", Engine: "postgresql", Version: "16", Plan: "essential", Flavor: "db1-4", Nodes: 1, DiskGB: 80},
+	})
+}
+
+// TestABucketsLoneUserIsALeftover: a create killed after the bucket's user
+// was made, before the bucket, leaves a user that owns nothing; it is found
+// by the description the create gave it, and removed.
+func TestABucketsLoneUserIsALeftover(t *testing.T) {
+	sb, cloud := start(t, ovhsim.Faults{}, true)
+	api, err := goovh.NewClient(sb.OVHEndpoint(), sb.Credentials.ApplicationKey, sb.Credentials.ApplicationSecret, sb.Credentials.ConsumerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user struct {
+		ID int64 `json:"id"`
+	}
+	if err := api.Post("/cloud/project/contract/user", map[string]string{"description": "cosocial: bucket lone-media", "role": "objectstore_operator"}, &user); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Post("/cloud/project/contract/user", map[string]string{"description": "someone else's", "role": "objectstore_operator"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	found, err := cloud.Leftovers(ctx, provider.KindBucket, "BHS5", "lone-media", nil)
+	if err != nil || len(found) != 1 || found[0].Kind != provider.KindS3User || found[0].ID != strconv.FormatInt(user.ID, 10) {
+		t.Fatalf("leftovers = %v, %v; want S3 user %d alone", found, err, user.ID)
+	}
+	if err := cloud.RemoveLeftover(ctx, found[0]); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := cloud.Leftovers(ctx, provider.KindBucket, "BHS5", "lone-media", nil); err != nil || len(again) != 0 {
+		t.Fatalf("after removing: %v, %v", again, err)
+	}
+}
+
+// TestALostCreateAnswerMakesNoSecondOne: the API makes the server, the
+// cluster or the S3 user but its answer is lost (a 502 from a gateway):
+// the create finds what it made and goes on with it, and there is one.
+func TestALostCreateAnswerMakesNoSecondOne(t *testing.T) {
+	ctx := context.Background()
+	t.Run("server", func(t *testing.T) {
+		sb, cloud := start(t, ovhsim.Faults{Lose: 1, LoseOn: []string{"/instance"}}, false)
+		s, err := cloud.CreateServer(ctx, provider.ServerSpec{Name: "lost-web", Region: "BHS5", Flavor: "b3-8", Image: "Debian 12"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := sb.OVH.Live("instances"); n != 1 || s.Status != "ACTIVE" {
+			t.Fatalf("%d instances, the one returned %+v", n, s)
+		}
+	})
+	t.Run("cluster", func(t *testing.T) {
+		sb, cloud := start(t, ovhsim.Faults{Lose: 1, LoseOn: []string{"/database/postgresql"}}, true)
+		db, _, err := cloud.CreateDatabase(ctx, provider.DatabaseSpec{Name: "lost-main", Region: "BHS5", Engine: "postgresql", Version: "16", Plan: "essential", Flavor: "db1-4", Nodes: 1, DiskGB: 80, Users: []string{"app"}, Databases: []string{"app"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := sb.OVH.Live("clusters"); n != 1 || db.Status != "READY" {
+			t.Fatalf("%d clusters, the one returned %+v", n, db)
+		}
+	})
+	t.Run("bucket user", func(t *testing.T) {
+		sb, cloud := start(t, ovhsim.Faults{Lose: 1, LoseOn: []string{"/project/contract/user"}}, true)
+		if _, _, err := cloud.CreateBucket(ctx, provider.BucketSpec{Name: "lost-media", Region: "BHS5"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := sb.OVH.Live("users"); n != 1 {
+			t.Fatalf("%d S3 users", n)
+		}
+	})
 }

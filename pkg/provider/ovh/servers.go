@@ -145,13 +145,13 @@ func (c *Cloud) CreateServer(ctx context.Context, spec provider.ServerSpec) (*pr
 	if spec.UserData != "" {
 		body["userData"] = spec.UserData
 	}
-	var created instanceDetail
-	if err := c.create(ctx, c.path("/instance"), body, &created); err != nil {
+	id, err := c.createFinding(ctx, c.path("/instance"), body, func(ctx context.Context) ([]string, error) { return c.instancesNamed(ctx, spec.Name) })
+	if err != nil {
 		return nil, err
 	}
-	s, err := c.waitActive(ctx, created.ID, spec.Name)
+	s, err := c.waitActive(ctx, id, spec.Name)
 	if err != nil {
-		return nil, &provider.Unfinished{ID: created.ID, Err: err}
+		return nil, &provider.Unfinished{ID: id, Err: err}
 	}
 	return s, nil
 }

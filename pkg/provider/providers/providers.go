@@ -46,12 +46,18 @@ type Set struct {
 	Offers provider.Offers
 	// Login, when the provider has it, checks the credentials now.
 	Login provider.Login
+	// Leftovers, where the provider can find by name what a killed
+	// create made.
+	Leftovers provider.Leftovers
 }
 
 // Open connects to a provider. Nothing is sent until the first call.
 func Open(cfg Config) (Set, error) {
 	switch cfg.Kind {
 	case "ovh":
+		if e := cfg.Env[ovh.EndpointEnv]; e != "" {
+			cfg.Endpoint = e
+		}
 		cloud, err := ovh.New(ovh.Config{
 			Endpoint: cfg.Endpoint, Project: cfg.Project, Region: cfg.Region, Poll: cfg.Poll, Backoff: cfg.Backoff, Catalog: catalog.Default(),
 			ApplicationKey: cfg.Env["OVH_APPLICATION_KEY"], ApplicationSecret: cfg.Env["OVH_APPLICATION_SECRET"], ConsumerKey: cfg.Env["OVH_CONSUMER_KEY"],
@@ -59,7 +65,7 @@ func Open(cfg Config) (Set, error) {
 		if err != nil {
 			return Set{}, err
 		}
-		return Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud}, nil
+		return Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Leftovers: cloud}, nil
 	case "openstack":
 		// Credentials are clouds.yaml's (Cloud) or the OS_* variables, read
 		// from Env when the sandbox gives its own.
@@ -73,7 +79,7 @@ func Open(cfg Config) (Set, error) {
 		// Databases are self-managed servers: OpenStack clouds here have
 		// no managed database service. DNS needs Designate, which the
 		// catalog says a region has (or the first call finds it missing).
-		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Zones: cloud, Offers: cloud, Login: cloud}
+		set := Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Zones: cloud, Offers: cloud, Login: cloud, Leftovers: cloud}
 		if r := cloud.CatalogRegion(); r != nil && !r.DNS {
 			set.DNS, set.Zones = nil, nil
 		}

@@ -256,3 +256,106 @@ func createTable(t *testing.T, ctx context.Context, engine string, db *provider.
 		t.Fatalf("the user cannot create a table: %v", err)
 	}
 }
+
+// LeftoverCase is what the leftovers contract needs: a provider that can
+// make servers and buckets, and find them by name.
+type LeftoverCase struct {
+	Leftovers provider.Leftovers
+	Servers   provider.Servers
+	Region    string
+	Flavor    string
+	Image     string
+	// Buckets and Databases, where the provider finds those too.
+	Buckets   provider.Buckets
+	Databases provider.Databases
+	Database  provider.DatabaseSpec
+}
+
+// Leftovers checks that a server, a database and a bucket no state
+// records are found by name, that recorded ones (known), other kinds and
+// other names are not, and that removing what was found leaves nothing.
+func Leftovers(t *testing.T, c LeftoverCase) {
+	ctx := ctx(t)
+	s, err := c.Servers.CreateServer(ctx, provider.ServerSpec{Name: "contract-orphan", Region: c.Region, Flavor: c.Flavor, Image: c.Image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := c.Servers.CreateServer(ctx, provider.ServerSpec{Name: "contract-orphan", Region: c.Region, Flavor: c.Flavor, Image: c.Image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{kept.ID: true}
+	found, err := c.Leftovers.Leftovers(ctx, provider.KindServer, c.Region, "contract-orphan", known)
+	if err != nil || len(found) != 1 || found[0].ID != s.ID || found[0].Kind != provider.KindServer {
+		t.Fatalf("server leftovers = %v, %v; want only %s", found, err, s.ID)
+	}
+	if other, err := c.Leftovers.Leftovers(ctx, provider.KindServer, c.Region, "contract-other", known); err != nil || len(other) != 0 {
+		t.Fatalf("leftovers of another name = %v, %v", other, err)
+	}
+	if err := c.Leftovers.RemoveLeftover(ctx, found[0]); err != nil {
+		t.Fatalf("removing %v: %v", found[0], err)
+	}
+	if _, err := c.Servers.Server(ctx, s.ID); !errors.Is(err, provider.ErrNotFound) {
+		t.Fatalf("the removed leftover still reads: %v", err)
+	}
+	if _, err := c.Servers.Server(ctx, kept.ID); err != nil {
+		t.Fatalf("the recorded server went too: %v", err)
+	}
+
+	if c.Databases != nil {
+		leftoverDatabase(t, ctx, c)
+	}
+	if c.Buckets != nil {
+		leftoverBucket(t, ctx, c)
+	}
+}
+
+func leftoverDatabase(t *testing.T, ctx context.Context, c LeftoverCase) {
+	db, _, err := c.Databases.CreateDatabase(ctx, c.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := c.Database.Name
+	if none, err := c.Leftovers.Leftovers(ctx, provider.KindDatabase, c.Region, name, map[string]bool{db.ID: true}); err != nil || len(none) != 0 {
+		t.Fatalf("a recorded database counted as a leftover: %v, %v", none, err)
+	}
+	if servers, err := c.Leftovers.Leftovers(ctx, provider.KindServer, c.Region, name, nil); err != nil || len(servers) != 0 {
+		t.Fatalf("a database counted as a leftover server: %v, %v", servers, err)
+	}
+	found, err := c.Leftovers.Leftovers(ctx, provider.KindDatabase, c.Region, name, nil)
+	if err != nil || len(found) != 1 || found[0].ID != db.ID {
+		t.Fatalf("database leftovers = %v, %v; want %s alone", found, err, db.ID)
+	}
+	if err := c.Leftovers.RemoveLeftover(ctx, found[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Databases.Database(ctx, db.ID); !errors.Is(err, provider.ErrNotFound) {
+		t.Fatalf("the removed database still reads: %v", err)
+	}
+	if after, err := c.Leftovers.Leftovers(ctx, provider.KindDatabase, c.Region, name, nil); err != nil || len(after) != 0 {
+		t.Fatalf("after removing the database, left: %v, %v", after, err)
+	}
+}
+
+func leftoverBucket(t *testing.T, ctx context.Context, c LeftoverCase) {
+	b, _, err := c.Buckets.CreateBucket(ctx, provider.BucketSpec{Name: "contract-orphan-media", Region: c.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none, err := c.Leftovers.Leftovers(ctx, provider.KindBucket, c.Region, b.Name, map[string]bool{b.ID: true}); err != nil || len(none) != 0 {
+		t.Fatalf("a recorded bucket and its own user counted as leftovers: %v, %v", none, err)
+	}
+	found, err := c.Leftovers.Leftovers(ctx, provider.KindBucket, c.Region, b.Name, nil)
+	if err != nil || len(found) != 1 || found[0].ID != b.ID {
+		t.Fatalf("bucket leftovers = %v, %v; want %s alone (its user owns it)", found, err, b.ID)
+	}
+	if err := c.Leftovers.RemoveLeftover(ctx, found[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Buckets.Bucket(ctx, b.ID); !errors.Is(err, provider.ErrNotFound) {
+		t.Fatalf("the removed bucket still reads: %v", err)
+	}
+	if after, err := c.Leftovers.Leftovers(ctx, provider.KindBucket, c.Region, b.Name, nil); err != nil || len(after) != 0 {
+		t.Fatalf("after removing the bucket, left: %v, %v", after, err)
+	}
+}

@@ -169,8 +169,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, mux *http.ServeMu
 	inner := r.Clone(r.Context())
 	inner.URL.Path = path
 	inner.Body = io.NopCloser(bytes.NewReader(body))
+	if s.faults.LoseAnswer(r.Method, path) {
+		mux.ServeHTTP(lostAnswer{header: http.Header{}}, inner)
+		s.fail(w, http.StatusBadGateway, "Server::BadGateway", "Bad Gateway")
+		return
+	}
 	mux.ServeHTTP(w, inner)
 }
+
+// lostAnswer takes a request's answer and drops it: what the request did
+// is done, but the client hears only the gateway's 502.
+type lostAnswer struct{ header http.Header }
+
+func (l lostAnswer) Header() http.Header         { return l.header }
+func (l lostAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (l lostAnswer) WriteHeader(int)             {}
 
 // authenticate checks go-ovh's signature: "$1$" + sha1 hex of
 // AS+CK+METHOD+URL+BODY+TS joined by "+", where URL is the full URL the

@@ -216,3 +216,35 @@ type ObjectBackend interface {
 // ErrBucketNotEmpty is what an ObjectBackend answers when asked to delete
 // a bucket that holds objects.
 var ErrBucketNotEmpty = errors.New("bucket not empty")
+
+// Live counts what the simulator holds and has not deleted, by kind:
+// "instances", "clusters", "users" or "buckets"; tests compare it with
+// what a client believes it made.
+func (s *Server) Live(kind string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	switch kind {
+	case "instances":
+		for id := range s.st.Instances {
+			if s.liveInstance(id) != nil {
+				n++
+			}
+		}
+	case "clusters":
+		for id, c := range s.st.Clusters {
+			if s.liveCluster(c.Engine, id) != nil {
+				n++
+			}
+		}
+	case "users":
+		for id := range s.st.Users {
+			if s.liveUser(id) != nil {
+				n++
+			}
+		}
+	case "buckets":
+		n = len(s.st.Buckets)
+	}
+	return n
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -136,6 +137,11 @@ type Faults struct {
 	Rate  float64
 	Codes []int
 	Seed  uint64
+	// Lose is the share of creates (POSTs) that are carried out but
+	// answered 502, as when a gateway loses the answer on its way back;
+	// LoseOn, when set, limits it to paths ending so.
+	Lose   float64
+	LoseOn []string
 }
 
 // Injector decides which requests fail. For a given Faults and stream it
@@ -178,6 +184,21 @@ func (in *Injector) Next() int {
 		return f.Codes[in.rng.IntN(len(f.Codes))]
 	}
 	return 0
+}
+
+// LoseAnswer says whether a request's answer is to be lost once it is
+// carried out.
+func (in *Injector) LoseAnswer(method, path string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	f := in.f
+	if method != http.MethodPost || f.Lose <= 0 {
+		return false
+	}
+	if len(f.LoseOn) > 0 && !slices.ContainsFunc(f.LoseOn, func(suffix string) bool { return strings.HasSuffix(path, suffix) }) {
+		return false
+	}
+	return in.rng.Float64() < f.Lose
 }
 
 // Clusters runs real database clusters behind a simulator's managed
