@@ -116,7 +116,7 @@ fuzz:
 bench: build test-deps
 	$(GO) test ./pkg/config -run='^$$' -bench=. -benchmem
 	COSOCIAL_PULUMI=$(ENGINE) $(GO) test ./pkg/stack -run='^$$' -bench=BenchmarkToolWork -benchmem
-	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate/objects -run='^$$' -bench=CopyVersusRclone -benchtime=1x
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate/objects -run='^$$' -bench=CopyVersusRclone -benchtime=4x
 	$(GO) test ./pkg/migrate/pgcopy -run='^$$' -bench=WriteFreeze -benchtime=1x
 
 # Keeps bin/pulumi: rebuilding the engine takes minutes (make clean-engine).

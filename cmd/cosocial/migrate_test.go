@@ -49,8 +49,8 @@ func TestMigrateRehearsalOnTheSandbox(t *testing.T) {
 	if !strings.Contains(out, "copy-media-objects") || !strings.Contains(out, "Bulk copies done") {
 		t.Fatalf("run:\n%s", out)
 	}
-	out = step(0, "migrate", "status", "--sandbox")
-	if !strings.Contains(out, "copy-media-objects  done") || !strings.Contains(out, "preflight-main      done") {
+	out = step(1, "migrate", "status", "--sandbox") // bulk copies done, the window not run: not done
+	if !strings.Contains(out, "copy-media-objects  done") || !strings.Contains(out, "preflight-main      done") || !strings.Contains(out, "Under way") {
 		t.Fatalf("status:\n%s", out)
 	}
 	out = step(1, "migrate", "verify", "--sandbox")

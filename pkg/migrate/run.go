@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
@@ -116,7 +117,7 @@ func (r *Runner) bulkSteps() []journal.Step {
 					return "", err
 				}
 				st, err := pgcopy.WaitCaughtUp(ctx, e[0], e[1], pgcopy.Options{})
-				return fmt.Sprintf("in step at %v", st), err
+				return "in step: " + st.String(), err
 			}, Undo: func(ctx context.Context) error {
 				return pgcopy.StopReplication(ctx, e[0], e[1], pgcopy.Options{})
 			}})
@@ -177,8 +178,29 @@ func (r *Runner) windowSteps() []journal.Step {
 		e := r.Ends.Buckets[name]
 		step := "final-" + name + "-sync"
 		steps = append(steps, journal.Step{Name: step, Do: func(ctx context.Context) (string, error) {
-			res, err := objects.Delta(ctx, e[0], e[1], r.objectOptions(step, name))
-			return copied(res), err
+			// With the writers stopped, what the target holds and the
+			// source no longer does was deleted by members since the bulk
+			// copy (or written by a target app of an undone window): it
+			// goes, and each key is kept in a list beside the journal.
+			opts := r.objectOptions(step, name)
+			list, err := os.OpenFile(r.DeletedList(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			if err != nil {
+				return "", err
+			}
+			defer list.Close()
+			var mu sync.Mutex
+			opts.Delete = true
+			opts.OnDeleted = func(key string) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintln(list, key)
+			}
+			res, err := objects.Delta(ctx, e[0], e[1], opts)
+			detail := copied(res)
+			if res.Deleted > 0 {
+				detail += fmt.Sprintf("; %d deleted at the target, gone from the source (listed in %s)", res.Deleted, r.DeletedList(name))
+			}
+			return detail, err
 		}})
 	}
 	for _, name := range sortedKeys(r.Ends.Databases) {
@@ -188,6 +210,10 @@ func (r *Runner) windowSteps() []journal.Step {
 				res, err := pgcopy.Cutover(ctx, e[0], e[1], pgcopy.Options{})
 				r.Freeze += res.Freeze
 				return fmt.Sprintf("caught up and detached; writes frozen %s", Round(res.Freeze)), err
+			}, Undo: func(ctx context.Context) error {
+				// The source takes writes again once the window is undone:
+				// replication must follow it, for the next window.
+				return pgcopy.Restart(ctx, e[0], e[1], pgcopy.Options{})
 			}})
 			continue
 		}
@@ -205,11 +231,21 @@ func (r *Runner) windowSteps() []journal.Step {
 			if err != nil {
 				return "", fmt.Errorf("reading the app's environment at the source: %w", err)
 			}
-			changes, err := r.envChanges()
+			current, err := remote.ParseEnv(old)
+			if err != nil {
+				return "", err
+			}
+			changes, err := r.envChanges(current)
 			if err != nil {
 				return "", err
 			}
 			if envOut, err = remote.RewriteEnv(old, changes); err != nil {
+				return "", err
+			}
+			// A setting the tool does not know that still names the
+			// source would have the app at the target write there: two
+			// databases taking writes, the service forked.
+			if err := r.stillAtSource(envOut); err != nil {
 				return "", err
 			}
 			if err := r.Target.WriteFile(ctx, r.App.EnvFile, envOut, 0o600); err != nil {
@@ -244,15 +280,26 @@ func (r *Runner) windowSteps() []journal.Step {
 	return steps
 }
 
+// DeletedList is the file listing the objects of a bucket that the final
+// sync deleted at the target, one key per line.
+func (r *Runner) DeletedList(bucket string) string {
+	return filepath.Join(r.Dir, "deleted-"+bucket+".txt")
+}
+
 // envChanges are the settings that point the app at the target: its
 // database and its bucket. S3_ALIAS_HOST is never among them: media URLs
-// must stay what remote servers have cached.
-func (r *Runner) envChanges() (map[string]string, error) {
+// must stay what remote servers have cached. DATABASE_URL, which Rails
+// reads before the DB_* settings, is rewritten where the app has one.
+func (r *Runner) envChanges(current map[string]string) (map[string]string, error) {
 	changes := map[string]string{}
 	for _, name := range sortedKeys(r.Ends.Databases) {
-		u, err := url.Parse(r.Ends.Databases[name][1])
+		dsn := r.Ends.Databases[name][1]
+		u, err := url.Parse(dsn)
 		if err != nil {
 			return nil, errors.New("the target database's address is not a URL")
+		}
+		if _, ok := current["DATABASE_URL"]; ok {
+			changes["DATABASE_URL"] = dsn
 		}
 		pw, _ := u.User.Password()
 		changes["DB_HOST"] = u.Hostname()
@@ -277,6 +324,75 @@ func (r *Runner) envChanges() (map[string]string, error) {
 		}
 	}
 	return changes, nil
+}
+
+// SourceSettingError is a setting of the app's environment that would
+// still reach the source after the cutover. It names the key and what of
+// the source it names, never the value.
+type SourceSettingError struct {
+	Keys []string // "DATABASE_REPLICA_URL (the source database's address)"
+}
+
+func (e *SourceSettingError) Error() string {
+	return fmt.Sprintf("the app's environment would still reach the source after the cutover: %s. "+
+		"The app at the target would keep using the source, and the two would part ways. "+
+		"Point these at the target, or remove them, in the source's env file, then run the cutover again",
+		strings.Join(e.Keys, "; "))
+}
+
+// stillAtSource looks through the environment written for the target for
+// any value naming the source: its database's address or password, its
+// bucket's endpoint or keys. Settings a move must keep (S3_ALIAS_HOST…)
+// are not judged: they never point at a provider.
+func (r *Runner) stillAtSource(env []byte) error {
+	settings, err := remote.ParseEnv(env)
+	if err != nil {
+		return err
+	}
+	type mark struct{ what, needle string }
+	var marks []mark
+	for _, name := range sortedKeys(r.Ends.Databases) {
+		src, errS := url.Parse(r.Ends.Databases[name][0])
+		dst, errT := url.Parse(r.Ends.Databases[name][1])
+		if errS != nil || errT != nil {
+			continue
+		}
+		if src.Host != dst.Host {
+			marks = append(marks, mark{"the source database's address", src.Host})
+		}
+		if pw, _ := src.User.Password(); len(pw) >= 8 {
+			marks = append(marks, mark{"the source database's password", pw})
+		}
+	}
+	for _, name := range sortedKeys(r.Ends.Buckets) {
+		src, dst := r.Ends.Buckets[name][0], r.Ends.Buckets[name][1]
+		if su, err := url.Parse(src.Endpoint); err == nil && su.Host != "" {
+			if du, err := url.Parse(dst.Endpoint); err != nil || du.Host != su.Host {
+				marks = append(marks, mark{"the source bucket's endpoint", su.Host})
+			}
+		}
+		for _, k := range []mark{{"the source bucket's access key", src.AccessKey}, {"the source bucket's secret key", src.SecretKey}} {
+			if len(k.needle) >= 8 {
+				marks = append(marks, k)
+			}
+		}
+	}
+	var found []string
+	for _, key := range sortedKeys(settings) {
+		if remote.Protected(key) {
+			continue
+		}
+		for _, m := range marks {
+			if strings.Contains(settings[key], m.needle) {
+				found = append(found, fmt.Sprintf("%s (%s)", key, m.what))
+				break
+			}
+		}
+	}
+	if len(found) > 0 {
+		return &SourceSettingError{Keys: found}
+	}
+	return nil
 }
 
 // run runs one command, with what it printed in the error when it fails.

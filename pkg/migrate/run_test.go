@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +31,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
 	"github.com/cosocial/cosocial/pkg/migrate/remote"
 	"github.com/cosocial/cosocial/pkg/migrate/remote/sshdtest"
+	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/provider"
 	"github.com/cosocial/cosocial/pkg/provider/digitalocean"
@@ -62,8 +65,12 @@ func standIn() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	dsn := (&url.URL{Scheme: "postgres", User: url.UserPassword(env["DB_USER"], env["DB_PASS"]), Host: net.JoinHostPort(env["DB_HOST"], env["DB_PORT"]),
-		Path: "/" + env["DB_NAME"], RawQuery: "sslmode=disable"}).String()
+	// As Rails does: DATABASE_URL first, the DB_* settings otherwise.
+	dsn := env["DATABASE_URL"]
+	if dsn == "" {
+		dsn = (&url.URL{Scheme: "postgres", User: url.UserPassword(env["DB_USER"], env["DB_PASS"]), Host: net.JoinHostPort(env["DB_HOST"], env["DB_PORT"]),
+			Path: "/" + env["DB_NAME"], RawQuery: "sslmode=disable"}).String()
+	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		os.Exit(5)
@@ -75,7 +82,8 @@ func standIn() {
 	}
 	http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
 	http.HandleFunc("/api/v1/instance", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"uri": env["LOCAL_DOMAIN"], "db_port": env["DB_PORT"], "bucket": env["S3_BUCKET"]})
+		// The port of the database it really writes to.
+		json.NewEncoder(w).Encode(map[string]string{"uri": env["LOCAL_DOMAIN"], "db_port": strconv.Itoa(int(conn.Config().Port)), "bucket": env["S3_BUCKET"]})
 	})
 	srv := &http.Server{Addr: "127.0.0.1:" + env["PORT"]}
 	go srv.ListenAndServe()
@@ -181,9 +189,10 @@ func TestCutoverLosesNothing(t *testing.T) {
 	// The app writes with the run's own key: the sandbox's S3 server gives
 	// a bucket to one key at a time, where Spaces would let both in.
 	srcBucket := stock.Buckets["media"]
-	envFile := fmt.Sprintf("# Mastodon's settings\nLOCAL_DOMAIN=northwind.example.ca\nPORT=%d\nDB_HOST=%s\nDB_PORT=%s\nDB_NAME=%s\nDB_USER=%s\nDB_PASS=%s\n"+
+	// DATABASE_URL, which Rails reads first, as well as the DB_* settings.
+	envFile := fmt.Sprintf("# Mastodon's settings\nLOCAL_DOMAIN=northwind.example.ca\nPORT=%d\nDATABASE_URL=%s\nDB_HOST=%s\nDB_PORT=%s\nDB_NAME=%s\nDB_USER=%s\nDB_PASS=%s\n"+
 		"S3_ENABLED=true\nS3_ENDPOINT=%s\nS3_BUCKET=%s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nS3_ALIAS_HOST=media.northwind.example.ca\nSECRET_KEY_BASE=kept-as-is\n",
-		port, srcURL.Hostname(), srcURL.Port(), strings.TrimPrefix(srcURL.Path, "/"), srcURL.User.Username(), srcPW,
+		port, stock.Databases["main"], srcURL.Hostname(), srcURL.Port(), strings.TrimPrefix(srcURL.Path, "/"), srcURL.User.Username(), srcPW,
 		sb.SpacesEndpoint(), srcBucket.Name, srcBucket.AccessKey, srcBucket.SecretKey)
 	if err := src.WriteFile(ctx, ".env.production", []byte(envFile), 0o600); err != nil {
 		t.Fatal(err)
@@ -217,6 +226,25 @@ func TestCutoverLosesNothing(t *testing.T) {
 	if err := r.Bulk(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A member deletes a picture after the bulk copy: the window's sync
+	// must delete it at the target too, or it stays public there.
+	srcS3, err := srcBucket.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deletedKey string
+	for o := range srcS3.ListObjects(ctx, srcBucket.Name, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if !strings.Contains(o.Key, "/live/") {
+			deletedKey = o.Key
+			break
+		}
+	}
+	if err := srcS3.RemoveObject(ctx, srcBucket.Name, deletedKey, minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	// A target that will not start: the cutover is undone, and the source
 	// app runs again with its own settings.
 	if _, _, err := tgt.Run(ctx, "touch ~/refuse-to-start"); err != nil {
@@ -243,6 +271,10 @@ func TestCutoverLosesNothing(t *testing.T) {
 	if states["stop-writers"] != journal.Undone || states["switch-dns"] == journal.Done {
 		t.Fatalf("journal after the undo: %v", states)
 	}
+	// Status keeps why: the step that failed, with its error.
+	if o := OutcomeOf(j.Status()); o.Done || !strings.Contains(o.Summary, "undone: step health-check failed") {
+		t.Fatalf("outcome after the undo: %+v", o)
+	}
 
 	// Fixed, the cutover goes through.
 	if _, _, err := tgt.Run(ctx, "rm -f ~/refuse-to-start"); err != nil {
@@ -257,6 +289,17 @@ func TestCutoverLosesNothing(t *testing.T) {
 	}
 	if ip := aRecord(t, cloud); ip != "203.0.113.50" {
 		t.Fatalf("the DNS was not switched: %s", ip)
+	}
+	// The app at the target writes to the target, and nothing more
+	// reaches the source: one database takes writes, not two.
+	srcMax := maxID(t, stock.Databases["main"])
+	for deadline := time.Now().Add(time.Minute); maxID(t, targetDSN) <= srcMax; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no post written at the target by the app a minute after the cutover")
+		}
+	}
+	if after := maxID(t, stock.Databases["main"]); after != srcMax {
+		t.Fatalf("posts still reach the source after the cutover: %d after %d", after, srcMax)
 	}
 	// Nothing lost: the source, frozen since stop-writers, and the target
 	// hold the same objects and rows, posts written during the copies
@@ -310,7 +353,67 @@ func TestCutoverLosesNothing(t *testing.T) {
 			t.Errorf("step %s is %s", s.Name, s.State)
 		}
 	}
+	if o := OutcomeOf(j.Status()); !o.Done {
+		t.Errorf("outcome after the cutover: %+v", o)
+	}
+	dstBucket := ends.Buckets["media"][1].Bucket
+	dstS3, err := dstBucket.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dstS3.StatObject(ctx, dstBucket.Name, deletedKey, minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+		t.Errorf("%s, deleted at the source after the bulk copy, at the target: %v", deletedKey, err)
+	}
+	if list, err := os.ReadFile(r.DeletedList("media")); err != nil || !strings.Contains(string(list), deletedKey+"\n") {
+		t.Errorf("the list of deletions lacks %s: %q, %v", deletedKey, list, err)
+	}
 	t.Logf("posts written during the migration: %d", live)
+}
+
+// TestASettingStillAtTheSourceStopsTheWindow: a setting the tool does not
+// rewrite that still names the source database or bucket stops the
+// cutover before the target starts, naming the key and never its value.
+func TestASettingStillAtTheSourceStopsTheWindow(t *testing.T) {
+	r := &Runner{Ends: Ends{
+		Databases: map[string][2]string{"main": {"postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb", "postgresql://mastodon:target-pw@db-ovh.example:5432/mastodon"}},
+		Buckets: map[string][2]objects.Endpoint{"media": {
+			{Bucket: objectstore.Bucket{Endpoint: "https://tor1.digitaloceanspaces.com", Name: "media", AccessKey: "DO00SOURCEKEY", SecretKey: "source-secret-key"}},
+			{Bucket: objectstore.Bucket{Endpoint: "https://s3.bhs.io.cloud.ovh.net", Name: "media", AccessKey: "TARGETKEY1", SecretKey: "target-secret-key"}},
+		}},
+	}}
+	current := map[string]string{"DATABASE_URL": "postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb"}
+	changes, err := r.envChanges(current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changes["DATABASE_URL"] != r.Ends.Databases["main"][1] {
+		t.Fatalf("DATABASE_URL is not rewritten to the target")
+	}
+	old := "DATABASE_URL=postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb\nDB_HOST=db-do.example\n" +
+		"REPLICA_DATABASE_URL=postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb\nBACKUP_S3_ENDPOINT=https://tor1.digitaloceanspaces.com\n" +
+		"S3_ALIAS_HOST=media.northwind.example.ca\nLOCAL_DOMAIN=northwind.example.ca\n"
+	out, err := remote.RewriteEnv([]byte(old), changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.stillAtSource(out)
+	var at *SourceSettingError
+	if !errors.As(err, &at) || len(at.Keys) != 2 || !strings.HasPrefix(at.Keys[0], "BACKUP_S3_ENDPOINT") || !strings.HasPrefix(at.Keys[1], "REPLICA_DATABASE_URL") {
+		t.Fatalf("settings still at the source: %v", err)
+	}
+	for _, secret := range []string{"source-secret-pw", "db-do.example:25060", "source-secret-key", "DO00SOURCEKEY"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("the error shows %q: %v", secret, err)
+		}
+	}
+	// Without those two, the environment reaches only the target.
+	clean := strings.NewReplacer("REPLICA_DATABASE_URL=", "#", "BACKUP_S3_ENDPOINT=", "#").Replace(old)
+	if out, err = remote.RewriteEnv([]byte(clean), changes); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.stillAtSource(out); err != nil {
+		t.Fatalf("a rewritten environment: %v", err)
+	}
 }
 
 func redact(env []byte) string {

@@ -384,6 +384,9 @@ func (j *Journal) Rollback(ctx context.Context, steps []Step) error {
 	}
 	j.mu.Lock()
 	var todo []Step
+	// The error of the step that failed stays with it once undone: it is
+	// why the window was undone, and status tells it.
+	kept := map[string]string{}
 	for i := len(j.steps) - 1; i >= 0; i-- {
 		st := j.steps[i]
 		if !st.State.undoable() {
@@ -391,6 +394,9 @@ func (j *Journal) Rollback(ctx context.Context, steps []Step) error {
 		}
 		if s, ok := byName[st.Name]; ok {
 			todo = append(todo, s)
+			if st.State == Failed || st.State == Interrupted {
+				kept[st.Name] = st.Error
+			}
 		}
 	}
 	j.mu.Unlock()
@@ -400,7 +406,7 @@ func (j *Journal) Rollback(ctx context.Context, steps []Step) error {
 			return err
 		}
 		if s.Undo == nil {
-			if err := j.finish(s.Name, Undone, "nothing to undo", ""); err != nil {
+			if err := j.finish(s.Name, Undone, "nothing to undo", kept[s.Name]); err != nil {
 				return err
 			}
 			continue
@@ -412,7 +418,7 @@ func (j *Journal) Rollback(ctx context.Context, steps []Step) error {
 			return errors.Join(&StepError{Step: s.Name, Undo: true, Err: err},
 				j.finish(s.Name, UndoFailed, "", "undo: "+err.Error()))
 		}
-		if err := j.finish(s.Name, Undone, "", ""); err != nil {
+		if err := j.finish(s.Name, Undone, "", kept[s.Name]); err != nil {
 			return err
 		}
 	}

@@ -76,6 +76,9 @@ func Delta(ctx context.Context, src, dst Endpoint, opts Options) (Result, error)
 			switch {
 			case err == nil:
 				c.stats.deleted.Add(1)
+				if opts.OnDeleted != nil {
+					opts.OnDeleted(t.key)
+				}
 			case ctx.Err() == nil:
 				fail(t.key, fmt.Errorf("%s: deleting from the target: %w", t.key, err))
 			}

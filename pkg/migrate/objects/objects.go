@@ -60,8 +60,10 @@ type Options struct {
 	// (default 100): past that it is credentials or a policy, not bad luck.
 	MaxFailures int
 	// Delete makes Delta remove target objects that the source no longer
-	// has; off, it only reports them.
-	Delete bool
+	// has; off, it only reports them. OnDeleted, when set, hears each key
+	// removed, from several goroutines at once.
+	Delete    bool
+	OnDeleted func(key string)
 	// Transport carries both ends' requests; nil is a pooled transport
 	// sized for Width. It must not decompress bodies (Go's default does
 	// when it asked for gzip itself).

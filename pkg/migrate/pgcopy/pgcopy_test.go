@@ -351,20 +351,7 @@ func TestConnectionErrorsHideThePassword(t *testing.T) {
 func TestCutoverResumes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, dstCluster := clusters(t)
-	_, src := sourceDB(t, 500)
-	dstDB := newDB(t, dstCluster, "ovh", "pgsuper")
-	dst := keywordDSN(dstCluster, "pgsuper", superPassword, dstDB)
-	opts := Options{Name: "resumed", Poll: 10 * time.Millisecond}
-	if _, err := CopySchema(ctx, src, dst, opts); err != nil {
-		t.Fatal(err)
-	}
-	if err := StartReplication(ctx, src, dst, opts); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := WaitCaughtUp(ctx, src, dst, opts); err != nil {
-		t.Fatal(err)
-	}
+	src, dst, opts := replicating(ctx, t, "resumed", 500)
 
 	// The first cutover's steps, up to the crash.
 	p, err := newPair(src, dst, opts)
@@ -401,4 +388,104 @@ func TestCutoverResumes(t *testing.T) {
 	if err != nil || !v.Equal() {
 		t.Errorf("after the resumed cutover: %v differ, %v", v.Different(), err)
 	}
+}
+
+// TestAnUndoneCutoverCanBeRestarted: a cutover detached the target, then
+// the window was undone: the source takes writes again and the target
+// holds a row a briefly started target app wrote. Restart sets
+// replication up afresh, and the next cutover leaves the target equal to
+// the source, that row gone.
+func TestAnUndoneCutoverCanBeRestarted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src, dst, opts := replicating(ctx, t, "restarted", 500)
+	if _, err := Cutover(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	// The undone window: the target app wrote, then the source app again.
+	exec := func(dsn, sql string) {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(dst, `INSERT INTO statuses (account_id, created_at, updated_at) VALUES (1, now(), now())`)
+	exec(src, `INSERT INTO statuses (account_id, created_at, updated_at) SELECT 1, now(), now() FROM generate_series(1, 20)`)
+	if _, err := Cutover(ctx, src, dst, opts); !errors.Is(err, ErrNotReplicating) {
+		t.Fatalf("a cutover with nothing replicating: %v", err)
+	}
+
+	if err := Restart(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WaitCaughtUp(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Cutover(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	v, err := Verify(ctx, src, dst, opts)
+	if err != nil || !v.Equal() {
+		t.Errorf("after the restarted cutover: %v differ, %v", v.Different(), err)
+	}
+}
+
+// TestRestartBeforeTheDetachKeepsReplicating: a window undone after the
+// cutover marked the publication but before it detached: replication
+// still runs, Restart leaves it and clears the mark, so that the next
+// cutover waits for the writes made since instead of detaching at once.
+func TestRestartBeforeTheDetachKeepsReplicating(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src, dst, opts := replicating(ctx, t, "marked", 100)
+	sconn, err := pgx.Connect(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sconn.Close(ctx)
+	if _, err := sconn.Exec(ctx, `COMMENT ON PUBLICATION marked IS `+literal(cutoverMark)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restart(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	var comment *string
+	if err := sconn.QueryRow(ctx, `SELECT obj_description(oid, 'pg_publication') FROM pg_publication WHERE pubname = 'marked'`).Scan(&comment); err != nil || comment != nil {
+		t.Fatalf("the cutover's mark after Restart: %v, %v", comment, err)
+	}
+	if _, err := sconn.Exec(ctx, `INSERT INTO statuses (account_id, created_at, updated_at) SELECT 1, now(), now() FROM generate_series(1, 50)`); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Cutover(ctx, src, dst, opts); err != nil || res.Resumed {
+		t.Fatalf("cutover after Restart: resumed %v, %v", res.Resumed, err)
+	}
+	v, err := Verify(ctx, src, dst, opts)
+	if err != nil || !v.Equal() {
+		t.Errorf("after the cutover: %v differ, %v", v.Different(), err)
+	}
+}
+
+// replicating is a source of statuses posts replicated, caught up, to a
+// target database whose owner is a superuser.
+func replicating(ctx context.Context, t *testing.T, name string, statuses int) (src, dst string, opts Options) {
+	t.Helper()
+	_, dstCluster := clusters(t)
+	_, src = sourceDB(t, statuses)
+	dst = keywordDSN(dstCluster, "pgsuper", superPassword, newDB(t, dstCluster, "ovh", "pgsuper"))
+	opts = Options{Name: name, Poll: 10 * time.Millisecond}
+	if _, err := CopySchema(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := StartReplication(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WaitCaughtUp(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	return src, dst, opts
 }

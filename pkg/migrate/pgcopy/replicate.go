@@ -213,6 +213,21 @@ type ReplicationStatus struct {
 	ApplyErrors, SyncErrors int64
 }
 
+// String is the status in words, for a journal's step detail.
+func (st ReplicationStatus) String() string {
+	if !st.Subscribed {
+		return "no subscription at the target"
+	}
+	s := fmt.Sprintf("%d of %d tables copied, %d bytes behind (source at %s, target confirmed %s)", st.Ready, st.Tables, st.LagBytes, st.SourceLSN, st.ConfirmedLSN)
+	if !st.Enabled {
+		s += ", subscription disabled"
+	}
+	if st.ApplyErrors+st.SyncErrors > 0 {
+		s += fmt.Sprintf(", %d apply and %d sync errors", st.ApplyErrors, st.SyncErrors)
+	}
+	return s
+}
+
 // caughtUp says whether every table is copied and the target has applied
 // the source's WAL up to lsn.
 func (s ReplicationStatus) caughtUp(lsn LSN) bool {
@@ -562,6 +577,51 @@ func (p *pair) cleanSource(ctx context.Context, sconn *pgx.Conn, subOID uint32) 
 		return p.wrap("dropping the publication", err)
 	}
 	return nil
+}
+
+// Restart sets replication up again after a cutover was undone: the
+// subscription was detached, the source has taken writes again since, and
+// the target may hold rows a briefly started target app wrote. It cleans
+// up what is left of the last replication, empties the target's tables
+// and subscribes afresh, whose initial copy runs while the service is up;
+// the next Cutover waits for it. The target serves no one meanwhile.
+func Restart(ctx context.Context, src, dst string, opts Options) error {
+	p, err := newPair(src, dst, opts)
+	if err != nil {
+		return err
+	}
+	sconn, dconn, closeFn, err := p.both(ctx)
+	if err != nil {
+		return err
+	}
+	sub, err := subscription(ctx, dconn, p.opts.name())
+	if err == nil && sub.exists && sub.enabled {
+		// Undone before the detach: replication still runs. Only the
+		// cutover's mark goes, or the next cutover would take the
+		// replication as caught up and detach without waiting.
+		_, err = sconn.Exec(ctx, `DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_publication WHERE pubname = `+literal(p.opts.name())+`) THEN COMMENT ON PUBLICATION `+ident(p.opts.name())+` IS NULL; END IF; END $$`)
+		closeFn()
+		return p.wrap("clearing the cutover's mark", err)
+	}
+	closeFn()
+	if err != nil {
+		return p.wrap("reading the subscription", err)
+	}
+	if err := StopReplication(ctx, src, dst, opts); err != nil {
+		return err
+	}
+	if dconn, err = p.connect(ctx, p.dst); err != nil {
+		return err
+	}
+	tables, err := userTables(ctx, dconn)
+	if err == nil && len(tables) > 0 {
+		_, err = dconn.Exec(ctx, `TRUNCATE `+joinNames(tables))
+	}
+	dconn.Close(context.Background())
+	if err != nil {
+		return p.wrap("emptying the target's tables", err)
+	}
+	return StartReplication(ctx, src, dst, opts)
 }
 
 // StopReplication abandons a low-downtime migration: it drops the

@@ -23,6 +23,12 @@ var protectedKeys = map[string]string{
 	"ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT": "it decrypts data already encrypted in the database",
 }
 
+// Protected says whether key is a setting a move must keep as it is.
+func Protected(key string) bool {
+	_, ok := protectedKeys[key]
+	return ok
+}
+
 // ProtectedKeyError is a change to a setting a migration must keep.
 type ProtectedKeyError struct {
 	Key    string

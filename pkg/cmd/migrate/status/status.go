@@ -12,6 +12,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/views"
 )
@@ -34,7 +35,11 @@ func NewCmdStatus(f *factory.Factory, runF func(*Options) error) *cobra.Command 
 interrupted (the process stopped while it ran; the next run does it again)
 or undone, with when it finished and what it did. It reaches no server.
 
-Exit status: 0, or 1 when a step failed or was interrupted.`,
+It ends with what happened last (the step that failed and why, when the
+window was undone) and what the next run will do.
+
+Exit status: 0 once the migration is done (the DNS switched), 1 while it
+is not: not started, under way, stopped at a step, or undone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -66,21 +71,30 @@ func statusRun(opts *Options) error {
 	}
 	if steps == nil {
 		fmt.Fprintf(opts.IO.Out, "Migration %q has not been run yet (no journal at %s).\n", m.Name, path)
-		return nil
+		return exit.ErrSilent
 	}
 	if opts.JSON {
-		return views.WriteJSON(opts.IO.Out, struct {
+		outcome := migrate.OutcomeOf(steps)
+		if err := views.WriteJSON(opts.IO.Out, struct {
 			FormatVersion string              `json:"format_version"`
 			Migration     string              `json:"migration"`
+			Done          bool                `json:"done"`
+			Summary       string              `json:"summary"`
 			Steps         []journal.StepState `json:"steps"`
-		}{views.FormatVersion, m.Name, steps})
+		}{views.FormatVersion, m.Name, outcome.Done, outcome.Summary, steps}); err != nil {
+			return err
+		}
+		if !outcome.Done {
+			return exit.ErrSilent
+		}
+		return nil
 	}
 	fmt.Fprintf(opts.IO.Out, "Migration %q (%s):\n", m.Name, path)
 	views.MigrationStatus(opts.IO.Out, steps, opts.IO.ColorScheme())
-	for _, s := range steps {
-		if s.State == journal.Failed || s.State == journal.Interrupted || s.State == journal.UndoFailed {
-			return exit.ErrSilent
-		}
+	outcome := migrate.OutcomeOf(steps)
+	fmt.Fprintf(opts.IO.Out, "\n%s\n", outcome.Summary)
+	if !outcome.Done {
+		return exit.ErrSilent
 	}
 	return nil
 }

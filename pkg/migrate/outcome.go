@@ -1,0 +1,45 @@
+package migrate
+
+import (
+	"fmt"
+
+	"github.com/cosocial/cosocial/pkg/migrate/journal"
+)
+
+// Outcome is where a migration stands, read from its journal, in words
+// for the person who runs it next.
+type Outcome struct {
+	Done bool
+	// Summary says what happened last and what the next run will do.
+	Summary string
+}
+
+// OutcomeOf reads a journal's steps: done once the DNS switch is; else
+// stopped at a step that failed or was interrupted, undone after one that
+// failed (its error is kept with it), or under way with steps to go.
+func OutcomeOf(steps []journal.StepState) Outcome {
+	if len(steps) == 0 {
+		return Outcome{Summary: "Not started: the next `cosocial migrate run` starts with the bulk copies."}
+	}
+	for _, s := range steps {
+		if s.Name == "switch-dns" && s.State == journal.Done {
+			return Outcome{Done: true, Summary: "Done: the service runs at the target, and the DNS points at it."}
+		}
+	}
+	for _, s := range steps {
+		switch s.State {
+		case journal.UndoFailed:
+			return Outcome{Summary: fmt.Sprintf("Undoing step %s failed: %s. The source may not run as before: check it, then run `cosocial migrate run` again, which finishes the undo first.", s.Name, s.Error)}
+		case journal.Failed:
+			return Outcome{Summary: fmt.Sprintf("Stopped: step %s failed: %s. The next `cosocial migrate run` starts again at %s; the steps done before it are kept.", s.Name, s.Error, s.Name)}
+		case journal.Interrupted, journal.Running, journal.Undoing:
+			return Outcome{Summary: fmt.Sprintf("Stopped: the run was interrupted during step %s. The next `cosocial migrate run` does it again; the steps done before it are kept.", s.Name)}
+		}
+	}
+	for _, s := range steps {
+		if s.State == journal.Undone && s.Error != "" {
+			return Outcome{Summary: fmt.Sprintf("The cutover was undone: step %s failed: %s. The source runs as before, and the bulk copies are kept; the next `cosocial migrate run` runs the window again from stop-writers.", s.Name, s.Error)}
+		}
+	}
+	return Outcome{Summary: "Under way: the bulk copies are done or in progress, and the window has not run. The next `cosocial migrate run` goes on from there."}
+}
