@@ -313,7 +313,10 @@ func TestCutoverLosesNothing(t *testing.T) {
 	if err := run(ctx, tgt, app.Stop); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range Verify(ctx, ends, 8, 1<<30) {
+	for _, c := range Verify(ctx, ends, 8, 1<<30, true) {
+		if !c.OK() {
+			t.Errorf("%s: verify after the cutover fails: %+v", c.Address, c)
+		}
 		switch {
 		case c.Err != "":
 			t.Errorf("%s: %s", c.Address, c.Err)
@@ -355,6 +358,13 @@ func TestCutoverLosesNothing(t *testing.T) {
 	}
 	if o := OutcomeOf(j.Status()); !o.Done {
 		t.Errorf("outcome after the cutover: %+v", o)
+	}
+	checked := false
+	for _, s := range j.Status() {
+		checked = checked || (s.Name == "check-main-at-switch" && s.State == journal.Done && strings.Contains(s.Detail, "row counts"))
+	}
+	if !checked {
+		t.Errorf("the database was not compared at the switch: %+v", j.Status())
 	}
 	dstBucket := ends.Buckets["media"][1].Bucket
 	dstS3, err := dstBucket.Client()

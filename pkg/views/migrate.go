@@ -8,6 +8,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
+	"github.com/cosocial/cosocial/pkg/migrate/pgcopy"
 )
 
 // MigrationPlanJSON is `migrate plan --json`.
@@ -128,6 +129,10 @@ func Verify(w io.Writer, checks []migrate.Check, cs *iostreams.ColorScheme) {
 		switch {
 		case c.Err != "":
 			fmt.Fprintf(w, "%s %s: not compared: %s\n", mark, c.Address, c.Err)
+		case c.Objects != nil && c.AfterCutover:
+			r := c.Objects
+			fmt.Fprintf(w, "%s %s: %d of the source's objects compared; %d missing at the target, %d different, %d unreadable (%d new at the target since the cutover)\n",
+				mark, c.Address, r.Compared, r.Missing, r.Different, r.Unreadable, r.Extra)
 		case c.Objects != nil:
 			r := c.Objects
 			fmt.Fprintf(w, "%s %s: %d objects compared; %d missing at the target, %d extra, %d different, %d unreadable\n",
@@ -139,6 +144,17 @@ func Verify(w io.Writer, checks []migrate.Check, cs *iostreams.ColorScheme) {
 				}
 				fmt.Fprintf(w, "    %s %s %s\n", f.Kind, f.Key, f.Detail)
 			}
+		case c.Tables != nil && c.AfterCutover:
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			short := 0
+			for _, t := range c.Tables.Tables {
+				if t.Checksum == pgcopy.MissingAtTarget || t.TargetRows < t.SourceRows {
+					short++
+					fmt.Fprintf(tw, "    %s\t%d rows at the source\t%d at the target\n", t.Table, t.SourceRows, t.TargetRows)
+				}
+			}
+			fmt.Fprintf(w, "%s %s: %d tables compared by rows (the app writes at the target since the cutover), %d with fewer rows than the source\n", mark, c.Address, len(c.Tables.Tables), short)
+			tw.Flush()
 		case c.Tables != nil:
 			diff := c.Tables.Different()
 			fmt.Fprintf(w, "%s %s: %d tables compared, %d different\n", mark, c.Address, len(c.Tables.Tables), len(diff))

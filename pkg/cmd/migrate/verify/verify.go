@@ -4,12 +4,15 @@
 package verify
 
 import (
+	"path/filepath"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
 	"github.com/cosocial/cosocial/pkg/migrate"
+	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/views"
 )
 
@@ -66,7 +69,14 @@ func verifyRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	checks := migrate.Verify(opts.Context(), ends, opts.Width, opts.ChecksumMax)
+	// Once the DNS switched, the app writes at the target: only what the
+	// source had is judged.
+	steps, err := journal.Read(filepath.Join(sides.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration), "journal.json"))
+	if err != nil {
+		return err
+	}
+	after := migrate.OutcomeOf(steps).Done
+	checks := migrate.Verify(opts.Context(), ends, opts.Width, opts.ChecksumMax, after)
 	if opts.JSON {
 		if err := views.WriteJSON(opts.IO.Out, views.VerifyJSON{FormatVersion: views.FormatVersion, Checks: checks}); err != nil {
 			return err
