@@ -10,6 +10,7 @@ package migrate
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/model"
@@ -68,6 +69,7 @@ type ServerFacts struct {
 	CloudName string
 	Size      string
 	IPv4      string
+	IPv6      string
 }
 
 // DatabaseFacts is a database the source runs.
@@ -94,6 +96,8 @@ type RecordFacts struct {
 	Host string
 	Type string
 	TTL  time.Duration
+	// Data is what the record holds: an address, or a CNAME's target.
+	Data string
 }
 
 // Throughput is measured transfer speed, from a probe of the source.
@@ -138,6 +142,9 @@ type Plan struct {
 	// Blockers must be resolved before migrate run; Warnings should be read.
 	Blockers []string `json:"blockers"`
 	Warnings []string `json:"warnings"`
+	// Manual are what the tool does not do, with the exact commands, in
+	// the order they come.
+	Manual []string `json:"manual_steps"`
 }
 
 // Cutover costs that do not depend on the data: the parts of the window
@@ -176,7 +183,7 @@ type Input struct {
 func MakePlan(in Input) *Plan {
 	m := in.Target.Migration
 	p := &Plan{Migration: m.Name, Budget: m.DowntimeBudget, Pairs: []string{}, New: []string{}, Left: []string{},
-		Moves: []Move{}, Steps: []Step{}, Blockers: []string{}, Warnings: []string{}}
+		Moves: []Move{}, Steps: []Step{}, Blockers: []string{}, Warnings: []string{}, Manual: []string{}}
 	pairs, left, added := Pairs(in.Target)
 	for _, r := range added {
 		p.New = append(p.New, r.Addr().String())
@@ -233,10 +240,49 @@ func MakePlan(in Input) *Plan {
 	add(Step{Name: "switch-dns", What: "point the service's hosts at the target server; clients follow within the records' TTL", Estimate: ttl, Downtime: true})
 	p.Steps = append(bulk, final...)
 	p.Downtime = window
+	p.manual(in)
 	if m.DowntimeBudget > 0 && window > m.DowntimeBudget {
 		p.Blockers = append(p.Blockers, fmt.Sprintf("the expected downtime, %s, is over the budget of %s", Round(window), Round(m.DowntimeBudget)))
 	}
 	return p
+}
+
+// manual lists what the window leaves to people, in Mastodon's own
+// commands: what lives only on the source server (Sidekiq's queues in
+// Redis, the TLS certificates) and the tasks a new server needs once the
+// service runs there.
+func (p *Plan) manual(in Input) {
+	domain := ""
+	for _, s := range in.Target.Services {
+		if domain == "" {
+			domain = s.Domain
+		}
+	}
+	p.Manual = append(p.Manual,
+		"Before the window, at the source: let Sidekiq drain (its queues live in the source's Redis and are not moved): "+
+			"`redis-cli llen queue:default` (and queue:push, queue:pull, queue:mailers) should reach 0 once new posts stop, or copy Redis whole: "+
+			"`redis-cli save`, then /var/lib/redis/dump.rdb to the target's /var/lib/redis/ before start-target.",
+		fmt.Sprintf("After switch-dns, at the target, once the name resolves there: `sudo certbot --nginx -d %s` (the certificates stay on the source server).", domain),
+		"After switch-dns, at the target, as the mastodon user in ~/live: `RAILS_ENV=production bin/tootctl feeds build` (home feeds live in Redis), "+
+			"and with Elasticsearch `RAILS_ENV=production bin/tootctl search deploy`.",
+	)
+	switched := map[string]bool{}
+	for _, r := range in.Facts.Records {
+		if r.Type == "A" || r.Type == "AAAA" {
+			switched[strings.TrimSuffix(r.Host, ".")] = true
+		}
+	}
+	for _, r := range in.Facts.Records {
+		if r.Type != "CNAME" {
+			continue
+		}
+		target := strings.TrimSuffix(r.Data, ".")
+		if switched[target] {
+			continue // it follows the A record the switch changes
+		}
+		p.Manual = append(p.Manual, fmt.Sprintf("%s is a CNAME to %s, which the switch does not change: after switch-dns, point it at the target "+
+			"(at DigitalOcean: `doctl compute domain records list <zone>`, then `doctl compute domain records update <zone> --record-id <id> --record-data <new target>`).", r.Host, r.Data))
+	}
 }
 
 func (p *Plan) bucket(in Input, pr Pair, add func(Step)) {

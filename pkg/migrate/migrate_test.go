@@ -166,3 +166,30 @@ func TestRound(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanListsWhatIsLeftToPeople: what the window does not do comes with
+// its commands; a CNAME to a switched host follows it, one to anywhere
+// else is a step by hand.
+func TestPlanListsWhatIsLeftToPeople(t *testing.T) {
+	desc := target(t)
+	facts := Facts{
+		Databases: map[string]DatabaseFacts{"main": {Engine: "pg", Version: "16", DataBytes: 1e9}},
+		Buckets:   map[string]BucketFacts{"media": {Objects: 10, Bytes: 1e6}},
+		Records: []RecordFacts{
+			{Host: "cosocial.ca", Type: "A", TTL: time.Minute, Data: "203.0.113.5"},
+			{Host: "www.cosocial.ca", Type: "CNAME", TTL: time.Minute, Data: "cosocial.ca."},
+			{Host: "files.cosocial.ca", Type: "CNAME", TTL: time.Minute, Data: "cosocial.tor1.cdn.digitaloceanspaces.com."},
+		},
+	}
+	p := MakePlan(Input{Target: desc, Facts: facts, LowDowntime: true})
+	all := strings.Join(p.Manual, "\n")
+	for _, want := range []string{"redis-cli llen queue:default", "certbot --nginx -d ", "bin/tootctl feeds build", "bin/tootctl search deploy",
+		"files.cosocial.ca is a CNAME to cosocial.tor1.cdn.digitaloceanspaces.com."} {
+		if !strings.Contains(all, want) {
+			t.Errorf("manual steps lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "www.cosocial.ca is a CNAME") {
+		t.Errorf("a CNAME that follows the switched A record is listed:\n%s", all)
+	}
+}

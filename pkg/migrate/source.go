@@ -85,7 +85,7 @@ func TakeStock(ctx context.Context, target *model.Description, src Source) (*Sto
 		if !ok {
 			return nil, fmt.Errorf("DigitalOcean has no droplet named %s for %s: rename it, or name it with --source-name %s=<droplet>", orList(names), s.Addr(), s.Addr())
 		}
-		st.Facts.Servers[s.Name] = ServerFacts{CloudName: d.Name, Size: d.Size, IPv4: d.PublicIPv4}
+		st.Facts.Servers[s.Name] = ServerFacts{CloudName: d.Name, Size: d.Size, IPv4: d.PublicIPv4, IPv6: d.PublicIPv6}
 	}
 	for _, db := range source.Databases {
 		names := src.candidates(source, db)
@@ -206,7 +206,11 @@ func withDatabase(uri, name string) string {
 func records(source *model.Description, domains []digitalocean.Domain) []RecordFacts {
 	out := []RecordFacts{}
 	for _, f := range hostRecords(Hosts(source), domains, "A", "AAAA", "CNAME") {
-		out = append(out, RecordFacts{Host: f.host, Type: f.record.Type, TTL: time.Duration(f.record.TTL) * time.Second})
+		data := f.record.Data
+		if data == "@" { // DigitalOcean's name for the zone's apex
+			data = f.zone
+		}
+		out = append(out, RecordFacts{Host: f.host, Type: f.record.Type, TTL: time.Duration(f.record.TTL) * time.Second, Data: data})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Host+out[i].Type < out[j].Host+out[j].Type })
 	return out

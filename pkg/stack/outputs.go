@@ -91,6 +91,14 @@ func DatabaseDSN(out auto.OutputMap, name string, sandbox bool) (string, error) 
 	return u.String(), nil
 }
 
+// ServerIPv6 is a stood-up server's public IPv6 address, "" when it has
+// none.
+func ServerIPv6(out auto.OutputMap, name string) string {
+	v, _ := output(out, "server."+name, "ipv6")
+	ip, _ := v.(string)
+	return ip
+}
+
 // ServerIPv4 is a stood-up server's public address.
 func ServerIPv4(out auto.OutputMap, name string) (string, error) {
 	v, err := output(out, "server."+name, "ipv4")

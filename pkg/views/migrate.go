@@ -78,6 +78,12 @@ func MigrationPlan(w io.Writer, p *migrate.Plan, f migrate.Facts, speed migrate.
 				fmt.Fprintf(w, "- %s\n", x)
 			}
 		}
+		if len(p.Manual) > 0 {
+			fmt.Fprintln(w, "\n### By hand (the tool does not do these)")
+			for i, x := range p.Manual {
+				fmt.Fprintf(w, "%d. %s\n", i+1, x)
+			}
+		}
 		return
 	}
 	fmt.Fprintf(w, "Migration %q: %d resources move, %d are new in the target, %d stay behind.\n", p.Migration, len(p.Pairs), len(p.New), len(p.Left))
@@ -102,6 +108,12 @@ func MigrationPlan(w io.Writer, p *migrate.Plan, f migrate.Facts, speed migrate.
 	fmt.Fprintln(w, line)
 	for _, x := range p.Warnings {
 		fmt.Fprintf(w, "%s %s\n", cs.Yellow("!"), x)
+	}
+	if len(p.Manual) > 0 {
+		fmt.Fprintln(w, "\nBy hand (the tool does not do these):")
+		for i, x := range p.Manual {
+			fmt.Fprintf(w, "  %d. %s\n", i+1, x)
+		}
 	}
 	if len(p.Blockers) > 0 {
 		fmt.Fprintf(w, "\n%s\n", cs.Red(fmt.Sprintf("%d thing(s) block the migration:", len(p.Blockers))))

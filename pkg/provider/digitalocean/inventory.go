@@ -26,6 +26,7 @@ type Droplet struct {
 	Status      string // new, active, off, archive
 	Image       string // the image's slug, or its name where it has none (snapshots)
 	PublicIPv4  string
+	PublicIPv6  string // where the droplet has IPv6 turned on
 	PrivateIPv4 string
 	VCPUs       int
 	MemoryMB    int
@@ -166,6 +167,7 @@ func dropletFrom(d *godo.Droplet) Droplet {
 	}
 	// A droplet still being built has no networks yet: no addresses.
 	out.PublicIPv4, _ = d.PublicIPv4()
+	out.PublicIPv6, _ = d.PublicIPv6()
 	out.PrivateIPv4, _ = d.PrivateIPv4()
 	return out
 }

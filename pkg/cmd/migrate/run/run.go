@@ -287,7 +287,8 @@ func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Run
 	if u, err := url.Parse(r.HealthURL); err != nil || u.Host == "" {
 		return exit.FlagErrorf("--health-url must be a URL like https://example.ca, not %q", r.HealthURL)
 	}
-	r.DNS = &migrate.RecordSwitch{Cloud: sd.Cloud, Hosts: migrate.Hosts(sd.Migration.Source), SourceIPv4: sourceIP, TargetIPv4: targetIP}
+	r.DNS = &migrate.RecordSwitch{Cloud: sd.Cloud, Hosts: migrate.Hosts(sd.Migration.Source), SourceIPv4: sourceIP, TargetIPv4: targetIP,
+		SourceIPv6: sd.Stock.Facts.Servers[server].IPv6, TargetIPv6: sd.TargetServerIPv6(server)}
 	return nil
 }
 

@@ -212,6 +212,11 @@ func (s *Sides) TargetServer(name string) (string, error) {
 	return stack.ServerIPv4(s.Outputs, name)
 }
 
+// TargetServerIPv6 is a target server's IPv6 address, "" when it has none.
+func (s *Sides) TargetServerIPv6(name string) string {
+	return stack.ServerIPv6(s.Outputs, name)
+}
+
 // TargetDatabase is a connection string to the target's database. It
 // holds a password: never print it.
 func (s *Sides) TargetDatabase(name string) (string, error) {
