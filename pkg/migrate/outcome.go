@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 )
@@ -12,6 +13,25 @@ type Outcome struct {
 	Done bool
 	// Summary says what happened last and what the next run will do.
 	Summary string
+}
+
+// Frozen is how long the members could not write, from the journal: from
+// stop-writers' start to start-target's end; 0 until both happened in the
+// last window.
+func Frozen(steps []journal.StepState) time.Duration {
+	var from, to time.Time
+	for _, s := range steps {
+		switch {
+		case s.Name == "stop-writers" && s.State == journal.Done:
+			from = s.Started
+		case s.Name == "start-target" && s.State == journal.Done:
+			to = s.Finished
+		}
+	}
+	if from.IsZero() || to.IsZero() || to.Before(from) {
+		return 0
+	}
+	return to.Sub(from)
 }
 
 // OutcomeOf reads a journal's steps: done once the DNS switch is; else

@@ -167,13 +167,26 @@ func (r *Runner) Cutover(ctx context.Context) error {
 
 func (r *Runner) windowSteps() []journal.Step {
 	var envOut []byte
-	steps := []journal.Step{{
+	var steps []journal.Step
+	// The writers stop only once replication has caught up with them:
+	// what is left to apply then is seconds' worth, not a backlog, and
+	// the freeze stays short.
+	if r.LowDowntime {
+		for _, name := range sortedKeys(r.Ends.Databases) {
+			e := r.Ends.Databases[name]
+			steps = append(steps, journal.Step{Name: "catch-up-" + name, Do: func(ctx context.Context) (string, error) {
+				st, err := pgcopy.WaitCaughtUp(ctx, e[0], e[1], pgcopy.Options{})
+				return "before the writers stop: " + st.String(), err
+			}})
+		}
+	}
+	steps = append(steps, journal.Step{
 		Name: "stop-writers",
 		Do: func(ctx context.Context) (string, error) {
 			return "the app is stopped at the source", run(ctx, r.Source, r.App.Stop)
 		},
 		Undo: func(ctx context.Context) error { return run(ctx, r.Source, r.App.Start) },
-	}}
+	})
 	for _, name := range sortedKeys(r.Ends.Buckets) {
 		e := r.Ends.Buckets[name]
 		step := "final-" + name + "-sync"

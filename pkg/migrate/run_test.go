@@ -359,6 +359,9 @@ func TestCutoverLosesNothing(t *testing.T) {
 	if o := OutcomeOf(j.Status()); !o.Done {
 		t.Errorf("outcome after the cutover: %+v", o)
 	}
+	if frozen := Frozen(j.Status()); frozen <= r.Freeze || frozen > time.Hour {
+		t.Errorf("the window's freeze, %s, against its database steps' %s", frozen, r.Freeze)
+	}
 	checked := false
 	for _, s := range j.Status() {
 		checked = checked || (s.Name == "check-main-at-switch" && s.State == journal.Done && strings.Contains(s.Detail, "row counts"))

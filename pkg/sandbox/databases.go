@@ -168,12 +168,13 @@ func (d *Databases) CreateUser(ctx context.Context, id, name, password string) e
 }
 
 // CreateAdmin adds DigitalOcean's doadmin: it may create roles and
-// databases, and owns defaultdb (PostgreSQL 15 lets only the owner create
-// in its public schema).
+// databases, replicate (DigitalOcean gives it REPLICATION, which logical
+// replication from the source needs), and owns defaultdb (PostgreSQL 15
+// lets only the owner create in its public schema).
 func (d *Databases) CreateAdmin(ctx context.Context, id, name, password string) error {
 	return d.exec(ctx, id, func(c *pgserver.Cluster) error {
 		return c.Exec(ctx, "postgres",
-			fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CREATEDB CREATEROLE", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)),
+			fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s CREATEDB CREATEROLE REPLICATION", pgserver.QuoteIdent(name), pgserver.QuoteLiteral(password)),
 			fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", pgserver.QuoteIdent(dosim.DefaultDatabase), pgserver.QuoteIdent(name)))
 	}, []string{
 		"CREATE USER " + myUser(name) + " IDENTIFIED BY " + mysqlserver.QuoteLiteral(password),

@@ -419,6 +419,12 @@ func TestDatabaseIsRealPostgreSQL(t *testing.T) {
 	if err := pg.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != "doadmin" {
 		t.Fatalf("current_user = %q, %v", user, err)
 	}
+	// DigitalOcean's doadmin may replicate: a low-downtime move's
+	// publication and slot are made with it.
+	var replicates bool
+	if err := pg.QueryRow(ctx, "SELECT rolreplication FROM pg_roles WHERE rolname = current_user").Scan(&replicates); err != nil || !replicates {
+		t.Fatalf("doadmin has no REPLICATION: %v", err)
+	}
 
 	if _, err := c.Databases.Resize(ctx, db.ID, &godo.DatabaseResizeRequest{SizeSlug: "db-s-2vcpu-4gb", NumNodes: 1, StorageSizeMib: 102400}); err != nil {
 		t.Fatal(err)

@@ -198,7 +198,8 @@ func runRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "\nCutover done in %s; database writes were frozen %s.\n", migrate.Round(time.Since(start)), migrate.Round(r.Freeze))
+	fmt.Fprintf(opts.IO.Out, "\nCutover done in %s; members could not write for %s (stop-writers to start-target), of which the database steps took %s.\n",
+		migrate.Round(time.Since(start)), migrate.Round(migrate.Frozen(j.Status())), migrate.Round(r.Freeze))
 	if opts.Verify {
 		// The app at the target writes from its start on: only what the
 		// source had is judged.
