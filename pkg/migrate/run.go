@@ -141,8 +141,22 @@ func (r *Runner) objectOptions(step, bucket string) objects.Options {
 	return o
 }
 
+// copied is a bulk copy's detail: a resumed copy counts what its earlier
+// runs did too, from its journal.
 func copied(res objects.Result) string {
-	return fmt.Sprintf("%d objects, %d bytes copied; %d already there", res.Objects, res.Bytes, res.Skipped)
+	s := fmt.Sprintf("%d objects, %d bytes copied by this run", res.Objects, res.Bytes)
+	if res.Previous > 0 {
+		s += fmt.Sprintf("; %d objects (%d bytes) by earlier runs", res.Previous, res.PreviousBytes)
+	}
+	if res.KeptBytes > 0 {
+		s += fmt.Sprintf("; %d bytes of a stopped run's parts kept, not sent again", res.KeptBytes)
+	}
+	return s
+}
+
+// synced is a final sync's detail.
+func synced(res objects.Result) string {
+	return fmt.Sprintf("%d objects, %d bytes copied; %d already up to date", res.Objects, res.Bytes, res.Skipped)
 }
 
 // Cutover runs the window: writers stopped, the last objects and rows
@@ -209,7 +223,7 @@ func (r *Runner) windowSteps() []journal.Step {
 				fmt.Fprintln(list, key)
 			}
 			res, err := objects.Delta(ctx, e[0], e[1], opts)
-			detail := copied(res)
+			detail := synced(res)
 			if res.Deleted > 0 {
 				detail += fmt.Sprintf("; %d deleted at the target, gone from the source (listed in %s)", res.Deleted, r.DeletedList(name))
 			}

@@ -31,6 +31,19 @@ type copier struct {
 	// lostStart: a multipart start was sent more than once, so the target
 	// may hold an upload this run never learned the ID of.
 	lostStart atomic.Bool
+	// open are the multipart uploads a killed run left, by key: a copy of
+	// that key takes its upload over and keeps the parts already there.
+	openMu sync.Mutex
+	open   map[string]string
+}
+
+// takeOpen hands out, once, the upload a killed run left for key.
+func (c *copier) takeOpen(key string) (string, bool) {
+	c.openMu.Lock()
+	defer c.openMu.Unlock()
+	id, ok := c.open[key]
+	delete(c.open, key)
+	return id, ok
 }
 
 func newCopier(src, dst Endpoint, opts Options) (*copier, error) {

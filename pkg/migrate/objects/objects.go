@@ -153,9 +153,20 @@ func Copy(ctx context.Context, src, dst Endpoint, opts Options) (Result, error) 
 		c.stats.previous.Store(resume.objects)
 		c.stats.previousBytes.Store(resume.bytes)
 		c.journal = j
-		// Uploads a killed run left open cost storage at the target until
-		// someone aborts them.
-		c.abortStale(ctx, resume.uploads)
+		// An upload a killed run left open is taken over by the copy of its
+		// key, which keeps the parts already sent (only the last upload of
+		// a key; any earlier one is aborted). Those no copy takes over are
+		// aborted at the end, with the target's other stale uploads.
+		c.open = map[string]string{}
+		stale := map[string][]string{}
+		for key, ids := range resume.uploads {
+			if len(ids) == 0 {
+				continue
+			}
+			c.open[key] = ids[len(ids)-1]
+			stale[key] = ids[:len(ids)-1]
+		}
+		c.abortStale(ctx, stale)
 	}
 	resumed := resume.objects > 0 || len(resume.uploads) > 0 || resume.low != ""
 	w := newWindow(opts.Width*windowPerWorker, resume.low, j)
@@ -213,6 +224,9 @@ func Copy(ctx context.Context, src, dst Endpoint, opts Options) (Result, error) 
 			cancel(err)
 		}
 	})
+	for key, id := range c.open {
+		c.abort(ctx, key, id) // no copy took it over: the object was done, or is gone
+	}
 	if ctx.Err() == nil && listErr == nil && (resumed || c.lostStart.Load()) {
 		// A start whose answer never came (retried, or in flight when an
 		// earlier run stopped) left an upload no journal can name: ask the

@@ -24,6 +24,9 @@ type Snapshot struct {
 	Failed                  int64 // given up on
 	Extra                   int64 // Delta: target objects the source no longer has
 	Deleted                 int64 // Delta: of those, removed
+	// KeptBytes are parts a killed run had uploaded, found at the target
+	// with the source's bytes and kept instead of sent again.
+	KeptBytes int64
 
 	Requests int64 // HTTP requests sent to either end
 
@@ -68,6 +71,7 @@ type stats struct {
 	skipped, skippedBytes                 atomic.Int64
 	previous, previousBytes               atomic.Int64
 	gone, retried, failed, extra, deleted atomic.Int64
+	keptBytes                             atomic.Int64
 	requests                              atomic.Int64
 	totalObjects, totalBytes              int64
 }
@@ -84,7 +88,7 @@ func (s *stats) snapshot() Snapshot {
 		Skipped: s.skipped.Load(), SkippedBytes: s.skippedBytes.Load(),
 		Previous: s.previous.Load(), PreviousBytes: s.previousBytes.Load(),
 		Gone: s.gone.Load(), Retried: s.retried.Load(), Failed: s.failed.Load(),
-		Extra: s.extra.Load(), Deleted: s.deleted.Load(),
+		Extra: s.extra.Load(), Deleted: s.deleted.Load(), KeptBytes: s.keptBytes.Load(),
 		Requests:     s.requests.Load(),
 		TotalObjects: s.totalObjects, TotalBytes: s.totalBytes,
 	}

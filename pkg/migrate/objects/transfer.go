@@ -124,22 +124,25 @@ func storedEncoding(v string) string {
 // with a ranged GET pinned to the source's ETag, so a retry costs one part
 // and a replaced source object is noticed rather than spliced.
 func (c *copier) multipart(ctx context.Context, key string, first io.ReadCloser, info minio.ObjectInfo, put minio.PutObjectOptions) (copied, error) {
-	var id string
-	tries := 0
-	err := c.retry(ctx, func(ctx context.Context) error {
-		if tries++; tries > 1 {
-			c.lostStart.Store(true)
+	id, have := c.resumeUpload(ctx, key)
+	var err error
+	if id == "" {
+		tries := 0
+		err := c.retry(ctx, func(ctx context.Context) error {
+			if tries++; tries > 1 {
+				c.lostStart.Store(true)
+			}
+			var err error
+			id, err = c.dst.NewMultipartUpload(ctx, c.dstBucket, key, put)
+			return err
+		})
+		if err != nil {
+			return copied{}, final{fmt.Errorf("starting a multipart upload: %w", err)}
 		}
-		var err error
-		id, err = c.dst.NewMultipartUpload(ctx, c.dstBucket, key, put)
-		return err
-	})
-	if err != nil {
-		return copied{}, final{fmt.Errorf("starting a multipart upload: %w", err)}
-	}
-	if err := c.journal.upload(key, id); err != nil {
-		c.abort(ctx, key, id)
-		return copied{}, final{err}
+		if err := c.journal.upload(key, id); err != nil {
+			c.abort(ctx, key, id)
+			return copied{}, final{err}
+		}
 	}
 	src := &source{c: c, ctx: ctx, key: key, etag: info.ETag, size: info.Size, body: first, ok: true}
 	defer src.close()
@@ -162,6 +165,23 @@ func (c *copier) multipart(ctx context.Context, key string, first io.ReadCloser,
 			etag string
 			sum  []byte
 		)
+		if p, ok := have[n]; ok && p.Size == length {
+			// Sent by a killed run: kept when its MD5 is that of the
+			// source's bytes now, which are read (not sent) to know it and
+			// to go on hashing the whole object.
+			restart := func() error { return sh.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved) }
+			if etag, sum, err = c.keepPart(ctx, src, off, length, p.ETag, sh, restart); err != nil {
+				return copied{}, final{err}
+			}
+			if etag != "" {
+				digests = append(digests, sum...)
+				parts = append(parts, minio.CompletePart{PartNumber: n, ETag: etag})
+				continue
+			}
+			if err := sh.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved); err != nil {
+				return copied{}, final{err}
+			}
+		}
 		err = c.retry(ctx, func(ctx context.Context) error {
 			if err := sh.(encoding.BinaryUnmarshaler).UnmarshalBinary(saved); err != nil {
 				return final{err}
@@ -217,6 +237,71 @@ func (c *copier) multipart(ctx context.Context, key string, first io.ReadCloser,
 		return copied{}, fmt.Errorf("%w: target ETag %s, expected %s from the parts sent", errMismatch, up.ETag, want)
 	}
 	return copied{size: info.Size, sha256: hex.EncodeToString(sh.Sum(nil))}, nil
+}
+
+// resumeUpload takes over the upload a killed run left for key, with the
+// parts the target holds of it by number; "" when there is none to take.
+func (c *copier) resumeUpload(ctx context.Context, key string) (string, map[int]minio.ObjectPart) {
+	id, ok := c.takeOpen(key)
+	if !ok {
+		return "", nil
+	}
+	have := map[int]minio.ObjectPart{}
+	marker := 0
+	for {
+		var res minio.ListObjectPartsResult
+		err := c.retry(ctx, func(ctx context.Context) error {
+			var err error
+			res, err = c.dst.ListObjectParts(ctx, c.dstBucket, key, id, marker, 1000)
+			return err
+		})
+		if err != nil {
+			c.abort(ctx, key, id) // gone, or unreadable: start afresh
+			return "", nil
+		}
+		for _, p := range res.ObjectParts {
+			have[p.PartNumber] = p
+		}
+		if !res.IsTruncated {
+			return id, have
+		}
+		marker = res.NextPartNumberMarker
+	}
+}
+
+// keepPart reads a part's bytes from the source, hashing them into sh,
+// and says whether the target's part holds the same: its ETag and MD5
+// when it does, "" when it must be sent again.
+func (c *copier) keepPart(ctx context.Context, src *source, off, length int64, etag string, sh io.Writer, restart func() error) (string, []byte, error) {
+	var sum []byte
+	err := c.retry(ctx, func(ctx context.Context) error {
+		if err := restart(); err != nil {
+			return final{err}
+		}
+		body, err := src.at(off)
+		if err != nil {
+			return err
+		}
+		pm := md5.New()
+		n, err := io.Copy(io.MultiWriter(pm, sh), io.LimitReader(body, length))
+		if err == nil && n != length {
+			err = fmt.Errorf("%w: %d bytes read of %d", errMismatch, n, length)
+		}
+		if err != nil {
+			src.ok = false
+			return err
+		}
+		sum = pm.Sum(nil)
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	if hex.EncodeToString(sum) != strings.Trim(etag, `"`) {
+		return "", nil, nil
+	}
+	c.stats.keptBytes.Add(length)
+	return strings.Trim(etag, `"`), sum, nil
 }
 
 const maxParts = 10_000
