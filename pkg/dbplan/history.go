@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -152,16 +153,19 @@ func (h History) Merge(add ...Sample) History {
 }
 
 // Import reads a CSV of date and size from before the tool measured:
-// "2025-11-01,64.2 GB" or "2025-11-01T00:00:00Z,68934412288". A header
-// line is allowed. Dates must be in order, once each; the error names
-// the line.
-func Import(name string, r io.Reader) (History, error) {
+// "2025-11-01,64.2 GB" or "2025-11-01T00:00:00Z,68934412288", and an
+// optional third field, the disk. One header line may come first; a size
+// column it names with a unit ("size_gb", "size (GiB)") is the unit of
+// that column's bare numbers. Dates must be in order, once each, and not
+// after now; the error names the line and nothing is kept.
+func Import(name string, r io.Reader, now time.Time) (History, error) {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	cr.Comment = '#'
 	var h History
 	var lines []int
+	header, units := false, [2]string{}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -174,23 +178,33 @@ func Import(name string, r io.Reader) (History, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		if len(rec) < 2 {
-			return nil, &HistoryError{File: name, Line: line, Msg: "expected two fields, a date and a size, e.g. 2025-11-01,64.2 GB"}
+		if len(rec) < 2 || len(rec) > 3 {
+			return nil, &HistoryError{File: name, Line: line, Msg: fmt.Sprintf("expected a date, a size and optionally the disk, e.g. 2025-11-01,64.2 GB,100 GB; this line has %d fields", len(rec))}
 		}
 		t, terr := parseDate(rec[0])
-		size, serr := ParseSize(rec[1])
-		if len(h) == 0 && terr != nil && serr != nil {
-			continue // a header line
+		if !header && len(h) == 0 && terr != nil {
+			if _, serr := ParseSize(rec[1]); serr != nil {
+				header = true // the one header line
+				units[0] = unitOf(rec[1])
+				if len(rec) > 2 {
+					units[1] = unitOf(rec[2])
+				}
+				continue
+			}
 		}
 		if terr != nil {
 			return nil, &HistoryError{File: name, Line: line, Msg: terr.Error()}
 		}
+		if t.After(now) {
+			return nil, &HistoryError{File: name, Line: line, Msg: fmt.Sprintf("%s is in the future", t.Format(time.DateOnly))}
+		}
+		size, serr := parseSizeIn(rec[1], units[0])
 		if serr != nil {
 			return nil, &HistoryError{File: name, Line: line, Msg: serr.Error()}
 		}
 		s := Sample{Time: t, DatabaseBytes: size, WALBytes: -1, Source: "imported"}
 		if len(rec) > 2 && strings.TrimSpace(rec[2]) != "" {
-			if s.DiskBytes, err = ParseSize(rec[2]); err != nil {
+			if s.DiskBytes, err = parseSizeIn(rec[2], units[1]); err != nil {
 				return nil, &HistoryError{File: name, Line: line, Msg: "disk: " + err.Error()}
 			}
 		}
@@ -206,6 +220,33 @@ func Import(name string, r io.Reader) (History, error) {
 		}
 	}
 	return h, nil
+}
+
+var headerUnit = regexp.MustCompile(`(?i)(?:^|[_\s(\[-])([kmgt]i?b|bytes?)\)?\]?\s*$`)
+
+// unitOf is the unit a header's column name gives its numbers: "size_gb"
+// is GB, "size (GiB)" GiB, "bytes" bytes; "" when it names none.
+func unitOf(col string) string {
+	m := headerUnit.FindStringSubmatch(strings.TrimSpace(col))
+	if m == nil || strings.HasPrefix(strings.ToLower(m[1]), "byte") {
+		return ""
+	}
+	return m[1]
+}
+
+// parseSizeIn reads a size, bare numbers in unit when the header gave
+// one. A bare number with a fraction and no unit cannot be bytes.
+func parseSizeIn(s, unit string) (int64, error) {
+	bare := strings.TrimSpace(s)
+	if _, err := strconv.ParseFloat(bare, 64); err == nil {
+		if unit != "" {
+			return ParseSize(bare + " " + unit)
+		}
+		if strings.Contains(bare, ".") {
+			return 0, fmt.Errorf("size %q has a fraction but no unit: bytes come whole; write 64.2 GB, or name the unit in the header (size_gb)", bare)
+		}
+	}
+	return ParseSize(s)
 }
 
 func parseDate(s string) (time.Time, error) {
@@ -241,6 +282,9 @@ func ParseSize(s string) (int64, error) {
 				break
 			}
 		}
+	}
+	if b := v * mult; b >= math.MaxInt64 {
+		return 0, fmt.Errorf("size %q is larger than any disk", strings.TrimSpace(s))
 	}
 	return int64(v * mult), nil
 }

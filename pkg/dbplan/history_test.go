@@ -15,7 +15,7 @@ func TestImportReadsDatesAndSizes(t *testing.T) {
 2025-04-01,68.5GB
 2025-07-01T00:00:00Z,78000000000
 2025-10-01,  80 GiB, 100 GB
-`))
+`), importNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,18 +33,41 @@ func TestImportReadsDatesAndSizes(t *testing.T) {
 	}
 }
 
+// importNow is "now" for imports: after every date the tests use.
+var importNow = time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+
+// TestImportReadsTheHeadersUnit: a size_gb column of bare numbers is in
+// GB, not bytes.
+func TestImportReadsTheHeadersUnit(t *testing.T) {
+	for header, want := range map[string]int64{"date,size_gb": 64_200_000_000, "date,size (GiB)": 68_934_225_100, "date,bytes": 642} {
+		in := header + "\n2025-01-01,64.2\n"
+		if header == "date,bytes" {
+			in = header + "\n2025-01-01,642\n"
+		}
+		h, err := Import("old.csv", strings.NewReader(in), importNow)
+		if err != nil || len(h) != 1 || h[0].DatabaseBytes != want {
+			t.Errorf("%s: %+v, %v; want %d bytes", header, h, err, want)
+		}
+	}
+}
+
 func TestImportNamesTheBadLine(t *testing.T) {
 	cases := map[string]struct{ in, want string }{
 		"out of order": {"2025-01-01,60 GB\n2025-03-01,70 GB\n2025-02-01,65 GB\n", "old.csv line 3: 2025-02-01 comes before 2025-03-01"},
 		"repeated":     {"2025-01-01,60 GB\n2025-01-01,61 GB\n", "old.csv line 2: 2025-01-01 repeats"},
 		"bad size":     {"2025-01-01,60 GB\n2025-02-01,lots\n", `old.csv line 2: size "lots"`},
 		"bad date":     {"2025-01-01,60 GB\n01/02/2025,61 GB\n", `old.csv line 2: date "01/02/2025" is not YYYY-MM-DD`},
-		"one field":    {"2025-01-01\n", "old.csv line 1: expected two fields"},
+		"one field":    {"2025-01-01\n", "old.csv line 1: expected a date, a size"},
+		"four fields":  {"2025-01-01,60 GB,100 GB,x\n", "old.csv line 1: expected a date, a size and optionally the disk"},
+		"future":       {"2025-01-01,60 GB\n2027-01-01,61 GB\n", "old.csv line 2: 2027-01-01 is in the future"},
+		"past int64":   {"2025-01-01,99999999999999999999\n", "larger than any disk"},
+		"fraction":     {"2025-01-01,64.2\n", `size "64.2" has a fraction but no unit`},
+		"junk lines":   {"exported,from grafana\nseries,db\n2025-01-01,60 GB\n", `old.csv line 2: date "series"`},
 		"empty":        {"", "old.csv line 1: no samples"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Import("old.csv", strings.NewReader(c.in))
+			_, err := Import("old.csv", strings.NewReader(c.in), importNow)
 			var he *HistoryError
 			if !errors.As(err, &he) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want %q", err, c.want)

@@ -50,6 +50,9 @@ Exit status: 0, or 1 when there is no forecast or the disk is already full.`,
 			if opts.Format != "table" && opts.Format != "markdown" && opts.Format != "json" {
 				return exit.FlagErrorf("--format must be table, markdown or json, not %q", opts.Format)
 			}
+			if cmd.Flags().Changed("disk-gb") && opts.DiskGB <= 0 {
+				return exit.FlagErrorf("--disk-gb must be the disk's size in GB, above 0, not %d", opts.DiskGB)
+			}
 			if runF != nil {
 				return runF(opts)
 			}

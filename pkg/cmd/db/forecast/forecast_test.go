@@ -37,6 +37,15 @@ func TestFlags(t *testing.T) {
 	if _, err := cmd.ExecuteC(); !errors.As(err, &fe) {
 		t.Fatalf("--format html: %v", err)
 	}
+	// A disk of no size is a mistake, not "use the description's".
+	for _, bad := range []string{"0", "-5"} {
+		cmd = NewCmdForecast(&factory.Factory{IOStreams: ios}, func(o *Options) error { return nil })
+		cmd.SetArgs([]string{"--disk-gb", bad})
+		cmd.SetErr(ios.ErrOut)
+		if _, err := cmd.ExecuteC(); !errors.As(err, &fe) || !strings.Contains(err.Error(), "above 0") {
+			t.Fatalf("--disk-gb %s: %v", bad, err)
+		}
+	}
 }
 
 const starter = `coop "c" {

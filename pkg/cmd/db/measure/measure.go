@@ -7,7 +7,9 @@ package measure
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -66,6 +68,9 @@ for the disk.`,
 			}
 			if opts.Format != "table" && opts.Format != "markdown" && opts.Format != "json" {
 				return exit.FlagErrorf("--format must be table, markdown or json, not %q", opts.Format)
+			}
+			if cmd.Flags().Changed("disk-gb") && opts.DiskGB <= 0 {
+				return exit.FlagErrorf("--disk-gb must be the disk's size in GB, above 0, not %d", opts.DiskGB)
 			}
 			if opts.Import != "" && opts.DSN != "" {
 				return exit.FlagErrorf("--import and --dsn do not go together: an import connects to nothing")
@@ -131,6 +136,12 @@ func measureRun(opts *Options) error {
 			return err
 		}
 	}
+	// Measured again within the hour (another format, a second look), the
+	// last measured sample is replaced, not joined: samples seconds apart
+	// would weigh on the trend as much as a month.
+	if n := len(history); n > 0 && history[n-1].Source == m.Sample.Source && m.Sample.Time.Sub(history[n-1].Time) < time.Hour {
+		history = history[:n-1]
+	}
 	if err := history.Merge(m.Sample).Save(subj.History); err != nil {
 		return fmt.Errorf("keeping the sample: %w", err)
 	}
@@ -148,12 +159,17 @@ func measureRun(opts *Options) error {
 }
 
 func importRun(opts *Options, subj *subject.Subject, history dbplan.History) error {
-	f, err := os.Open(opts.Import)
-	if err != nil {
-		return err
+	var in io.Reader = opts.IO.In
+	name := "standard input"
+	if opts.Import != "-" {
+		f, err := os.Open(opts.Import)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in, name = f, opts.Import
 	}
-	defer f.Close()
-	imported, err := dbplan.Import(opts.Import, f)
+	imported, err := dbplan.Import(name, in, opts.Now())
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,20 @@ func TestMeasureThroughADSNKeepsTheSample(t *testing.T) {
 	if err != nil || len(h) != 1 || h[0].DatabaseBytes <= 0 || h[0].DiskBytes != 80*dbplan.GB {
 		t.Fatalf("history %+v, %v", h, err)
 	}
+	// Measured again ten minutes on, in another format: still one sample,
+	// the newer. (The kept sample is moved ten minutes back.)
+	h[0].Time = h[0].Time.Add(-10 * time.Minute)
+	if err := h.Save(dbplan.HistoryPath(opts.StackDir(false), "production", "main")); err != nil {
+		t.Fatal(err)
+	}
+	first := h[0].Time
+	opts.Format = "json"
+	if err := measureRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	if h, err = dbplan.LoadHistory(dbplan.HistoryPath(opts.StackDir(false), "production", "main")); err != nil || len(h) != 1 || !h[0].Time.After(first) {
+		t.Fatalf("after a second look within the hour: %+v, %v", h, err)
+	}
 }
 
 func TestUnreachableDatabase(t *testing.T) {
@@ -137,5 +151,14 @@ func TestImportMergesIntoTheHistory(t *testing.T) {
 	h, _ := dbplan.LoadHistory(dbplan.HistoryPath(opts.StackDir(false), "production", "main"))
 	if len(h) != 2 {
 		t.Fatalf("a refused import changed the history: %+v", h)
+	}
+	// From standard input, as `--import -`.
+	opts.Import = "-"
+	opts.IO.In = strings.NewReader("2025-07-01,82 GB\n")
+	if err := measureRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ = dbplan.LoadHistory(dbplan.HistoryPath(opts.StackDir(false), "production", "main")); len(h) != 3 {
+		t.Fatalf("after an import from standard input: %+v", h)
 	}
 }
