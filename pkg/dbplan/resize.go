@@ -56,6 +56,18 @@ func (e *NoSizeError) Error() string {
 		e.Plan, e.Region, e.Need, e.Largest)
 }
 
+// neededBytes is what the database and its WAL may take by until, at the
+// cautious end: the upper bound of the fitted size's prediction interval,
+// and never less than today's size. A trend too noisy to call growing is
+// not taken as no growth: its upper bound is growth.
+func neededBytes(fc *Forecast, until time.Time) float64 {
+	need := max(float64(fc.Latest.DatabaseBytes), fc.Fit.At(until))
+	if _, hi := fc.Fit.Band(until); hi > need {
+		need = hi
+	}
+	return need + float64(max(fc.Latest.WALBytes, 0))
+}
+
 // Recommend finds the smallest step the provider offers in the database's
 // region that keeps it under Headroom until the horizon's end: a bigger
 // disk on the same flavor when the flavor allows it, else the smallest
@@ -69,13 +81,7 @@ func Recommend(name string, fc *Forecast, offer *policy.DatabaseOffer, flavor st
 		from = now
 	}
 	until := from.Add(horizon)
-	need := fc.Fit.At(until)
-	if fc.Trend != Growing {
-		need = float64(fc.Latest.DatabaseBytes)
-	} else if _, hi := fc.Fit.Band(until); hi > need {
-		need = hi
-	}
-	need += float64(max(fc.Latest.WALBytes, 0))
+	need := neededBytes(fc, until)
 	rec := &Recommendation{Database: name, Horizon: horizonText, Until: until, NeededBytes: int64(need),
 		Current: sizeOf(offer, flavor, diskGB)}
 	needGB := int(math.Ceil(need / Headroom / GB))

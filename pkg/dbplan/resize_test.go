@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/config"
@@ -126,5 +127,34 @@ func TestCostsInCAD(t *testing.T) {
 	}
 	if s := sizeOf(offer, "usd", 320); s.CAD != nil || !strings.Contains(s.Price, "no CAD price; published 100.00 USD/month") {
 		t.Errorf("a USD price: %+v", s)
+	}
+}
+
+// TestNoisyGrowthIsPlannedAsGrowth: seven weekly sizes that wander up by
+// about 4 GB a month are too noisy to call growing, and the resize plans
+// for the upper end of their range, not for today's size (which left the
+// disk full within the year).
+func TestNoisyGrowthIsPlannedAsGrowth(t *testing.T) {
+	var h History
+	for i, gb := range []float64{130, 134, 129, 135, 132, 138, 135} {
+		h = append(h, Sample{Time: start.Add(time.Duration(7*i) * day), DatabaseBytes: int64(gb * GB), WALBytes: -1})
+	}
+	fc, err := Predict(h, 200*GB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := fc.Latest.Time.Add(365 * day)
+	need := neededBytes(fc, until)
+	if fitted := fc.Fit.At(until); need < fitted || need <= 185*GB {
+		t.Errorf("%s trend: planned for %.0f GB by a year on; the fit says %.0f GB, and its range goes higher", fc.Trend, need/GB, fitted/GB)
+	}
+	// A steady size is planned at least at today's.
+	steady := synthetic(20, func(float64) float64 { return 50 * GB }, 0, 1)
+	fc, err = Predict(steady, 200*GB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if need := neededBytes(fc, fc.Latest.Time.Add(365*day)); need < 50*GB {
+		t.Errorf("a steady 50 GB planned at %.1f GB", need/GB)
 	}
 }
