@@ -18,11 +18,7 @@ import (
 // puts both back.
 func TestTheSwitchMovesAAndAAAARecords(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{NoBackends: true})
-	cloud, err := digitalocean.New(digitalocean.Config{Token: sb.DOToken, Endpoint: sb.DOEndpoint(), Poll: 20 * time.Millisecond,
-		Backoff: provider.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cloud := sandboxDO(t, sb)
 	ctx := context.Background()
 	const zone = "dual.example.ca"
 	if _, err := cloud.CreateDomain(ctx, zone); err != nil {
@@ -67,4 +63,16 @@ func TestTheSwitchMovesAAndAAAARecords(t *testing.T) {
 	if now := held(); now != before {
 		t.Fatalf("after the undo: %s, was %s", now, before)
 	}
+}
+
+// sandboxDO is a client of the sandbox's DigitalOcean, polling and
+// retrying at a test's pace.
+func sandboxDO(t *testing.T, sb *sandbox.Sandbox) *digitalocean.Cloud {
+	t.Helper()
+	cloud, err := digitalocean.New(digitalocean.Config{Token: sb.DOToken, Endpoint: sb.DOEndpoint(), Poll: 20 * time.Millisecond,
+		Backoff: provider.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cloud
 }

@@ -9,8 +9,6 @@ import (
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
 	"github.com/cosocial/cosocial/pkg/model"
-	"github.com/cosocial/cosocial/pkg/provider"
-	"github.com/cosocial/cosocial/pkg/provider/digitalocean"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 )
@@ -43,11 +41,7 @@ func TestPairs(t *testing.T) {
 func TestStockAndPlanOnTheSandbox(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{})
 	ctx := context.Background()
-	cloud, err := digitalocean.New(digitalocean.Config{Token: sb.DOToken, Endpoint: sb.DOEndpoint(), Poll: 20 * time.Millisecond,
-		Backoff: provider.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, Attempts: 3}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cloud := sandboxDO(t, sb)
 	desc := target(t)
 	seeded, err := rehearse.Seed(ctx, cloud, desc.Migration.Source, "tor1", rehearse.Options{Statuses: 2000, Objects: 120, Seed: 1, MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.SpacesEndpoint()})
 	if err != nil {

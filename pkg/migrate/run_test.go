@@ -33,7 +33,6 @@ import (
 	"github.com/cosocial/cosocial/pkg/migrate/remote/sshdtest"
 	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/pgserver"
-	"github.com/cosocial/cosocial/pkg/provider"
 	"github.com/cosocial/cosocial/pkg/provider/digitalocean"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
@@ -146,11 +145,7 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 		t.Fatal(desc.Diagnostics)
 	}
 	target := desc.Description
-	cloud, err := digitalocean.New(digitalocean.Config{Token: sb.DOToken, Endpoint: sb.DOEndpoint(), Poll: 20 * time.Millisecond,
-		Backoff: provider.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cloud := sandboxDO(t, sb)
 	if _, err := rehearse.Seed(ctx, cloud, target.Migration.Source, "tor1", rehearse.Options{Statuses: 3000, Objects: 150, Seed: 2,
 		MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.SpacesEndpoint()}); err != nil {
 		t.Fatal(err)

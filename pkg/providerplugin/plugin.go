@@ -161,10 +161,9 @@ func (p *Provider) Configure(ctx context.Context, req plugin.ConfigureRequest) (
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.config = req.Inputs
-	set, err := providers.Open(providers.Config{
-		Kind: c.str("kind"), Endpoint: c.str("endpoint"), Project: c.str("project"), Region: c.str("region"),
-		Cloud: c.str("cloud"), Operator: c.str("operator"), Poll: p.Poll, Backoff: p.Backoff,
-	})
+	cfg := providers.FromSettings(c.str)
+	cfg.Poll, cfg.Backoff = p.Poll, p.Backoff
+	set, err := providers.Open(cfg)
 	if err != nil {
 		return plugin.ConfigureResponse{}, err
 	}

@@ -411,31 +411,11 @@ func order(c *Change) int {
 
 // StateResource is a resource as the state records it.
 type StateResource struct {
-	URN     string
-	Type    string
-	ID      string
-	Custom  bool
-	Protect bool
-}
-
-func parseResources(raw json.RawMessage) ([]StateResource, error) {
-	var dep struct {
-		Resources []struct {
-			URN     string `json:"urn"`
-			Type    string `json:"type"`
-			ID      string `json:"id"`
-			Custom  bool   `json:"custom"`
-			Protect bool   `json:"protect"`
-		} `json:"resources"`
-	}
-	if err := json.Unmarshal(raw, &dep); err != nil {
-		return nil, err
-	}
-	out := make([]StateResource, 0, len(dep.Resources))
-	for _, r := range dep.Resources {
-		out = append(out, StateResource{URN: r.URN, Type: r.Type, ID: r.ID, Custom: r.Custom, Protect: r.Protect})
-	}
-	return out, nil
+	URN     string `json:"urn"`
+	Type    string `json:"type"`
+	ID      string `json:"id"`
+	Custom  bool   `json:"custom"`
+	Protect bool   `json:"protect"`
 }
 
 // Address is a state resource's description address.

@@ -25,9 +25,7 @@ import (
 // snapshot is the part of the engine's state that settling reads.
 type snapshot struct {
 	Resources []struct {
-		URN    string         `json:"urn"`
-		Type   string         `json:"type"`
-		ID     string         `json:"id"`
+		StateResource
 		Inputs map[string]any `json:"inputs"`
 	} `json:"resources"`
 	Pending []pendingOp `json:"pending_operations"`
@@ -101,16 +99,15 @@ func (s *Stack) Settle(ctx context.Context, onEvent Events) error {
 		if !ok {
 			return fmt.Errorf("settling the interrupted create of %s: its provider is not in the state", addr)
 		}
-		set, err := providers.Open(providers.Config{
-			Kind: text(cfg["kind"]), Endpoint: text(cfg["endpoint"]), Project: text(cfg["project"]), Region: text(cfg["region"]),
-			Cloud: text(cfg["cloud"]), Operator: text(cfg["operator"]), Env: s.env,
-		})
+		pc := providers.FromSettings(func(name string) string { return text(cfg[name]) })
+		pc.Env = s.env
+		set, err := providers.Open(pc)
 		if err != nil {
 			return fmt.Errorf("settling the interrupted create of %s: %w", addr, err)
 		}
 		name := text(op.Resource.Inputs["name"])
 		if set.Leftovers == nil {
-			s.say(fmt.Sprintf("  %s: %s cannot be searched by name; check at the provider that no second %s %q runs", addr, text(cfg["kind"]), kind, name))
+			s.say(fmt.Sprintf("  %s: %s cannot be searched by name; check at the provider that no second %s %q runs", addr, pc.Kind, kind, name))
 			continue
 		}
 		found, err := set.Leftovers.Leftovers(ctx, kind, text(op.Resource.Inputs["region"]), name, known)

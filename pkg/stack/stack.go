@@ -277,11 +277,15 @@ func (s *Stack) Destroy(ctx context.Context, includeData bool, onEvent Events) (
 
 // Resources lists the stack's resources from its state.
 func (s *Stack) Resources(ctx context.Context) ([]StateResource, error) {
-	dep, err := s.auto.Export(ctx)
+	snap, err := s.snapshot(ctx)
 	if err != nil {
-		return nil, engineError("reading the state", err)
+		return nil, err
 	}
-	return parseResources(dep.Deployment)
+	out := make([]StateResource, 0, len(snap.Resources))
+	for _, r := range snap.Resources {
+		out = append(out, r.StateResource)
+	}
+	return out, nil
 }
 
 // Unprotect lifts the protection of every resource, the step before

@@ -33,6 +33,13 @@ type Config struct {
 	Backoff provider.Backoff
 }
 
+// FromSettings reads a provider's settings as the engine keeps them (the
+// provider resource's inputs, by name): the plugin configures from them,
+// and the tool reads them back from a state.
+func FromSettings(get func(name string) string) Config {
+	return Config{Kind: get("kind"), Endpoint: get("endpoint"), Project: get("project"), Region: get("region"), Cloud: get("cloud"), Operator: get("operator")}
+}
+
 // Set is what a provider can do; a capability its cloud lacks is nil.
 type Set struct {
 	Servers   provider.Servers
