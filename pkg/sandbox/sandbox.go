@@ -135,7 +135,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		}
 		sb.ports.Spaces = sb.spaces.Port
 		sb.pg = NewDatabases(filepath.Join(opts.Dir, "postgres"), filepath.Join(opts.Dir, "mysql"))
-		backends = ovhsim.Backends{Databases: sb.pg, Objects: objectBackend{sb.s3}}
+		backends = ovhsim.Backends{Databases: ovhDatabases{sb.pg}, Objects: objectBackend{sb.s3}}
 		doBackends = dosim.Backends{Databases: sb.pg, Objects: sb.spaces}
 	}
 	timing := opts.Timing

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/cosocial/cosocial/pkg/sandbox"
 )
 
 func findingChecks(fs []Finding, sev Severity) []string {
@@ -168,13 +170,30 @@ func TestCopyThenVerify(t *testing.T) {
 	}
 }
 
+// TestLowDowntime moves a database while a writer runs, for both kinds
+// of target login: a superuser, as on a database server the tool runs,
+// and a managed service's admin, who may not subscribe on PostgreSQL 15
+// and does it through aiven_extras, as on OVHcloud.
 func TestLowDowntime(t *testing.T) {
+	t.Run("superuser", func(t *testing.T) {
+		_, dstCluster := clusters(t)
+		dstDB := newDB(t, dstCluster, "ovh", "pgsuper")
+		lowDowntime(t, keywordDSN(dstCluster, "pgsuper", superPassword, dstDB), false)
+	})
+	t.Run("managed admin through aiven_extras", func(t *testing.T) {
+		_, dstCluster := clusters(t)
+		dstDB := newDB(t, dstCluster, "ovh", "avnadmin")
+		if err := sandbox.InstallAivenExtras(context.Background(), dstCluster, dstDB); err != nil {
+			t.Fatal(err)
+		}
+		lowDowntime(t, keywordDSN(dstCluster, "avnadmin", avnPassword, dstDB), true)
+	})
+}
+
+func lowDowntime(t *testing.T, dst string, throughExtras bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, dstCluster := clusters(t)
 	_, src := sourceDB(t, 8000)
-	dstDB := newDB(t, dstCluster, "ovh", "pgsuper")
-	dst := keywordDSN(dstCluster, "pgsuper", superPassword, dstDB)
 	opts := Options{ChunkRows: 1000, Poll: 20 * time.Millisecond}
 
 	rep, err := Preflight(ctx, src, dst, LowDowntime, opts)
@@ -183,6 +202,9 @@ func TestLowDowntime(t *testing.T) {
 	}
 	if !rep.OK() {
 		t.Fatalf("preflight blocks: %+v", rep.Blocking())
+	}
+	if got := rep.Facts.Target.SubscribesThroughExtras; got != throughExtras {
+		t.Fatalf("the target subscribes through aiven_extras: %v, want %v", got, throughExtras)
 	}
 	if done, err := CopySchema(ctx, src, dst, opts); err != nil || !done {
 		t.Fatalf("CopySchema = %v, %v", done, err)
@@ -369,7 +391,7 @@ func TestCutoverResumes(t *testing.T) {
 	if _, err := sconn.Exec(ctx, `COMMENT ON PUBLICATION resumed IS `+literal(cutoverMark)); err != nil {
 		t.Fatal(err)
 	}
-	if err := dropSubscription(ctx, dconn, "resumed"); err != nil {
+	if err := dropSubscription(ctx, sconn, dconn, "resumed"); err != nil {
 		t.Fatal(err)
 	}
 

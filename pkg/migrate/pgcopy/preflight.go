@@ -72,11 +72,14 @@ type Server struct {
 	Replication bool    `json:"replication"` // may open replication connections
 	// CanSubscribe: may create a subscription (superuser, or a member of
 	// pg_create_subscription from PostgreSQL 16).
-	CanSubscribe bool   `json:"can_subscribe"`
-	Encoding     string `json:"encoding"`
-	Collate      string `json:"collate"`
-	Ctype        string `json:"ctype"`
-	WalLevel     string `json:"wal_level"`
+	CanSubscribe bool `json:"can_subscribe"`
+	// SubscribesThroughExtras: the database has aiven_extras, whose
+	// functions subscribe for a login that may not itself.
+	SubscribesThroughExtras bool   `json:"subscribes_through_extras,omitempty"`
+	Encoding                string `json:"encoding"`
+	Collate                 string `json:"collate"`
+	Ctype                   string `json:"ctype"`
+	WalLevel                string `json:"wal_level"`
 	// Replication capacity: configured and in use.
 	MaxReplicationSlots int   `json:"max_replication_slots"`
 	ReplicationSlots    int   `json:"replication_slots"`
@@ -205,7 +208,7 @@ func readServer(ctx context.Context, conn *pgx.Conn) (Server, error) {
 	var version string
 	err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, current_setting('server_version'),
 			current_user, current_database(), r.rolsuper, r.rolreplication,
-			r.rolsuper OR coalesce((SELECT pg_has_role(current_user, g.oid, 'USAGE') FROM pg_roles g WHERE g.rolname = 'pg_create_subscription'), false),
+			`+mayCreateSubscription+`, to_regprocedure('`+extrasCreate+`') IS NOT NULL,
 			pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, current_setting('wal_level'),
 			current_setting('max_replication_slots')::int, (SELECT count(*) FROM pg_replication_slots)::int,
 			current_setting('max_wal_senders')::int, (SELECT count(*) FROM pg_stat_replication)::int,
@@ -214,7 +217,7 @@ func readServer(ctx context.Context, conn *pgx.Conn) (Server, error) {
 			(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			  WHERE c.relkind IN ('r', 'p') AND `+userSchemas+` AND `+notExtensionMember+`)::int
 		FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()`).
-		Scan(&num, &version, &s.User, &s.Database, &s.Superuser, &s.Replication, &s.CanSubscribe,
+		Scan(&num, &version, &s.User, &s.Database, &s.Superuser, &s.Replication, &s.CanSubscribe, &s.SubscribesThroughExtras,
 			&s.Encoding, &s.Collate, &s.Ctype, &s.WalLevel,
 			&s.MaxReplicationSlots, &s.ReplicationSlots, &s.MaxWalSenders, &s.WalSenders, &s.MaxLogicalWorkers,
 			&s.DatabaseBytes, &s.Tables)
@@ -414,9 +417,10 @@ func Judge(f Facts, mode Mode) []Finding {
 			add(Blocking, "publication_privilege", tbl, "the source login %s does not own %s and is not a superuser, so it cannot publish it", s.User, tbl)
 		}
 	}
-	if !t.CanSubscribe {
-		add(Blocking, "subscription_privilege", t.User, "the target login %s may not create a subscription: PostgreSQL %d allows it to superusers only%s",
-			t.User, t.Version.Major, map[bool]string{true: " and members of pg_create_subscription", false: ""}[t.Version.Major >= 16])
+	if !t.CanSubscribe && !t.SubscribesThroughExtras {
+		add(Blocking, "subscription_privilege", t.User, "the target login %s may not create a subscription: PostgreSQL %d allows it to superusers only%s; "+
+			"a managed PostgreSQL on Aiven's platform (OVHcloud's) subscribes through aiven_extras, once its admin runs CREATE EXTENSION aiven_extras in database %s",
+			t.User, t.Version.Major, map[bool]string{true: " and members of pg_create_subscription", false: ""}[t.Version.Major >= 16], t.Database)
 	}
 	for _, tbl := range f.TablesWithoutKey {
 		add(Blocking, "replica_identity", tbl, "%s has no primary key or replica identity: once published, UPDATE and DELETE on it fail at the source; add a primary key or ALTER TABLE %s REPLICA IDENTITY FULL", tbl, tbl)

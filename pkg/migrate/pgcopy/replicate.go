@@ -125,15 +125,18 @@ func (p *pair) ensureSubscription(ctx context.Context, sconn, dconn *pgx.Conn) e
 	if err != nil {
 		return err
 	}
+	subs, err := newSubscriber(ctx, dconn)
+	if err != nil {
+		return err
+	}
 	if sub.exists {
 		if !sub.enabled {
-			_, err := dconn.Exec(ctx, `ALTER SUBSCRIPTION `+ident(name)+` ENABLE`)
-			return err
+			return subs.enable(ctx, name)
 		}
 		return nil
 	}
-	// A slot left by an earlier, failed attempt would make CREATE
-	// SUBSCRIPTION fail; it holds nothing the new one needs.
+	// A slot left by an earlier, failed attempt would make the new
+	// subscription fail; it holds nothing the new one needs.
 	if err := dropSlot(ctx, sconn, name, 0); err != nil {
 		return err
 	}
@@ -141,9 +144,7 @@ func (p *pair) ensureSubscription(ctx context.Context, sconn, dconn *pgx.Conn) e
 	if conninfo == "" {
 		conninfo = p.src.dsn
 	}
-	_, err = dconn.Exec(ctx, `CREATE SUBSCRIPTION `+ident(name)+` CONNECTION `+conninfoLiteral(conninfo)+
-		` PUBLICATION `+ident(name)+` WITH (copy_data = true, create_slot = true, enabled = true, slot_name = `+literal(name)+`)`)
-	return err
+	return subs.create(ctx, sconn, name, conninfo)
 }
 
 type subInfo struct {
@@ -165,18 +166,24 @@ func subscription(ctx context.Context, conn *pgx.Conn, name string) (subInfo, er
 // dropSlot drops a replication slot at the source if it exists, waiting
 // up to wait for a walsender still holding it to let go.
 func dropSlot(ctx context.Context, sconn *pgx.Conn, slot string, wait time.Duration) error {
+	if err := waitSlotIdle(ctx, sconn, slot, wait); err != nil {
+		return err
+	}
+	_, err := sconn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, slot)
+	return err
+}
+
+// waitSlotIdle waits up to wait until no walsender holds the slot; a
+// slot that does not exist is idle.
+func waitSlotIdle(ctx context.Context, sconn *pgx.Conn, slot string, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
 		var active bool
 		err := sconn.QueryRow(ctx, `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, slot).Scan(&active)
-		if errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !active) {
 			return nil
 		}
 		if err != nil {
-			return err
-		}
-		if !active {
-			_, err := sconn.Exec(ctx, `SELECT pg_drop_replication_slot($1)`, slot)
 			return err
 		}
 		if time.Now().After(deadline) {
@@ -491,7 +498,11 @@ func Cutover(ctx context.Context, src, dst string, opts Options) (CutoverResult,
 
 	if sub.exists && !marked {
 		if !sub.enabled {
-			if _, err := dconn.Exec(ctx, `ALTER SUBSCRIPTION `+ident(name)+` ENABLE`); err != nil {
+			subs, err := newSubscriber(ctx, dconn)
+			if err == nil {
+				err = subs.enable(ctx, name)
+			}
+			if err != nil {
 				return res, p.wrap("enabling the subscription", err)
 			}
 		}
@@ -520,7 +531,7 @@ func Cutover(ctx context.Context, src, dst string, opts Options) (CutoverResult,
 	res.SequenceCopy = time.Since(t)
 
 	t = time.Now()
-	if err := dropSubscription(ctx, dconn, name); err != nil {
+	if err := dropSubscription(ctx, sconn, dconn, name); err != nil {
 		return res, p.wrap("dropping the subscription", err)
 	}
 	res.Detach = time.Since(t)
@@ -534,23 +545,14 @@ func Cutover(ctx context.Context, src, dst string, opts Options) (CutoverResult,
 	return res, nil
 }
 
-// dropSubscription detaches the subscription from its slot before
-// dropping it, so that the target need not reach the source to finish.
-func dropSubscription(ctx context.Context, dconn *pgx.Conn, name string) error {
-	sub, err := subscription(ctx, dconn, name)
-	if err != nil || !sub.exists {
+// dropSubscription drops the target's subscription, if any, leaving the
+// source's slot for cleanSource.
+func dropSubscription(ctx context.Context, sconn, dconn *pgx.Conn, name string) error {
+	subs, err := newSubscriber(ctx, dconn)
+	if err != nil {
 		return err
 	}
-	for _, stmt := range []string{
-		`ALTER SUBSCRIPTION ` + ident(name) + ` DISABLE`,
-		`ALTER SUBSCRIPTION ` + ident(name) + ` SET (slot_name = NONE)`,
-		`DROP SUBSCRIPTION ` + ident(name),
-	} {
-		if _, err := dconn.Exec(ctx, stmt); err != nil {
-			return err
-		}
-	}
-	return nil
+	return subs.drop(ctx, sconn, name)
 }
 
 // cleanSource drops the slot, the table-copy slots an interrupted
@@ -641,7 +643,7 @@ func StopReplication(ctx context.Context, src, dst string, opts Options) error {
 	if err != nil {
 		return p.wrap("reading the subscription", err)
 	}
-	if err := dropSubscription(ctx, dconn, p.opts.name()); err != nil {
+	if err := dropSubscription(ctx, sconn, dconn, p.opts.name()); err != nil {
 		return p.wrap("dropping the subscription", err)
 	}
 	return p.cleanSource(ctx, sconn, sub.oid)
