@@ -111,13 +111,17 @@ fuzz:
 
 # The benchmarks with a ratio against an anchor measured in the same run:
 # validation's growth, the tool's own work, the object copy against rclone
-# on the same two S3 servers, and the database write freeze of the
-# low-downtime cutover against a plain dump and restore.
+# on the same two S3 servers and the bytes it sends again after ten kills
+# against rclone's, the database write freeze of the low-downtime cutover
+# against a plain dump and restore, and the whole window's freeze (members'
+# downtime, stop-writers to start-target) on a 1 GB database, both modes.
 bench: build test-deps
 	$(GO) test ./pkg/config -run='^$$' -bench=. -benchmem
 	COSOCIAL_PULUMI=$(ENGINE) $(GO) test ./pkg/stack -run='^$$' -bench=BenchmarkToolWork -benchmem
 	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate/objects -run='^$$' -bench=CopyVersusRclone -benchtime=4x
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate/objects -run='^$$' -bench=ResentAfterKills -benchtime=1x
 	$(GO) test ./pkg/migrate/pgcopy -run='^$$' -bench=WriteFreeze -benchtime=1x
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate -run='^$$' -bench=WindowFreeze -benchtime=1x -timeout=60m
 
 # Keeps bin/pulumi: rebuilding the engine takes minutes (make clean-engine).
 clean:

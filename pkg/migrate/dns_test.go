@@ -67,7 +67,7 @@ func TestTheSwitchMovesAAndAAAARecords(t *testing.T) {
 
 // sandboxDO is a client of the sandbox's DigitalOcean, polling and
 // retrying at a test's pace.
-func sandboxDO(t *testing.T, sb *sandbox.Sandbox) *digitalocean.Cloud {
+func sandboxDO(t testing.TB, sb *sandbox.Sandbox) *digitalocean.Cloud {
 	t.Helper()
 	cloud, err := digitalocean.New(digitalocean.Config{Token: sb.DOToken, Endpoint: sb.DOEndpoint(), Poll: 20 * time.Millisecond,
 		Backoff: provider.Backoff{Attempts: 3, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}})

@@ -233,7 +233,8 @@ func MakePlan(in Input) *Plan {
 			p.database(in, pr, add)
 		}
 	}
-	add(Step{Name: "rewrite-env", What: "point the app at the target's database and bucket (S3_ALIAS_HOST unchanged)", Estimate: 5 * time.Second, Downtime: true})
+	// Written before the writers stop: it costs the window nothing.
+	add(Step{Name: "rewrite-env", What: "write the app's env file at the target, pointed at its database and bucket (S3_ALIAS_HOST unchanged), before the writers stop", Estimate: 5 * time.Second})
 	add(Step{Name: "start-target", What: "start the app on the target server", Estimate: StartApp, Downtime: true})
 	add(Step{Name: "health-check", What: "check /health and /api/v1/instance on the target", Estimate: HealthCheck, Downtime: true})
 	ttl := p.dns(in, window)

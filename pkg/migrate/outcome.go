@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
@@ -43,6 +44,18 @@ func OutcomeOf(steps []journal.StepState) Outcome {
 	}
 	for _, s := range steps {
 		if s.Name == "switch-dns" && s.State == journal.Done {
+			// Only the release of a low-downtime move's replication comes
+			// after the switch.
+			for _, r := range steps {
+				if strings.HasPrefix(r.Name, "release-") && r.State != journal.Done {
+					why := string(r.State)
+					if r.Error != "" {
+						why += ": " + r.Error
+					}
+					return Outcome{Summary: fmt.Sprintf("Moved: the service runs at the target and the DNS points at it, but step %s is %s. "+
+						"Until it is done the source keeps a replication slot, which holds back its WAL; the next `cosocial migrate run` does it.", r.Name, why)}
+				}
+			}
 			return Outcome{Done: true, Summary: "Done: the service runs at the target, and the DNS points at it."}
 		}
 	}

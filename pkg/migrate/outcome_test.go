@@ -25,6 +25,9 @@ func TestOutcomeSaysWhatHappenedAndWhatIsNext(t *testing.T) {
 		{[]journal.StepState{st("stop-writers", journal.Undone, ""), st("health-check", journal.Undone, "no answer from /health")}, false, "undone: step health-check failed: no answer from /health"},
 		{[]journal.StepState{st("stop-writers", journal.UndoFailed, "undo: ssh: refused")}, false, "Undoing step stop-writers failed"},
 		{[]journal.StepState{st("health-check", journal.Done, ""), st("switch-dns", journal.Done, "")}, true, "Done"},
+		{[]journal.StepState{st("switch-dns", journal.Done, ""), st("release-main-replication", journal.Failed, "slot in use")}, false,
+			"Moved: the service runs at the target and the DNS points at it, but step release-main-replication is failed: slot in use"},
+		{[]journal.StepState{st("switch-dns", journal.Done, ""), st("release-main-replication", journal.Done, "")}, true, "Done"},
 	} {
 		o := OutcomeOf(tc.steps)
 		if o.Done != tc.done || !strings.Contains(o.Summary, tc.say) {

@@ -176,12 +176,72 @@ func (r *Runner) Cutover(ctx context.Context) error {
 		}
 		return fmt.Errorf("%w; the steps done were undone and the source runs as before", err)
 	}
-	return r.Journal.Run(ctx, steps[last])
+	if err := r.Journal.Run(ctx, steps[last]); err != nil {
+		return err
+	}
+	// The service runs at the target: what is left of the replication is
+	// released now, outside the window. A failure here undoes nothing.
+	if err := r.Journal.RunAll(ctx, r.releaseSteps()); err != nil {
+		return fmt.Errorf("the service runs at the target, but %w; the next `cosocial migrate run` tries it again", err)
+	}
+	return nil
 }
 
-func (r *Runner) windowSteps() []journal.Step {
-	var envOut []byte
+// releaseSteps drop, once the service runs at the target, the
+// subscriptions, slots and publications of a low-downtime move.
+func (r *Runner) releaseSteps() []journal.Step {
+	if !r.LowDowntime {
+		return nil
+	}
 	var steps []journal.Step
+	for _, name := range sortedKeys(r.Ends.Databases) {
+		e := r.Ends.Databases[name]
+		steps = append(steps, journal.Step{Name: "release-" + name + "-replication", Do: func(ctx context.Context) (string, error) {
+			return "subscription, replication slots and publication dropped", pgcopy.Release(ctx, e[0], e[1], pgcopy.Options{})
+		}})
+	}
+	return steps
+}
+
+// countAtSwitch is the size above which a table is compared at the switch
+// by its last primary key rather than counted: counting reads the whole
+// table, and the window must not grow with the database.
+const countAtSwitch = 64 << 20
+
+func (r *Runner) windowSteps() []journal.Step {
+	var steps []journal.Step
+	// The target's env file is written before the writers stop: the
+	// source's does not change in the window, nothing reads the target's
+	// until start-target, and a setting still naming the source stops the
+	// window before members lose a second of service.
+	steps = append(steps, journal.Step{Name: "rewrite-env", Do: func(ctx context.Context) (string, error) {
+		old, err := r.Source.ReadFile(ctx, r.App.EnvFile)
+		if err != nil {
+			return "", fmt.Errorf("reading the app's environment at the source: %w", err)
+		}
+		current, err := remote.ParseEnv(old)
+		if err != nil {
+			return "", err
+		}
+		changes, err := r.envChanges(current)
+		if err != nil {
+			return "", err
+		}
+		envOut, err := remote.RewriteEnv(old, changes)
+		if err != nil {
+			return "", err
+		}
+		// A setting the tool does not know that still names the
+		// source would have the app at the target write there: two
+		// databases taking writes, the service forked.
+		if err := r.stillAtSource(envOut); err != nil {
+			return "", err
+		}
+		if err := r.Target.WriteFile(ctx, r.App.EnvFile, envOut, 0o600); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s written at the target with %d settings changed", r.App.EnvFile, len(changes)), nil
+	}})
 	// The writers stop only once replication has caught up with them:
 	// what is left to apply then is seconds' worth, not a backlog, and
 	// the freeze stays short.
@@ -234,7 +294,7 @@ func (r *Runner) windowSteps() []journal.Step {
 		e := r.Ends.Databases[name]
 		if r.LowDowntime {
 			steps = append(steps, journal.Step{Name: "final-" + name + "-sync", Do: func(ctx context.Context) (string, error) {
-				res, err := pgcopy.Cutover(ctx, e[0], e[1], pgcopy.Options{})
+				res, err := pgcopy.Detach(ctx, e[0], e[1], pgcopy.Options{})
 				r.Freeze += res.Freeze
 				return fmt.Sprintf("caught up and detached; writes frozen %s", Round(res.Freeze)), err
 			}, Undo: func(ctx context.Context) error {
@@ -254,49 +314,30 @@ func (r *Runner) windowSteps() []journal.Step {
 	}
 	// The moment to compare is now, writers stopped and the target not
 	// yet started: afterwards the app writes at the target. Row counts
-	// and sequences, not checksums, to keep the freeze short; the final
-	// syncs compared the buckets' listings as they ran.
+	// (last keys for large tables) and sequences, not checksums, to keep
+	// the freeze short; the final syncs compared the buckets' listings as
+	// they ran.
 	for _, name := range sortedKeys(r.Ends.Databases) {
 		e := r.Ends.Databases[name]
 		steps = append(steps, journal.Step{Name: "check-" + name + "-at-switch", Do: func(ctx context.Context) (string, error) {
-			v, err := pgcopy.Verify(ctx, e[0], e[1], pgcopy.Options{ChecksumMaxBytes: 1})
+			v, err := pgcopy.Verify(ctx, e[0], e[1], pgcopy.Options{ChecksumMaxBytes: 1, CountMaxBytes: countAtSwitch})
 			if err != nil {
 				return "", err
 			}
 			if diff := v.Different(); len(diff) > 0 {
 				return "", fmt.Errorf("with the writers stopped, the target differs from the source in %s: the window is undone rather than start the app on it", strings.Join(diff, ", "))
 			}
-			return fmt.Sprintf("%d tables with the source's row counts, %d sequences ahead of it (%s)", len(v.Tables), len(v.Sequences), Round(v.Duration)), nil
+			byKey := 0
+			for _, t := range v.Tables {
+				if t.Checksum == pgcopy.LastKeyEqual {
+					byKey++
+				}
+			}
+			return fmt.Sprintf("%d tables with the source's row counts, %d larger ones with its last key, %d sequences ahead of it (%s)",
+				len(v.Tables)-byKey, byKey, len(v.Sequences), Round(v.Duration)), nil
 		}})
 	}
 	steps = append(steps,
-		journal.Step{Name: "rewrite-env", Do: func(ctx context.Context) (string, error) {
-			old, err := r.Source.ReadFile(ctx, r.App.EnvFile)
-			if err != nil {
-				return "", fmt.Errorf("reading the app's environment at the source: %w", err)
-			}
-			current, err := remote.ParseEnv(old)
-			if err != nil {
-				return "", err
-			}
-			changes, err := r.envChanges(current)
-			if err != nil {
-				return "", err
-			}
-			if envOut, err = remote.RewriteEnv(old, changes); err != nil {
-				return "", err
-			}
-			// A setting the tool does not know that still names the
-			// source would have the app at the target write there: two
-			// databases taking writes, the service forked.
-			if err := r.stillAtSource(envOut); err != nil {
-				return "", err
-			}
-			if err := r.Target.WriteFile(ctx, r.App.EnvFile, envOut, 0o600); err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("%s written at the target with %d settings changed", r.App.EnvFile, len(changes)), nil
-		}},
 		journal.Step{Name: "start-target", Do: func(ctx context.Context) (string, error) {
 			return "the app is started at the target", run(ctx, r.Target, r.App.Start)
 		}, Undo: func(ctx context.Context) error { return run(ctx, r.Target, r.App.Stop) }},

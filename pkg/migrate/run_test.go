@@ -14,8 +14,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +26,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/localserver"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/migrate/objects"
@@ -32,10 +33,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/migrate/remote"
 	"github.com/cosocial/cosocial/pkg/migrate/remote/sshdtest"
 	"github.com/cosocial/cosocial/pkg/objectstore"
-	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/provider/digitalocean"
-	"github.com/cosocial/cosocial/pkg/sandbox"
-	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) {
@@ -109,8 +107,11 @@ func standIn() {
 // units would be: start in the background, stop and wait until it is gone.
 func appCommands(bin string) App {
 	return App{
-		Start:   fmt.Sprintf(`cd ~ && (COSOCIAL_STAND_IN=mastodon setsid %s >app.log 2>&1 </dev/null & echo $! > app.pid)`, bin),
-		Stop:    `cd ~ && if [ -f app.pid ]; then kill $(cat app.pid) 2>/dev/null; while kill -0 $(cat app.pid) 2>/dev/null; do sleep 0.05; done; rm -f app.pid; fi`,
+		Start: fmt.Sprintf(`cd ~ && (COSOCIAL_STAND_IN=mastodon setsid %s >app.log 2>&1 </dev/null & echo $! > app.pid)`, bin),
+		// A zombie has stopped: this machine's init reaps the orphans a
+		// second or more late, where systemd's would at once.
+		Stop: `cd ~ && if [ -f app.pid ]; then p=$(cat app.pid); kill $p 2>/dev/null; ` +
+			`while case $(ps -o stat= -p $p) in ""|Z*) false;; esac; do sleep 0.05; done; rm -f app.pid; fi`,
 		EnvFile: ".env.production",
 	}
 }
@@ -122,113 +123,20 @@ func appCommands(bin string) App {
 // fails at the target's start and must leave the source running as it
 // was; the second goes through, and nothing written is lost.
 func TestCutoverLosesNothing(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIP: the cutover test plays two servers with two local accounts (root and postgres), so it runs as root")
-	}
 	// Dump and restore in the window; and low-downtime, where the undone
-	// window must leave replication running again for the next one. Its
-	// target login is a superuser, as on a database server the tool runs
-	// itself: PostgreSQL 15 lets no one else subscribe.
+	// window must leave replication running again for the next one. The
+	// target login is a managed service's owner, no superuser; in
+	// low-downtime mode it subscribes through aiven_extras, as on
+	// OVHcloud.
 	t.Run("dump-restore", func(t *testing.T) { cutoverLosesNothing(t, false) })
 	t.Run("low-downtime", func(t *testing.T) { cutoverLosesNothing(t, true) })
 }
 
 func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
-	sb := sandboxtest.Start(t, sandbox.Options{})
-	clientKey, keyFile := sshdtest.ClientKey(t)
-	sshd := sshdtest.Start(t, []string{"ed25519"}, clientKey)
-	knownHosts := sshd.KnownHosts(t, sshd.HostKeys...)
+	w := newWindow(t, windowOptions{lowDowntime: lowDowntime, seed: rehearse.Options{Statuses: 3000, Objects: 150, Seed: 2}})
 	ctx := context.Background()
-
-	desc := config.Load("testdata/coop")
-	if desc.Diagnostics.HasErrors() {
-		t.Fatal(desc.Diagnostics)
-	}
-	target := desc.Description
-	cloud := sandboxDO(t, sb)
-	if _, err := rehearse.Seed(ctx, cloud, target.Migration.Source, "tor1", rehearse.Options{Statuses: 3000, Objects: 150, Seed: 2,
-		MakeBucket: sb.CreateSpacesBucket, SpacesEndpoint: sb.SpacesEndpoint()}); err != nil {
-		t.Fatal(err)
-	}
-	stock, err := TakeStock(ctx, target, Source{Cloud: cloud, Region: "tor1", SpacesEndpoint: sb.SpacesEndpoint()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stock.Close(ctx)
-
-	// The target: a database of its own (a managed one's user is no
-	// superuser) and a bucket on the same S3 server.
-	tc, err := pgserver.Create(ctx, filepath.Join(pgserver.TempDir(t), "target"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tc.Destroy(context.Background()) })
-	role := "CREATE ROLE mastodon LOGIN PASSWORD 'target-pw'"
-	if lowDowntime {
-		role += " SUPERUSER"
-	}
-	if err := tc.Exec(ctx, "postgres", role, "CREATE DATABASE mastodon OWNER mastodon"); err != nil {
-		t.Fatal(err)
-	}
-	targetDSN := tc.DSN("mastodon", "target-pw", "mastodon")
-	if !strings.HasPrefix(targetDSN, "postgres") {
-		t.Fatalf("DSN %s is not a URL", targetDSN)
-	}
-	if err := sb.CreateSpacesBucket(ctx, "target-media"); err != nil {
-		t.Fatal(err)
-	}
-	key, err := cloud.CreateSpacesKey(ctx, "target", []string{"target-media"}, "readwrite")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ends := Ends{
-		Buckets:   map[string][2]objects.Endpoint{"media": {{Bucket: stock.Buckets["media"]}, {Bucket: key.Bucket(sb.SpacesEndpoint(), "target-media")}}},
-		Databases: map[string][2]string{"main": {stock.Databases["main"], targetDSN}},
-	}
-
-	// The source app runs with the source's database and bucket.
-	bin := filepath.Join(pgserver.TempDir(t), "mastodon-stand-in")
-	copyFile(t, os.Args[0], bin)
-	port := freePort(t)
-	src := dial(t, sshd, "root", knownHosts, keyFile)
-	tgt := dial(t, sshd, account(t, bin), knownHosts, keyFile)
-	srcURL, _ := url.Parse(stock.Databases["main"])
-	srcPW, _ := srcURL.User.Password()
-	// The app writes with the run's own key: the sandbox's S3 server gives
-	// a bucket to one key at a time, where Spaces would let both in.
-	srcBucket := stock.Buckets["media"]
-	// DATABASE_URL, which Rails reads first, as well as the DB_* settings.
-	envFile := fmt.Sprintf("# Mastodon's settings\nLOCAL_DOMAIN=northwind.example.ca\nPORT=%d\nDATABASE_URL=%s\nDB_HOST=%s\nDB_PORT=%s\nDB_NAME=%s\nDB_USER=%s\nDB_PASS=%s\n"+
-		"S3_ENABLED=true\nS3_ENDPOINT=%s\nS3_BUCKET=%s\nAWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\nS3_ALIAS_HOST=media.northwind.example.ca\nSECRET_KEY_BASE=kept-as-is\n",
-		port, stock.Databases["main"], srcURL.Hostname(), srcURL.Port(), strings.TrimPrefix(srcURL.Path, "/"), srcURL.User.Username(), srcPW,
-		sb.SpacesEndpoint(), srcBucket.Name, srcBucket.AccessKey, srcBucket.SecretKey)
-	if err := src.WriteFile(ctx, ".env.production", []byte(envFile), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	app := appCommands(bin)
-	t.Cleanup(func() {
-		src.Run(context.Background(), app.Stop)
-		tgt.Run(context.Background(), app.Stop)
-		tgt.Run(context.Background(), "rm -f ~/.env.production ~/app.log ~/refuse-to-start")
-		src.Run(context.Background(), "rm -f ~/.env.production ~/app.log")
-	})
-	if err := run(ctx, src, app.Start); err != nil {
-		t.Fatal(err)
-	}
-	health := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := remote.Health(ctxFor(t, 20*time.Second), nil, health); err != nil {
-		t.Fatalf("the source app did not come up: %v", err)
-	}
-
-	dir := t.TempDir()
-	j, err := journal.Open(filepath.Join(dir, "journal.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	dns := &RecordSwitch{Cloud: cloud, Hosts: Hosts(target.Migration.Source), SourceIPv4: stock.Facts.Servers["web"].IPv4, TargetIPv4: "203.0.113.50"}
-	r := &Runner{Journal: j, Dir: dir, Ends: ends, Public: map[string]bool{"media": true}, Width: 8, Source: src, Target: tgt, App: app, LowDowntime: lowDowntime,
-		HealthURL: health, HealthTimeout: 5 * time.Second, DNS: dns}
+	cloud, stock, src, tgt, app, health, j, r, dns, ends := w.cloud, w.stock, w.src, w.tgt, w.app, w.health, w.j, w.r, w.dns, w.ends
+	targetDSN, srcURL, srcBucket := w.targetDSN, w.srcURL, w.srcBucket
 
 	// The bulk copy while the app writes.
 	if err := r.Bulk(ctx); err != nil {
@@ -251,6 +159,30 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 		}
 	}
 	if err := srcS3.RemoveObject(ctx, srcBucket.Name, deletedKey, minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A setting that still names the source stops the window before the
+	// writers stop: members notice nothing, the source app runs on.
+	env, err := src.ReadFile(ctx, ".env.production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.WriteFile(ctx, ".env.production", append(slices.Clip(env), "REPLICA_DATABASE_URL="+stock.Databases["main"]+"\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var at *SourceSettingError
+	if err := r.Cutover(ctx); !errors.As(err, &at) {
+		t.Fatalf("a replica URL still at the source: %v", err)
+	}
+	for _, s := range j.Status() {
+		if s.Name == "stop-writers" && s.State != journal.Pending {
+			t.Fatalf("the writers were stopped (%s) though the window could not go on", s.State)
+		}
+	}
+	if got := instance(t, health); got["db_port"] != srcURL.Port() {
+		t.Fatalf("the source app is not the one answering: %v", got)
+	}
+	if err := src.WriteFile(ctx, ".env.production", env, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// A target that will not start: the cutover is undone, and the source
@@ -351,7 +283,7 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM statuses WHERE uri LIKE 'live-%'").Scan(&live); err != nil || live < 10 {
 		t.Fatalf("posts written while migrating at the target: %d, %v", live, err)
 	}
-	env, err := tgt.ReadFile(ctx, ".env.production")
+	env, err = tgt.ReadFile(ctx, ".env.production")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,12 +302,13 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 	if frozen := Frozen(j.Status()); frozen <= r.Freeze || frozen > time.Hour {
 		t.Errorf("the window's freeze, %s, against its database steps' %s", frozen, r.Freeze)
 	}
-	checked := false
+	checked, released := false, !lowDowntime
 	for _, s := range j.Status() {
 		checked = checked || (s.Name == "check-main-at-switch" && s.State == journal.Done && strings.Contains(s.Detail, "row counts"))
+		released = released || (s.Name == "release-main-replication" && s.State == journal.Done)
 	}
-	if !checked {
-		t.Errorf("the database was not compared at the switch: %+v", j.Status())
+	if !checked || !released {
+		t.Errorf("the database was not compared at the switch (%v) or its replication not released (%v): %+v", checked, released, j.Status())
 	}
 	dstBucket := ends.Buckets["media"][1].Bucket
 	dstS3, err := dstBucket.Client()
@@ -448,13 +381,13 @@ func redact(env []byte) string {
 	return strings.Join(out, "\n")
 }
 
-func ctxFor(t *testing.T, d time.Duration) context.Context {
+func ctxFor(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func dial(t *testing.T, s *sshdtest.Server, user, knownHosts, keyFile string) *remote.Client {
+func dial(t testing.TB, s *sshdtest.Server, user, knownHosts, keyFile string) *remote.Client {
 	t.Helper()
 	c, err := remote.Dial(context.Background(), remote.Target{Host: s.Host, Port: s.Port, User: user, KnownHosts: knownHosts, KeyFile: keyFile, AgentSocket: "none"})
 	if err != nil {
@@ -489,7 +422,7 @@ func aRecord(t *testing.T, cloud *digitalocean.Cloud) string {
 	return ""
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -500,7 +433,7 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	p, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -510,19 +443,36 @@ func freePort(t *testing.T) int {
 
 // account makes a local account for the test, with a home of its own that
 // can run bin, to play the target server; it is removed when the test ends.
-func account(t *testing.T, bin string) string {
+var accounts atomic.Int64
+
+func account(t testing.TB, bin string) string {
 	t.Helper()
 	if _, err := exec.LookPath("useradd"); err != nil {
 		t.Skipf("SKIP: useradd is missing: %v", err)
 	}
-	name := fmt.Sprintf("cosocial-t%d", os.Getpid()%100000)
+	name := fmt.Sprintf("cosocial-t%d-%d", os.Getpid()%100000, accounts.Add(1))
 	home := filepath.Join(filepath.Dir(bin), "home-"+name)
 	// '*' leaves the account without a password but not locked, which
 	// sshd would refuse.
 	if out, err := exec.Command("useradd", "-M", "-d", home, "-s", "/bin/sh", "-p", "*", name).CombinedOutput(); err != nil {
 		t.Fatalf("useradd: %v: %s", err, out)
 	}
-	t.Cleanup(func() { exec.Command("userdel", name).Run() })
+	t.Cleanup(func() {
+		// userdel refuses while a process of the account runs: sshd's
+		// session may outlive the client's goodbye by a moment.
+		exec.Command("pkill", "-KILL", "-u", name).Run()
+		var (
+			out []byte
+			err error
+		)
+		for range 100 {
+			if out, err = exec.Command("userdel", name).CombinedOutput(); err == nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Errorf("userdel %s: %v: %s", name, err, out)
+	})
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)
 	}

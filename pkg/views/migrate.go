@@ -188,7 +188,11 @@ func Verify(w io.Writer, checks []migrate.Check, cs *iostreams.ColorScheme) {
 			fmt.Fprintln(w)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			for _, t := range c.Tables.Tables {
-				if !t.Equal() {
+				switch {
+				case t.Equal():
+				case t.SourceLastKey != "":
+					fmt.Fprintf(tw, "    %s\tlast key %s at the source\t%s at the target\n", t.Table, t.SourceLastKey, t.TargetLastKey)
+				default:
 					fmt.Fprintf(tw, "    %s\t%d rows at the source\t%d at the target\tchecksum %s\n", t.Table, t.SourceRows, t.TargetRows, t.Checksum)
 				}
 			}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -58,18 +57,7 @@ func BenchmarkCopyVersusRclone(b *testing.B) {
 	theirs := func(flags ...string) func() time.Duration {
 		return func() time.Duration {
 			dst := bucket(b, target, "bench-rclone")
-			env := []string{}
-			for _, kv := range os.Environ() {
-				// rclone's S3 backend refuses the CA bundle these machines set.
-				if !strings.HasPrefix(kv, "AWS_CA_BUNDLE=") && !strings.HasPrefix(kv, "RCLONE_") {
-					env = append(env, kv)
-				}
-			}
-			for name, e := range map[string]Endpoint{"SRC": src, "DST": dst} {
-				p := "RCLONE_CONFIG_" + name + "_"
-				env = append(env, p+"TYPE=s3", p+"PROVIDER=Other", p+"ACCESS_KEY_ID="+e.AccessKey, p+"SECRET_ACCESS_KEY="+e.SecretKey,
-					p+"ENDPOINT="+e.Endpoint, p+"REGION=us-east-1", p+"FORCE_PATH_STYLE=true")
-			}
+			env := rcloneEnv(map[string]Endpoint{"SRC": src, "DST": dst})
 			args := append([]string{"copy", "src:" + src.Name, "dst:" + dst.Name, "--transfers", strconv.Itoa(width), "--checkers", strconv.Itoa(width),
 				"--s3-no-check-bucket", "--config", os.DevNull, "-q"}, flags...)
 			cmd := exec.Command(rclone, args...)

@@ -56,7 +56,7 @@ type childConfig struct {
 	Keys     int
 }
 
-func startChild(t *testing.T, mode string, cfg childConfig) (*exec.Cmd, *bytes.Buffer) {
+func startChild(t testing.TB, mode string, cfg childConfig) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()
 	b, _ := json.Marshal(cfg)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -101,15 +101,24 @@ type gate struct {
 	// partBytes are the bytes of every part uploaded through the gate.
 	partBytes int64
 	on        func(kind string, n int) // under no lock; may kill or cancel
-	fail      func(kind string) int    // status to answer instead of forwarding, 0 to forward
+	// body counts the bytes of uploads read off the wire, whole or cut
+	// short; onBody is told each new total (under no lock).
+	body   atomic.Int64
+	onBody atomic.Pointer[func(total int64)]
+	// completed holds, per bucket, key and part number, how often an
+	// upload of it succeeded; repeated the bytes of every success after
+	// the first: work done twice, where body counts cut-off uploads too.
+	completed map[string]int
+	repeated  int64
+	fail      func(kind string) int // status to answer instead of forwarding, 0 to forward
 	injected  int
 }
 
-func newGate(t *testing.T, target string) *gate {
+func newGate(t testing.TB, target string) *gate {
 	u, _ := url.Parse(target)
 	p := httputil.NewSingleHostReverseProxy(u)
 	p.ErrorLog = log.New(io.Discard, "", 0)
-	g := &gate{uploads: map[string]int{}}
+	g := &gate{uploads: map[string]int{}, completed: map[string]int{}}
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, key := kind(r)
 		key, _ = url.PathUnescape(key)
@@ -162,10 +171,53 @@ func newGate(t *testing.T, target string) *gate {
 				}
 			}
 		}
-		p.ServeHTTP(w, r)
+		if k != "PUT" && k != "PART" {
+			p.ServeHTTP(w, r)
+			return
+		}
+		body := &meteredBody{ReadCloser: r.Body, g: g}
+		r.Body = body
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		p.ServeHTTP(sw, r)
+		if sw.status/100 == 2 {
+			id := r.URL.Path + "#" + r.URL.Query().Get("partNumber")
+			g.mu.Lock()
+			if g.completed[id]++; g.completed[id] > 1 {
+				g.repeated += body.n
+			}
+			g.mu.Unlock()
+		}
 	}))
 	t.Cleanup(g.Close)
 	return g
+}
+
+type meteredBody struct {
+	io.ReadCloser
+	g *gate
+	n int64
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (m *meteredBody) Read(p []byte) (int, error) {
+	n, err := m.ReadCloser.Read(p)
+	if n > 0 {
+		m.n += int64(n)
+		total := m.g.body.Add(int64(n))
+		if on := m.g.onBody.Load(); on != nil {
+			(*on)(total)
+		}
+	}
+	return n, err
 }
 
 func (g *gate) arm(on func(kind string, n int)) {

@@ -148,6 +148,34 @@ func TestCopyThenVerify(t *testing.T) {
 		}
 	}
 
+	// Too large to count, as at the window's switch: the last key
+	// decides, and a missing last row shows.
+	v, err = Verify(ctx, src, dst, Options{ChecksumMaxBytes: 1, CountMaxBytes: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName = map[string]TableCheck{}
+	for _, tc := range v.Tables {
+		byName[tc.Table] = tc
+	}
+	if st := byName["public.statuses"]; st.Checksum != LastKeyEqual || st.SourceRows != -1 || st.SourceLastKey != "(6000)" {
+		t.Errorf("statuses over the count limit: %+v", st)
+	}
+	if al := byName["public.activity_log"]; al.Checksum != SkippedNoKey || al.TargetRows != 700 {
+		t.Errorf("activity_log, no key, is counted whatever its size: %+v", al)
+	}
+	if err := dstCluster.Exec(ctx, dstDB, `DELETE FROM statuses WHERE id = 6000`); err != nil {
+		t.Fatal(err)
+	}
+	if v, err = Verify(ctx, src, dst, Options{ChecksumMaxBytes: 1, CountMaxBytes: 64 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range v.Tables {
+		if tc.Table == "public.statuses" && (tc.Checksum != ChecksumDifferent || tc.TargetLastKey != "(5999)") {
+			t.Errorf("statuses without its last row: %+v", tc)
+		}
+	}
+
 	// The target is no longer empty: preflight blocks, and a restore
 	// fails with pg_restore's words but none of the passwords.
 	rep, err = Preflight(ctx, src, dst, DumpRestore, opts)
@@ -254,12 +282,27 @@ func lowDowntime(t *testing.T, dst string, throughExtras bool) {
 		t.Fatalf("the writer did not overlap the copy: %d writes before, %d after", writesAtStart, writesAfter)
 	}
 
-	res, err := Cutover(ctx, src, dst, opts)
+	res, err := Detach(ctx, src, dst, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d writes during replication; cutover froze writes for %v (catch-up %v, sequences %v, detach %v), cleanup %v",
-		w.writes.Load(), res.Freeze, res.CatchUp, res.SequenceCopy, res.Detach, res.Cleanup)
+	// Detached, the subscription applies nothing more: the target may
+	// take writes while Release waits for the source to let go.
+	dstConn, err := pgx.Connect(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dstConn.Close(ctx)
+	var enabled bool
+	if err := dstConn.QueryRow(ctx, `SELECT subenabled FROM pg_subscription WHERE subname = 'cosocial_migration'`).Scan(&enabled); err != nil || enabled {
+		t.Fatalf("after Detach the subscription is enabled: %v, %v", enabled, err)
+	}
+	released := time.Now()
+	if err := Release(ctx, src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d writes during replication; cutover froze writes for %v (catch-up %v, sequences %v, detach %v), release %v",
+		w.writes.Load(), res.Freeze, res.CatchUp, res.SequenceCopy, res.Detach, time.Since(released))
 	if res.Freeze <= 0 || res.Resumed || len(res.Sequences) != 4 {
 		t.Errorf("cutover result: %+v", res)
 	}
@@ -277,11 +320,6 @@ func lowDowntime(t *testing.T, dst string, throughExtras bool) {
 	if err := srcConn.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_replication_slots) + (SELECT count(*) FROM pg_publication)`).Scan(&leftovers); err != nil || leftovers != 0 {
 		t.Errorf("slots and publications left at the source: %d, %v", leftovers, err)
 	}
-	dstConn, err := pgx.Connect(ctx, dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dstConn.Close(ctx)
 	if err := dstConn.QueryRow(ctx, `SELECT count(*) FROM pg_subscription`).Scan(&leftovers); err != nil || leftovers != 0 {
 		t.Errorf("subscriptions left at the target: %d, %v", leftovers, err)
 	}

@@ -448,26 +448,40 @@ type CutoverResult struct {
 	FinalLSN  LSN
 	Sequences []SequenceValue
 	// CatchUp, SequenceCopy and Detach are the steps of the freeze:
-	// waiting for the last changes, copying sequences, and dropping the
+	// waiting for the last changes, copying sequences, and disabling the
 	// subscription.
 	CatchUp, SequenceCopy, Detach time.Duration
 	// Freeze is the whole time from the call (writers stopped) until the
 	// target could take writes.
 	Freeze time.Duration
-	// Cleanup is dropping the slot and the publication at the source,
-	// after the freeze.
+	// Cleanup is Release: dropping the subscription, the slot and the
+	// publication, after the freeze (Cutover only).
 	Cleanup time.Duration
 	// Resumed is set when an earlier cutover had already got past
 	// copying the sequences.
 	Resumed bool
 }
 
-// Cutover finishes a low-downtime migration. Call it once the writers
-// are stopped: it waits until the target has applied the source's last
-// change, copies the sequences, drops the subscription, then the
-// replication slot and the publication. The target can take writes when
-// it returns. A cutover interrupted at any point can be called again.
+// Cutover finishes a low-downtime migration in one call: Detach, then
+// Release.
 func Cutover(ctx context.Context, src, dst string, opts Options) (CutoverResult, error) {
+	res, err := Detach(ctx, src, dst, opts)
+	if err != nil {
+		return res, err
+	}
+	t := time.Now()
+	err = Release(ctx, src, dst, opts)
+	res.Cleanup = time.Since(t)
+	return res, err
+}
+
+// Detach is the part of the cutover that writers wait for. Call it once
+// they are stopped: it waits until the target has applied the source's
+// last change, copies the sequences and disables the subscription. The
+// target can take writes when it returns; Release then drops what is
+// left of the replication, once the service runs there. A Detach
+// interrupted at any point can be called again.
+func Detach(ctx context.Context, src, dst string, opts Options) (CutoverResult, error) {
 	start := time.Now()
 	var res CutoverResult
 	p, err := newPair(src, dst, opts)
@@ -495,14 +509,14 @@ func Cutover(ctx context.Context, src, dst string, opts Options) (CutoverResult,
 		return res, ErrNotReplicating
 	}
 	res.Resumed = marked
+	subs, err := newSubscriber(ctx, dconn)
+	if err != nil {
+		return res, p.wrap("reading the target's rights", err)
+	}
 
 	if sub.exists && !marked {
 		if !sub.enabled {
-			subs, err := newSubscriber(ctx, dconn)
-			if err == nil {
-				err = subs.enable(ctx, name)
-			}
-			if err != nil {
+			if err := subs.enable(ctx, name); err != nil {
 				return res, p.wrap("enabling the subscription", err)
 			}
 		}
@@ -531,18 +545,22 @@ func Cutover(ctx context.Context, src, dst string, opts Options) (CutoverResult,
 	res.SequenceCopy = time.Since(t)
 
 	t = time.Now()
-	if err := dropSubscription(ctx, sconn, dconn, name); err != nil {
-		return res, p.wrap("dropping the subscription", err)
+	if sub.exists {
+		if err := subs.detach(ctx, name); err != nil {
+			return res, p.wrap("disabling the subscription", err)
+		}
 	}
 	res.Detach = time.Since(t)
 	res.Freeze = time.Since(start)
-
-	t = time.Now()
-	if err := p.cleanSource(ctx, sconn, sub.oid); err != nil {
-		return res, err
-	}
-	res.Cleanup = time.Since(t)
 	return res, nil
+}
+
+// Release drops what a Detach left of the replication: the subscription
+// at the target, the slots and the publication at the source. It is
+// safe to call again, and when some or all of it is gone; called before
+// Detach it abandons the replication (StopReplication).
+func Release(ctx context.Context, src, dst string, opts Options) error {
+	return StopReplication(ctx, src, dst, opts)
 }
 
 // dropSubscription drops the target's subscription, if any, leaving the

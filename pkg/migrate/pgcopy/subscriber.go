@@ -62,6 +62,26 @@ func (s subscriber) enable(ctx context.Context, name string) error {
 	return err
 }
 
+// detach stops the subscription applying anything more, at once: the
+// target may take writes afterwards. Plain statements also let go of the
+// slot, so that the drop needs no word with the source; aiven_extras has
+// no such function, and its drop waits for the source instead.
+func (s subscriber) detach(ctx context.Context, name string) error {
+	if s.extras {
+		_, err := s.conn.Exec(ctx, `SELECT aiven_extras.pg_alter_subscription_disable($1)`, name)
+		return err
+	}
+	for _, stmt := range []string{
+		`ALTER SUBSCRIPTION ` + ident(name) + ` DISABLE`,
+		`ALTER SUBSCRIPTION ` + ident(name) + ` SET (slot_name = NONE)`,
+	} {
+		if _, err := s.conn.Exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // drop detaches the subscription from its slot and drops it, so that
 // the target need not reach the source to finish; the slot stays for
 // cleanSource. aiven_extras' drop also drops the slot at the source, and
@@ -73,19 +93,14 @@ func (s subscriber) drop(ctx context.Context, sconn *pgx.Conn, name string) erro
 		return err
 	}
 	if !s.extras {
-		for _, stmt := range []string{
-			`ALTER SUBSCRIPTION ` + ident(name) + ` DISABLE`,
-			`ALTER SUBSCRIPTION ` + ident(name) + ` SET (slot_name = NONE)`,
-			`DROP SUBSCRIPTION ` + ident(name),
-		} {
-			if _, err := s.conn.Exec(ctx, stmt); err != nil {
-				return err
-			}
+		if err := s.detach(ctx, name); err != nil {
+			return err
 		}
-		return nil
+		_, err := s.conn.Exec(ctx, `DROP SUBSCRIPTION `+ident(name))
+		return err
 	}
 	if sub.enabled {
-		if _, err := s.conn.Exec(ctx, `SELECT aiven_extras.pg_alter_subscription_disable($1)`, name); err != nil {
+		if err := s.detach(ctx, name); err != nil {
 			return err
 		}
 	}

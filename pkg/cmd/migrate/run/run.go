@@ -73,16 +73,20 @@ func NewCmdRun(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 verified) and, in low-downtime mode, copy the database and keep it in step by
 logical replication. Then, after asking (or with --yes), the window:
 
-  stop-writers       stop the app at the source (SSH)
-  final-*-sync       copy what was written since; catch the database up and
-                     set its sequences (or dump and restore it with
-                     --dump-restore)
   rewrite-env        the app's env file, pointed at the target's database and
                      bucket (S3_ALIAS_HOST unchanged), written at the target
+                     while the service still runs
+  catch-up-*         wait until replication has caught up (low-downtime)
+  stop-writers       stop the app at the source (SSH)
+  final-*-sync       copy what was written since; catch the database up, set
+                     its sequences and detach (or dump and restore it with
+                     --dump-restore)
+  check-*-at-switch  row counts (last keys of large tables) and sequences
   start-target       start the app at the target (SSH)
   health-check       /health and /api/v1/instance on the target
   switch-dns         the services' A records at DigitalOcean pointed at the
                      target server
+  release-*-replication  drop the subscription, slots and publication
 
 Every step is journaled beside the stack (cosocial migrate status shows it);
 running again resumes. A failure before switch-dns undoes the steps done, in
