@@ -76,7 +76,8 @@ demo: build test-deps
 # (as root, with Debian's packages).
 # PostgreSQL for the databases, MariaDB for the sandbox's MySQL (the server
 # and install-db only: no service is set up), a real sshd for the
-# migration's cutover, rclone as the object copy's speed anchor (make bench).
+# migration's cutover, rclone as the object copy's speed anchor (make bench),
+# Caddy to validate the proxy config written for each app.
 test-deps: bin/versitygw
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
@@ -85,6 +86,7 @@ test-deps: bin/versitygw
 	command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server-core"; \
 	command -v my_print_defaults >/dev/null || missing="$$missing mariadb-client-core"; \
 	command -v rclone >/dev/null || missing="$$missing rclone"; \
+	command -v caddy >/dev/null || missing="$$missing caddy"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

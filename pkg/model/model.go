@@ -55,6 +55,13 @@ const (
 	EngineMariaDB    = "mariadb"
 )
 
+// AppEngines says which database engines each application runs on.
+var AppEngines = map[string][]string{
+	AppMastodon: {EnginePostgreSQL},
+	AppCastopod: {EngineMySQL, EngineMariaDB},
+	AppPixelfed: {EnginePostgreSQL, EngineMySQL, EngineMariaDB},
+}
+
 // Engines lists the database engines the language accepts.
 var Engines = []string{EnginePostgreSQL, EngineMySQL, EngineMariaDB}
 

@@ -12,13 +12,6 @@ import (
 	"github.com/cosocial/cosocial/pkg/model"
 )
 
-// appEngines says which database engines each application runs on.
-var appEngines = map[string][]string{
-	model.AppMastodon: {model.EnginePostgreSQL},
-	model.AppCastopod: {model.EngineMySQL, model.EngineMariaDB},
-	model.AppPixelfed: {model.EnginePostgreSQL, model.EngineMySQL, model.EngineMariaDB},
-}
-
 // domain checks what a good tool checks before any API call.
 func (c *checker) domain() {
 	for _, p := range c.desc.Providers {
@@ -203,7 +196,7 @@ func (c *checker) services() {
 }
 
 func (c *checker) serviceDatabase(s *model.Service) {
-	want, ok := appEngines[s.App]
+	want, ok := model.AppEngines[s.App]
 	if !ok {
 		return
 	}

@@ -1,0 +1,84 @@
+package app
+
+import (
+	"net/url"
+	"strconv"
+)
+
+// Mastodon, as its docker-compose.yml and .env.production.sample run it
+// (4.3): web (Puma on 3000), streaming (4000) and Sidekiq from the same
+// release, PostgreSQL, Redis, and media in S3 served under S3_ALIAS_HOST.
+func init() {
+	Register(&App{
+		Name:      "mastodon",
+		EnvFile:   ".env.production",
+		AppPort:   3000,
+		Routes:    []Route{{Path: "/api/v1/streaming*", Port: 4000}},
+		RedisPort: 6379,
+		Secrets: []Secret{
+			{Names: []string{"SECRET_KEY_BASE"}, Make: hexSecret},
+			{Names: []string{"OTP_SECRET"}, Make: hexSecret},
+			{Names: []string{"VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY"}, Make: vapidKeys},
+			// `bin/rails db:encryption:init`, which 4.3 requires.
+			{Names: []string{"ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"},
+				Make: alphanumerics32x(3)},
+		},
+		Env: mastodonEnv,
+	})
+}
+
+func mastodonEnv(s Spec, secrets map[string]string) []Setting {
+	env := []Setting{
+		{"LOCAL_DOMAIN", s.Domain},
+		{"RAILS_ENV", "production"},
+		{"NODE_ENV", "production"},
+		// Caddy is in front: Puma serves the assets itself, and every
+		// process listens on the loopback only. PORT is left to each
+		// process's default (Puma 3000, streaming 4000): one env file
+		// serves both.
+		{"RAILS_SERVE_STATIC_FILES", "true"},
+		{"BIND", "127.0.0.1"},
+		{"REDIS_HOST", "127.0.0.1"},
+		{"REDIS_PORT", strconv.Itoa(registry["mastodon"].RedisPort)},
+		{"DB_HOST", s.Database.Host},
+		{"DB_PORT", strconv.Itoa(s.Database.Port)},
+		{"DB_NAME", s.Database.Name},
+		{"DB_USER", s.Database.User},
+		{"DB_PASS", s.Database.Password},
+	}
+	if s.Database.SSLMode != "" {
+		env = append(env, Setting{"DB_SSLMODE", s.Database.SSLMode})
+	}
+	for _, k := range []string{"SECRET_KEY_BASE", "OTP_SECRET", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY",
+		"ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"} {
+		env = append(env, Setting{k, secrets[k]})
+	}
+	if m := s.Media; m != nil {
+		u, _ := url.Parse(m.Endpoint)
+		env = append(env,
+			Setting{"S3_ENABLED", "true"},
+			Setting{"S3_BUCKET", m.Name},
+			Setting{"AWS_ACCESS_KEY_ID", m.AccessKey},
+			Setting{"AWS_SECRET_ACCESS_KEY", m.SecretKey},
+			Setting{"S3_ENDPOINT", m.Endpoint},
+			Setting{"S3_HOSTNAME", u.Host},
+			Setting{"S3_PROTOCOL", u.Scheme},
+		)
+		if m.Region != "" {
+			env = append(env, Setting{"S3_REGION", m.Region})
+		}
+		if s.MediaHost != "" {
+			env = append(env, Setting{"S3_ALIAS_HOST", s.MediaHost})
+		}
+	}
+	if m := s.SMTP; m != nil {
+		env = append(env,
+			Setting{"SMTP_SERVER", m.Host},
+			Setting{"SMTP_PORT", strconv.Itoa(m.Port)},
+			Setting{"SMTP_LOGIN", m.User},
+			Setting{"SMTP_PASSWORD", m.Password},
+			Setting{"SMTP_FROM_ADDRESS", m.From},
+		)
+	}
+	return env
+}
