@@ -77,7 +77,9 @@ demo: build test-deps
 # PostgreSQL for the databases, MariaDB for the sandbox's MySQL (the server
 # and install-db only: no service is set up), a real sshd for the
 # migration's cutover, rclone as the object copy's speed anchor (make bench),
-# Caddy to validate the proxy config written for each app.
+# Caddy to validate the proxy config written for each app and to serve it,
+# podman with runc and Compose (talking to podman's Docker API) to run the
+# apps' containers on this machine playing their server.
 test-deps: bin/versitygw
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
@@ -87,6 +89,9 @@ test-deps: bin/versitygw
 	command -v my_print_defaults >/dev/null || missing="$$missing mariadb-client-core"; \
 	command -v rclone >/dev/null || missing="$$missing rclone"; \
 	command -v caddy >/dev/null || missing="$$missing caddy"; \
+	command -v podman >/dev/null || missing="$$missing podman"; \
+	command -v runc >/dev/null || missing="$$missing runc"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -35,6 +35,21 @@ type App struct {
 	Env func(s Spec, secrets map[string]string) []Setting
 	// Check, when set, refuses what the project cannot take.
 	Check func(s Spec) error
+	// HealthPath answers below 400 once the app serves; VersionPath, when
+	// set, returns JSON whose "version" is the release running.
+	HealthPath, VersionPath string
+	// Install runs on the first deployment, before the app starts;
+	// PreUpgrade before a new version starts, PostUpgrade once it
+	// answers: the project's documented order for its database.
+	Install, PreUpgrade, PostUpgrade []Task
+}
+
+// Task is a one-off command run in the image of one of the project's
+// Compose services, with extra environment.
+type Task struct {
+	Service string
+	Command string
+	Env     []string // KEY=value
 }
 
 // Route sends the requests under Path (a Caddy path matcher) to Port.

@@ -63,7 +63,7 @@ func TestRenderedFilesPassTheProjectsTools(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, "compose.yaml")}, cli.WithWorkingDirectory(dir))
+			opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, "compose.yaml")}, cli.WithWorkingDirectory(dir), cli.WithName(s.Project()))
 			if err != nil {
 				t.Fatal(err)
 			}

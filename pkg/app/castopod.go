@@ -9,7 +9,8 @@ import (
 
 // Castopod, as its Docker guide runs it (1.13): the castopod/castopod
 // image (the app behind NGINX Unit on 8000), MySQL or MariaDB, Redis for
-// the cache, and media in S3.
+// the cache, and media in S3. Its image migrates the database itself when
+// it starts (castopod:database-update): no tasks of the tool's.
 func init() {
 	Register(&App{
 		Name:      "castopod",
@@ -25,6 +26,8 @@ func init() {
 			}},
 		},
 		Env: castopodEnv,
+		// Castopod has no health or version endpoint: its home page.
+		HealthPath: "/",
 		Check: func(s Spec) error {
 			// The image's entrypoint writes the password between double
 			// quotes into CodeIgniter's .env.

@@ -23,7 +23,18 @@ func init() {
 			{Names: []string{"ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY"},
 				Make: alphanumerics32x(3)},
 		},
-		Env: mastodonEnv,
+		Env:         mastodonEnv,
+		HealthPath:  "/health",
+		VersionPath: "/api/v1/instance",
+		// Rails 7.1's db:prepare loads the schema into an empty database
+		// and migrates one that holds data (a database moved from
+		// elsewhere), where db:setup would wipe it.
+		Install: []Task{{Service: "tasks", Command: "bundle exec rails db:prepare"}},
+		// Mastodon's upgrade notes: the migrations the new code needs
+		// first, the new code, then the ones that drop what the old code
+		// used.
+		PreUpgrade:  []Task{{Service: "tasks", Command: "bundle exec rails db:migrate", Env: []string{"SKIP_POST_DEPLOYMENT_MIGRATIONS=true"}}},
+		PostUpgrade: []Task{{Service: "tasks", Command: "bundle exec rails db:migrate"}},
 	})
 }
 

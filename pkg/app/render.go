@@ -47,7 +47,6 @@ func Render(s Spec, secrets map[string]string) (Files, error) {
 		}
 	}
 	data := map[string]any{
-		"Project":   "cosocial-" + s.App + "-" + s.Name,
 		"Version":   s.Version,
 		"Domain":    s.Domain,
 		"RedisPort": a.RedisPort,
@@ -77,6 +76,9 @@ func Render(s Spec, secrets map[string]string) (Files, error) {
 	}
 	return f, nil
 }
+
+// Project is the Compose project the service runs as on its server.
+func (s Spec) Project() string { return "cosocial-" + s.App + "-" + s.Name }
 
 func (s Spec) check(a *App) error {
 	bad := func(what, value, want string) error {

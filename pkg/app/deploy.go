@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"time"
+)
+
+// Shell runs commands and moves files on the service's server: an SSH
+// client that checked the server's host key (remote.Client).
+type Shell interface {
+	Run(ctx context.Context, cmd string) (stdout, stderr string, err error)
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+	WriteFile(ctx context.Context, path string, data []byte, mode os.FileMode) error
+}
+
+// Deployment is one service put on its server.
+type Deployment struct {
+	Spec  Spec
+	Files Files
+	// Dir is the service's folder on the server; empty means
+	// /opt/cosocial/<project>.
+	Dir string
+	// Compose is the Compose command on the server: "docker compose"
+	// (Docker's plugin, the default) or "docker-compose" talking to
+	// podman's Docker API (the sandbox), with its environment before it.
+	Compose string
+	// Previous is the version running now; empty on the first deployment.
+	Previous string
+	// HealthTimeout bounds the wait for the new version to answer; 0
+	// means 5 minutes (Mastodon's first boot compiles nothing, but a
+	// cold server pulls several images).
+	HealthTimeout time.Duration
+}
+
+// Result says what a deployment did, step by step.
+type Result struct {
+	Steps []string
+	// RolledBack: the new version failed and the previous one runs
+	// again, its files restored; no migration was undone or run twice.
+	RolledBack bool
+}
+
+func (d Deployment) dir() string {
+	if d.Dir != "" {
+		return d.Dir
+	}
+	return "/opt/cosocial/" + d.Spec.Project()
+}
+
+func (d Deployment) compose(args string) string {
+	c := d.Compose
+	if c == "" {
+		c = "docker compose"
+	}
+	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", shellQuote(d.dir()), c, shellQuote(d.Spec.Project()), args)
+}
+
+// Deploy writes the service's files and brings the version in Spec up,
+// in the project's documented order: on the first deployment the install
+// tasks, then the app; on an upgrade the pre-upgrade migrations, the new
+// version, a health check, then the post-upgrade migrations. A failure
+// before the post-upgrade migrations puts the previous version's files
+// back and starts it again; the migrations already run stay (each
+// project's pre-upgrade migrations are the ones the old code tolerates),
+// and none runs twice.
+func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
+	var res Result
+	a, err := Lookup(d.Spec.App)
+	if err != nil {
+		return res, err
+	}
+	step := func(format string, args ...any) { res.Steps = append(res.Steps, fmt.Sprintf(format, args...)) }
+	run := func(cmd string) error {
+		_, stderr, err := sh.Run(ctx, cmd)
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, lastLines(stderr, 5))
+		}
+		return nil
+	}
+	dir := d.dir()
+	upgrade := d.Previous != "" && d.Previous != d.Spec.Version
+	if err := run("mkdir -p " + shellQuote(dir) + " && chmod 700 " + shellQuote(dir)); err != nil {
+		return res, fmt.Errorf("making %s: %w", dir, err)
+	}
+	if d.Previous != "" {
+		// The running version's files, for a rollback.
+		if err := run(fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f ] || cp -p $f $f.previous; done", shellQuote(dir), shellQuote(d.Files.EnvName))); err != nil {
+			return res, fmt.Errorf("keeping the running version's files: %w", err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{{d.Files.EnvName, d.Files.Env, 0o600}, {"compose.yaml", d.Files.Compose, 0o644}, {"Caddyfile", d.Files.Caddyfile, 0o644}} {
+		if err := sh.WriteFile(ctx, path.Join(dir, f.name), f.data, f.mode); err != nil {
+			return res, fmt.Errorf("writing %s: %w", f.name, err)
+		}
+	}
+	step("files written to %s (%s with mode 0600)", dir, d.Files.EnvName)
+
+	rollback := func(cause error) (Result, error) {
+		if d.Previous == "" {
+			return res, cause
+		}
+		restore := fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f.previous ] || mv $f.previous $f; done", shellQuote(dir), shellQuote(d.Files.EnvName))
+		if err := run(restore + " && " + d.compose("up -d --remove-orphans")); err != nil {
+			return res, fmt.Errorf("%w; putting %s back failed too: %v", cause, d.Previous, err)
+		}
+		res.RolledBack = true
+		step("%s runs again", d.Previous)
+		if err := waitHealthy(ctx, sh, a, d.Spec.Domain, d.Previous, d.HealthTimeout); err != nil {
+			return res, fmt.Errorf("%w; %s was put back but does not answer: %v", cause, d.Previous, err)
+		}
+		return res, fmt.Errorf("%w; %s was put back and answers", cause, d.Previous)
+	}
+
+	tasks := a.Install
+	if upgrade {
+		tasks = a.PreUpgrade
+	} else if d.Previous != "" {
+		tasks = nil // the same version again: settings only
+	}
+	for _, t := range tasks {
+		if err := run(d.compose(t.runArgs())); err != nil {
+			return rollback(fmt.Errorf("%s %s: %s: %w", a.Name, d.Spec.Version, t.Command, err))
+		}
+		step("%s", t)
+	}
+	if err := run(d.compose("up -d --remove-orphans")); err != nil {
+		return rollback(fmt.Errorf("starting %s %s: %w", a.Name, d.Spec.Version, err))
+	}
+	step("%s %s started", a.Name, d.Spec.Version)
+	if err := waitHealthy(ctx, sh, a, d.Spec.Domain, d.Spec.Version, d.HealthTimeout); err != nil {
+		return rollback(fmt.Errorf("%s %s does not answer: %w", a.Name, d.Spec.Version, err))
+	}
+	step("%s answers, reporting %s", a.HealthPath, d.Spec.Version)
+	if upgrade {
+		for _, t := range a.PostUpgrade {
+			// Past this point the old code may no longer fit the
+			// database: no rollback, the error says what to run.
+			if err := run(d.compose(t.runArgs())); err != nil {
+				return res, fmt.Errorf("%s %s runs, but %s failed: %w (run it again once fixed: %s)", a.Name, d.Spec.Version, t.Command, err, d.compose(t.runArgs()))
+			}
+			step("%s", t)
+		}
+	}
+	run(fmt.Sprintf("cd %s && rm -f *.previous", shellQuote(dir)))
+	return res, nil
+}
+
+func (t Task) runArgs() string {
+	// --no-deps: the task needs the database, not the app's other
+	// services (and podman's Docker API refuses the links Compose v1
+	// would make to them).
+	args := "run --rm --no-deps"
+	for _, e := range t.Env {
+		args += " -e " + shellQuote(e)
+	}
+	return args + " " + t.Service + " " + t.Command
+}
+
+func (t Task) String() string {
+	s := t.Command
+	if len(t.Env) > 0 {
+		s = strings.Join(t.Env, " ") + " " + s
+	}
+	return s
+}
+
+// waitHealthy asks the app itself, on the server's loopback, until its
+// health page answers and, where it reports one, the version is right.
+func waitHealthy(ctx context.Context, sh Shell, a *App, domain, version string, limit time.Duration) error {
+	if limit == 0 {
+		limit = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	get := func(p string) string {
+		return fmt.Sprintf("curl -fsS -o /dev/null -H %s http://127.0.0.1:%d%s", shellQuote("Host: "+domain), a.AppPort, p)
+	}
+	check := get(a.HealthPath)
+	if a.VersionPath != "" {
+		check += " && " + strings.Replace(get(a.VersionPath), "-o /dev/null ", "", 1)
+	}
+	var last error
+	for {
+		out, stderr, err := sh.Run(ctx, check)
+		switch {
+		case err != nil:
+			last = fmt.Errorf("%v: %s", err, lastLines(stderr, 2))
+		case a.VersionPath != "":
+			last = instanceVersion(a.VersionPath, out, version)
+		default:
+			last = nil
+		}
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after %s: %w", limit, last)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func instanceVersion(where, body, want string) error {
+	var inst struct{ Version string }
+	if err := json.Unmarshal([]byte(body), &inst); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	// Mastodon reports 4.3.2, or 4.3.2+glitch for a fork.
+	if inst.Version != want && !strings.HasPrefix(inst.Version, want+"+") {
+		return fmt.Errorf("%s reports version %q, not %s", where, inst.Version, want)
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " / ")
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }

@@ -1,0 +1,276 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
+	"github.com/cosocial/cosocial/pkg/migrate/remote/sshdtest"
+)
+
+// containersConf is what podman needs on these machines (DESIGN.md):
+// runc, not crun, no default ulimits, cgroupfs.
+const containersConf = "[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = \"cgroupfs\"\nruntime = \"runc\"\n"
+
+// appServer is this machine playing a service's server: a real sshd for
+// the tool to reach it, and podman's Docker API for Compose, with
+// stand-in images under the official names (the registries are out of
+// reach): the stand-in program for the apps and Redis, and Debian's own
+// Caddy, which really terminates TLS.
+type appServer struct {
+	sh      *remote.Client
+	compose string
+	dir     string
+}
+
+func newAppServer(t *testing.T, versions ...string) *appServer {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: containers run as root here (podman with runc)")
+	}
+	for _, tool := range []string{"podman", "docker-compose", "caddy", "runc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("SKIP: %s is not installed (make test-deps installs it): %v", tool, err)
+		}
+	}
+	tmp := t.TempDir()
+	conf := filepath.Join(tmp, "containers.conf")
+	if err := os.WriteFile(conf, []byte(containersConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONTAINERS_CONF", conf)
+	buildStandIns(t, tmp, versions)
+
+	sock := filepath.Join(tmp, "podman.sock")
+	svc := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
+	svc.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Process.Kill(); svc.Wait() })
+	waitFor(t, 30*time.Second, "podman's API socket", func() bool { _, err := os.Stat(sock); return err == nil })
+
+	clientKey, keyFile := sshdtest.ClientKey(t)
+	sshd := sshdtest.Start(t, []string{"ed25519"}, clientKey)
+	sh, err := remote.Dial(context.Background(), remote.Target{Host: sshd.Host, Port: sshd.Port, User: "root",
+		KnownHosts: sshd.KnownHosts(t, sshd.HostKeys...), KeyFile: keyFile, AgentSocket: "none"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, sshd.Log())
+	}
+	t.Cleanup(func() { sh.Close() })
+	s := &appServer{sh: sh, compose: fmt.Sprintf("CONTAINERS_CONF=%s DOCKER_HOST=unix://%s docker-compose", conf, sock), dir: filepath.Join(tmp, "srv")}
+	return s
+}
+
+// buildStandIns makes the images a Mastodon of each version runs.
+func buildStandIns(t *testing.T, tmp string, versions []string) {
+	t.Helper()
+	ctx := filepath.Join(tmp, "standin")
+	os.MkdirAll(ctx, 0o755)
+	build := exec.Command("go", "build", "-o", filepath.Join(ctx, "standin"), "./testdata/standin")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the stand-in: %v\n%s", err, out)
+	}
+	image := func(name, dir, containerfile string) {
+		if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(containerfile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("podman", "build", "-q", "-t", name, dir).CombinedOutput(); err != nil {
+			t.Fatalf("podman build %s: %v\n%s", name, err, out)
+		}
+		t.Cleanup(func() { exec.Command("podman", "rmi", "-f", name).Run() })
+	}
+	standIn := func(version, log string) string {
+		return fmt.Sprintf("FROM scratch\nCOPY standin /standin\nENV STANDIN_VERSION=%s STANDIN_LOG=%s\nENTRYPOINT [\"/standin\"]\n", version, log)
+	}
+	for _, v := range versions {
+		for _, name := range []string{"ghcr.io/mastodon/mastodon:v" + v, "ghcr.io/mastodon/mastodon-streaming:v" + v} {
+			image(name, ctx, standIn(v, "/mastodon/public/system/standin.log"))
+		}
+	}
+	image("docker.io/library/redis:7-alpine", ctx, standIn("7", "/data/standin.log"))
+
+	// Caddy: Debian's binary and the libraries it links.
+	cdir := filepath.Join(tmp, "caddy")
+	out, err := exec.Command("ldd", "/usr/bin/caddy").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cf strings.Builder
+	cf.WriteString("FROM scratch\n")
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		for _, f := range strings.Fields(sc.Text()) {
+			if strings.HasPrefix(f, "/") {
+				copyFile(t, f, filepath.Join(cdir, "root", f))
+			}
+		}
+	}
+	copyFile(t, "/usr/bin/caddy", filepath.Join(cdir, "root/usr/bin/caddy"))
+	cf.WriteString("COPY root/ /\nENV XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data\nENTRYPOINT [\"/usr/bin/caddy\"]\nCMD [\"run\", \"--config\", \"/etc/caddy/Caddyfile\", \"--adapter\", \"caddyfile\"]\n")
+	image("docker.io/library/caddy:2", cdir, cf.String())
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %s", what, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// overTLS asks the service as a member's browser would: by name, over
+// TLS through Caddy on port 443, trusting only the sandbox's CA.
+func overTLS(t *testing.T, s *appServer, domain, path string) (string, error) {
+	t.Helper()
+	rootPEM := filepath.Join(s.dir, "caddy/data/caddy/pki/authorities/local/root.crt")
+	waitFor(t, time.Minute, "Caddy CA", func() bool { _, err := os.Stat(rootPEM); return err == nil })
+	pem, _ := os.ReadFile(rootPEM)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", rootPEM)
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: domain},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:443")
+		},
+	}}
+	resp, err := c.Get("https://" + domain + path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return string(b), fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	return string(b), nil
+}
+
+func versionOverTLS(t *testing.T, s *appServer, domain string) string {
+	t.Helper()
+	var body string
+	var err error
+	// Caddy gets its certificate from its CA a moment after it starts.
+	waitFor(t, time.Minute, "answer over TLS", func() bool { body, err = overTLS(t, s, domain, "/api/v1/instance"); return err == nil })
+	var inst struct{ Version string }
+	if err := json.Unmarshal([]byte(body), &inst); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	return inst.Version
+}
+
+// TestMastodonIsDeployedUpgradedAndRolledBack deploys Mastodon 4.3.2 to a
+// server reached over SSH, upgrades it to 4.3.3 in the documented order,
+// then tries 4.3.4, whose pre-deployment migrations fail: 4.3.3 must
+// still answer, over TLS at the service's name, and no migration may run
+// twice.
+func TestMastodonIsDeployedUpgradedAndRolledBack(t *testing.T) {
+	s := newAppServer(t, "4.3.2", "4.3.3", "4.3.4")
+	ctx := context.Background()
+	spec := specFor("mastodon")
+	spec.Domain, spec.MediaHost, spec.InternalTLS = "cosocial.test", "", true
+	secrets, _, err := MakeSecrets("mastodon", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deployment{Spec: spec, Dir: s.dir, Compose: s.compose, HealthTimeout: time.Minute}
+	t.Cleanup(func() { s.sh.Run(context.Background(), d.compose("down --remove-orphans")) })
+	deploy := func(version, previous string) (Result, error) {
+		t.Helper()
+		d.Spec.Version, d.Previous = version, previous
+		f, err := Render(d.Spec, secrets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Files = f
+		res, err := Deploy(ctx, s.sh, d)
+		t.Logf("deploy %s over %q: %q, %v", version, previous, res.Steps, err)
+		return res, err
+	}
+	log := func() string {
+		b, _ := os.ReadFile(filepath.Join(s.dir, "public/system/standin.log"))
+		return string(b)
+	}
+
+	if _, err := deploy("4.3.2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := versionOverTLS(t, s, spec.Domain); got != "4.3.2" {
+		t.Fatalf("over TLS: version %q", got)
+	}
+	if body, err := overTLS(t, s, spec.Domain, "/health"); err != nil || body != "OK" {
+		t.Fatalf("/health through Caddy: %q, %v", body, err)
+	}
+	if st, err := os.Stat(filepath.Join(s.dir, ".env.production")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("the env file: %v, %v", st.Mode(), err)
+	}
+	if want := "4.3.2 bundle exec rails db:prepare SKIP_POST_DEPLOYMENT_MIGRATIONS=\n"; log() != want {
+		t.Fatalf("first deployment's tasks:\n%s\nwant\n%s", log(), want)
+	}
+
+	if _, err := deploy("4.3.3", "4.3.2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := versionOverTLS(t, s, spec.Domain); got != "4.3.3" {
+		t.Fatalf("after the upgrade: version %q", got)
+	}
+	wantLog := "4.3.2 bundle exec rails db:prepare SKIP_POST_DEPLOYMENT_MIGRATIONS=\n" +
+		"4.3.3 bundle exec rails db:migrate SKIP_POST_DEPLOYMENT_MIGRATIONS=true\n" +
+		"4.3.3 bundle exec rails db:migrate SKIP_POST_DEPLOYMENT_MIGRATIONS=\n"
+	if log() != wantLog {
+		t.Fatalf("upgrade's migrations:\n%s\nwant\n%s", log(), wantLog)
+	}
+
+	// 4.3.4's pre-deployment migrations fail: 4.3.3 runs on.
+	if err := os.WriteFile(filepath.Join(s.dir, "public/system/fail-bundle-exec-rails-db:migrate-4.3.4"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := deploy("4.3.4", "4.3.3")
+	if err == nil || !res.RolledBack || !strings.Contains(err.Error(), "4.3.3 was put back and answers") {
+		t.Fatalf("a failed upgrade: %+v, %v", res, err)
+	}
+	if got := versionOverTLS(t, s, spec.Domain); got != "4.3.3" {
+		t.Fatalf("after the failed upgrade: version %q", got)
+	}
+	wantLog += "4.3.4 bundle exec rails db:migrate SKIP_POST_DEPLOYMENT_MIGRATIONS=true FAILED\n"
+	if log() != wantLog {
+		t.Fatalf("after the failed upgrade, the migrations run:\n%s\nwant\n%s", log(), wantLog)
+	}
+	compose, _ := os.ReadFile(filepath.Join(s.dir, "compose.yaml"))
+	if !strings.Contains(string(compose), "mastodon:v4.3.3") || strings.Contains(string(compose), "4.3.4") {
+		t.Fatalf("the compose file after the rollback:\n%s", compose)
+	}
+}
