@@ -114,12 +114,9 @@ func TestCoSocialTargetOnTheSandbox(t *testing.T) {
 	if _, _, err := mysqlserver.Programs(); err != nil {
 		t.Skipf("SKIP: %v", err)
 	}
-	// The shared examples where this checkout sits beside them, else the
-	// repository's copies (TestSharedExamples keeps them the same).
-	examples := "../../../shared/examples"
-	if _, err := os.Stat(examples + "/cosocial-target.hcl"); err != nil {
-		examples = stacks + "/cosocial"
-	}
+	// The repository's copies of the shared examples (TestSharedExamples
+	// keeps them the same).
+	examples := stacks + "/cosocial"
 	r := newRehearsal(t, map[string]string{
 		"cosocial-target.hcl": examples + "/cosocial-target.hcl",
 		"cosocial-today.hcl":  examples + "/cosocial-today.hcl",
