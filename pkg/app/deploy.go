@@ -25,9 +25,10 @@ type Deployment struct {
 	// Dir is the service's folder on the server; empty means
 	// /opt/cosocial/<project>.
 	Dir string
-	// Compose is the Compose command on the server: "docker compose"
-	// (Docker's plugin, the default) or "docker-compose" talking to
-	// podman's Docker API (the sandbox), with its environment before it.
+	// Compose is the Compose command on the server, with its environment
+	// before it; empty means "docker-compose", the Compose that Debian's
+	// docker.io comes with and the servers' cloud-init installs (the
+	// sandbox points the same at podman's Docker API).
 	Compose string
 	// Previous is the version running now; empty on the first deployment.
 	Previous string
@@ -55,7 +56,7 @@ func (d Deployment) dir() string {
 func (d Deployment) compose(args string) string {
 	c := d.Compose
 	if c == "" {
-		c = "docker compose"
+		c = "docker-compose"
 	}
 	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", shellQuote(d.dir()), c, shellQuote(d.Spec.Project()), args)
 }
@@ -139,7 +140,11 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 	if err := waitHealthy(ctx, sh, a, d.Spec.Domain, d.Spec.Version, d.HealthTimeout); err != nil {
 		return rollback(fmt.Errorf("%s %s does not answer: %w", a.Name, d.Spec.Version, err))
 	}
-	step("%s answers, reporting %s", a.HealthPath, d.Spec.Version)
+	if a.VersionPath != "" {
+		step("%s answers and %s reports %s", a.HealthPath, a.VersionPath, d.Spec.Version)
+	} else {
+		step("%s answers", a.HealthPath)
+	}
 	if upgrade {
 		for _, t := range a.PostUpgrade {
 			// Past this point the old code may no longer fit the

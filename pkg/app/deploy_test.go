@@ -36,7 +36,21 @@ type appServer struct {
 	dir     string
 }
 
-func newAppServer(t *testing.T, versions ...string) *appServer {
+// standIn is an image the stand-in program plays: its name, the
+// version it reports and where it logs the tasks it runs.
+type standIn struct{ image, version, log string }
+
+func mastodonImages(versions ...string) []standIn {
+	var out []standIn
+	for _, v := range versions {
+		for _, name := range []string{"ghcr.io/mastodon/mastodon:v" + v, "ghcr.io/mastodon/mastodon-streaming:v" + v} {
+			out = append(out, standIn{name, v, "/mastodon/public/system/standin.log"})
+		}
+	}
+	return out
+}
+
+func newAppServer(t *testing.T, images ...standIn) *appServer {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIP: containers run as root here (podman with runc)")
@@ -52,7 +66,7 @@ func newAppServer(t *testing.T, versions ...string) *appServer {
 		t.Fatal(err)
 	}
 	t.Setenv("CONTAINERS_CONF", conf)
-	buildStandIns(t, tmp, versions)
+	buildStandIns(t, tmp, images)
 
 	sock := filepath.Join(tmp, "podman.sock")
 	svc := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
@@ -75,8 +89,8 @@ func newAppServer(t *testing.T, versions ...string) *appServer {
 	return s
 }
 
-// buildStandIns makes the images a Mastodon of each version runs.
-func buildStandIns(t *testing.T, tmp string, versions []string) {
+// buildStandIns makes the images, with Redis's and Caddy's.
+func buildStandIns(t *testing.T, tmp string, images []standIn) {
 	t.Helper()
 	ctx := filepath.Join(tmp, "standin")
 	os.MkdirAll(ctx, 0o755)
@@ -94,15 +108,12 @@ func buildStandIns(t *testing.T, tmp string, versions []string) {
 		}
 		t.Cleanup(func() { exec.Command("podman", "rmi", "-f", name).Run() })
 	}
-	standIn := func(version, log string) string {
+	containerfile := func(version, log string) string {
 		return fmt.Sprintf("FROM scratch\nCOPY standin /standin\nENV STANDIN_VERSION=%s STANDIN_LOG=%s\nENTRYPOINT [\"/standin\"]\n", version, log)
 	}
-	for _, v := range versions {
-		for _, name := range []string{"ghcr.io/mastodon/mastodon:v" + v, "ghcr.io/mastodon/mastodon-streaming:v" + v} {
-			image(name, ctx, standIn(v, "/mastodon/public/system/standin.log"))
-		}
+	for _, im := range append(images, standIn{"docker.io/library/redis:7-alpine", "7", "/data/standin.log"}) {
+		image(im.image, ctx, containerfile(im.version, im.log))
 	}
-	image("docker.io/library/redis:7-alpine", ctx, standIn("7", "/data/standin.log"))
 
 	// Caddy: Debian's binary and the libraries it links.
 	cdir := filepath.Join(tmp, "caddy")
@@ -198,7 +209,7 @@ func versionOverTLS(t *testing.T, s *appServer, domain string) string {
 // still answer, over TLS at the service's name, and no migration may run
 // twice.
 func TestMastodonIsDeployedUpgradedAndRolledBack(t *testing.T) {
-	s := newAppServer(t, "4.3.2", "4.3.3", "4.3.4")
+	s := newAppServer(t, mastodonImages("4.3.2", "4.3.3", "4.3.4")...)
 	ctx := context.Background()
 	spec := specFor("mastodon")
 	spec.Domain, spec.MediaHost, spec.InternalTLS = "cosocial.test", "", true
@@ -272,5 +283,49 @@ func TestMastodonIsDeployedUpgradedAndRolledBack(t *testing.T) {
 	compose, _ := os.ReadFile(filepath.Join(s.dir, "compose.yaml"))
 	if !strings.Contains(string(compose), "mastodon:v4.3.3") || strings.Contains(string(compose), "4.3.4") {
 		t.Fatalf("the compose file after the rollback:\n%s", compose)
+	}
+}
+
+// TestCastopodIsDeployedAndItsSettingsChange deploys Castopod, which
+// migrates its database itself and reports no version, then deploys the
+// same version with a new setting: the app is restarted with it and
+// answers, over TLS at its name.
+func TestCastopodIsDeployedAndItsSettingsChange(t *testing.T) {
+	s := newAppServer(t, standIn{"docker.io/castopod/castopod:1.13.2", "1.13.2", "/var/www/castopod/public/media/standin.log"})
+	ctx := context.Background()
+	spec := specFor("castopod")
+	spec.Domain, spec.InternalTLS = "podcasts.cosocial.test", true
+	secrets, _, err := MakeSecrets("castopod", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deployment{Spec: spec, Dir: s.dir, Compose: s.compose, HealthTimeout: time.Minute}
+	t.Cleanup(func() { s.sh.Run(context.Background(), d.compose("down --remove-orphans")) })
+	for i, bucket := range []string{"cosocial-podcasts", "cosocial-podcasts-2"} {
+		d.Spec.Media.Name = bucket
+		if i > 0 {
+			d.Previous = spec.Version
+		}
+		if d.Files, err = Render(d.Spec, secrets); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Deploy(ctx, s.sh, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%q", res.Steps)
+		var body string
+		waitFor(t, time.Minute, "Castopod over TLS", func() bool { body, err = overTLS(t, s, spec.Domain, "/"); return err == nil })
+		if body != "stand-in 1.13.2\n" {
+			t.Fatalf("%q", body)
+		}
+		env, _ := os.ReadFile(filepath.Join(s.dir, ".env"))
+		if !strings.Contains(string(env), "CP_MEDIA_S3_BUCKET='"+bucket+"'") {
+			t.Fatalf("deployment %d: the env file lacks the bucket %s", i+1, bucket)
+		}
+	}
+	// Castopod's image runs its own migrations: the tool ran no task.
+	if b, err := os.ReadFile(filepath.Join(s.dir, "media/standin.log")); err == nil {
+		t.Fatalf("tasks were run for Castopod: %s", b)
 	}
 }

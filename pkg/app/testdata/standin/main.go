@@ -14,11 +14,19 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 func main() {
+	// As PID 1 in its container it gets no default signal handling: stop
+	// on TERM as Puma, Node and Sidekiq do, or Compose waits out its
+	// timeout and kills.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	go func() { <-stop; os.Exit(0) }()
 	args := strings.Join(os.Args[1:], " ")
 	version := os.Getenv("STANDIN_VERSION")
 	switch {
