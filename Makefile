@@ -79,7 +79,8 @@ demo: build test-deps
 # migration's cutover, rclone as the object copy's speed anchor (make bench),
 # Caddy to validate the proxy config written for each app and to serve it,
 # podman with runc and Compose (talking to podman's Docker API) to run the
-# apps' containers on this machine playing their server.
+# apps' containers on this machine playing their server, and cloud-init
+# to validate the servers' user data.
 test-deps: bin/versitygw
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
@@ -92,6 +93,7 @@ test-deps: bin/versitygw
 	command -v podman >/dev/null || missing="$$missing podman"; \
 	command -v runc >/dev/null || missing="$$missing runc"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v cloud-init >/dev/null || missing="$$missing cloud-init"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -270,7 +270,7 @@ func TestStandUpOnTheSandbox(t *testing.T) {
 	}
 	transcript := &r.transcript
 	out := step(0, "up", "--sandbox", "--yes")
-	for _, want := range []string{"✓ server.web created", "✓ database.main created", "✓ bucket.media created", "server.web.ipv4", "database.main.passwords  (secret"} {
+	for _, want := range []string{"✓ server.web created", "✓ database.main created", "✓ bucket.media created", "server.web.ipv4", "server.web.hostKey", "database.main.passwords  (secret"} {
 		if !strings.Contains(out+transcript.String(), want) {
 			t.Errorf("up output lacks %q", want)
 		}

@@ -2,6 +2,7 @@ package providerplugin_test
 
 import (
 	"context"
+	"golang.org/x/crypto/ssh"
 	"net"
 	"strconv"
 	"strings"
@@ -165,6 +166,16 @@ func TestInstanceLifeCycle(t *testing.T) {
 	if id == "" || str(out, "ipv4") == "" || str(out, "status") != "ACTIVE" {
 		t.Fatalf("created: %s %v", id, out)
 	}
+	// The server's host key is known from its creation, and only its
+	// public half is kept.
+	if k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(str(out, "hostKey"))); err != nil || k.Type() != ssh.KeyAlgoED25519 {
+		t.Fatalf("host key output %q: %v", str(out, "hostKey"), err)
+	}
+	for key, v := range out {
+		if v.IsString() && strings.Contains(v.StringValue(), "PRIVATE KEY") {
+			t.Fatalf("output %s holds a private key", key)
+		}
+	}
 
 	// A new flavor is an in-place resize...
 	d := h.diff(t, instance, "web", id, in, out, with(in, "flavor", "b3-16"))
@@ -189,7 +200,7 @@ func TestInstanceLifeCycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	if str(upd.Properties, "flavor") != "b3-16" || str(upd.Properties, "ipv4") != str(out, "ipv4") {
+	if str(upd.Properties, "flavor") != "b3-16" || str(upd.Properties, "ipv4") != str(out, "ipv4") || str(upd.Properties, "hostKey") != str(out, "hostKey") {
 		t.Fatalf("updated: %v", upd.Properties)
 	}
 	s, err := h.cloud.Server(context.Background(), string(id))
@@ -202,8 +213,8 @@ func TestInstanceLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := h.read(t, instance, "web", id, newIn, upd.Properties)
-	if str(read.Inputs, "flavor") != "b3-32" {
-		t.Fatalf("read inputs = %v", read.Inputs)
+	if str(read.Inputs, "flavor") != "b3-32" || str(read.Outputs, "hostKey") != str(out, "hostKey") {
+		t.Fatalf("read inputs = %v, outputs %v", read.Inputs, read.Outputs)
 	}
 
 	if _, err := h.prov.Delete(context.Background(), plugin.DeleteRequest{URN: urn(instance, "web"), Name: "web", Type: instance, ID: id, Inputs: newIn, Outputs: upd.Properties, Timeout: 120}); err != nil {

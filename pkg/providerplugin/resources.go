@@ -168,20 +168,24 @@ var serverType = &resourceType{
 		// its own (OpenStack clouds); 0 keeps the flavor's.
 		{name: "diskGb", kind: kInt, replace: true},
 	},
-	stable:  []string{"ipv4", "ipv6"},
+	stable:  []string{"ipv4", "ipv6", "hostKey"},
 	capable: func(c clouds) bool { return c.servers != nil },
 	offered: func(ctx context.Context, c clouds, in props) ([]failure, error) {
 		return offered(ctx, c, in.str("flavor"), in.str("image"))
 	},
 	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
+		userData, hostKey, err := withHostKey(in.str("userData"))
+		if err != nil {
+			return "", nil, err
+		}
 		s, err := c.servers.CreateServer(ctx, provider.ServerSpec{
 			Name: in.str("name"), Region: in.str("region"), Flavor: in.str("flavor"), Image: in.str("image"),
-			SSHKeys: in.strs("sshKeys"), UserData: in.str("userData"), DiskGB: in.int("diskGb"),
+			SSHKeys: in.strs("sshKeys"), UserData: userData, DiskGB: in.int("diskGb"),
 		})
 		if err != nil {
 			return "", nil, err
 		}
-		return s.ID, outputs(in, serverOutputs(s)), nil
+		return s.ID, outputs(in, serverOutputs(s, hostKey)), nil
 	},
 	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
 		s, err := c.servers.Server(ctx, id)
@@ -190,7 +194,7 @@ var serverType = &resourceType{
 		}
 		newIn := outputs(in, resource.PropertyMap{"name": resource.NewProperty(s.Name), "flavor": resource.NewProperty(s.Flavor), "region": resource.NewProperty(s.Region)})
 		delete(newIn, "status")
-		return newIn, outputs(in, serverOutputs(s)), nil
+		return newIn, outputs(in, serverOutputs(s, out.str("hostKey"))), nil
 	},
 	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
 		// A server whose create was interrupted is finished here: the
@@ -213,19 +217,25 @@ var serverType = &resourceType{
 		if err != nil {
 			return nil, err
 		}
-		return outputs(in, serverOutputs(s)), nil
+		return outputs(in, serverOutputs(s, out.str("hostKey"))), nil
 	},
 	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
 		return c.servers.DeleteServer(ctx, id)
 	},
 }
 
-func serverOutputs(s *provider.Server) resource.PropertyMap {
-	return resource.PropertyMap{
+// serverOutputs are what the cloud says of a server, and the host key
+// the tool gave it (empty for a server made before keys were pinned).
+func serverOutputs(s *provider.Server, hostKey string) resource.PropertyMap {
+	out := resource.PropertyMap{
 		"status": resource.NewProperty(s.Status),
 		"ipv4":   resource.NewProperty(s.IPv4),
 		"ipv6":   resource.NewProperty(s.IPv6),
 	}
+	if hostKey != "" {
+		out["hostKey"] = resource.NewProperty(hostKey)
+	}
+	return out
 }
 
 // Database: a managed cluster. Plan, flavor, disk and version change in

@@ -99,6 +99,15 @@ func ServerIPv6(out auto.OutputMap, name string) string {
 	return ip
 }
 
+// ServerHostKey is the SSH host key a stood-up server was given at its
+// creation, in authorized_keys form; "" for a server made before the tool
+// pinned host keys, which a connection must then be told of.
+func ServerHostKey(out auto.OutputMap, name string) string {
+	v, _ := output(out, "server."+name, "hostKey")
+	k, _ := v.(string)
+	return k
+}
+
 // ServerIPv4 is a stood-up server's public address.
 func ServerIPv4(out auto.OutputMap, name string) (string, error) {
 	v, err := output(out, "server."+name, "ipv4")

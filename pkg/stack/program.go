@@ -32,6 +32,9 @@ type serverState struct {
 	pulumi.CustomResourceState
 	IPv4 pulumi.StringOutput `pulumi:"ipv4"`
 	IPv6 pulumi.StringOutput `pulumi:"ipv6"`
+	// HostKey is the SSH host key the plugin gave the server at its
+	// creation (authorized_keys form): connections check it.
+	HostKey pulumi.StringOutput `pulumi:"hostKey"`
 }
 
 type databaseState struct {
@@ -263,6 +266,7 @@ func (b *builder) server(s *model.Server) error {
 	b.servers[s.Name] = &state
 	b.ctx.Export(s.Addr().String()+".ipv4", state.IPv4)
 	b.ctx.Export(s.Addr().String()+".ipv6", state.IPv6)
+	b.ctx.Export(s.Addr().String()+".hostKey", state.HostKey)
 	return nil
 }
 
