@@ -102,6 +102,13 @@ func (h History) ordered(file string, first int) error {
 	return nil
 }
 
+// OutOfLine says whether a size is under a third or over three times the
+// last one: no database grows or shrinks that much between two looks,
+// but two databases of one cluster differ that much.
+func OutOfLine(size, last int64) bool {
+	return last > 0 && (size*3 < last || size > last*3)
+}
+
 // Save writes the whole history, replacing the file atomically so that an
 // interrupted write never loses earlier samples.
 func (h History) Save(path string) error {

@@ -36,6 +36,9 @@ type Measurement struct {
 	// BloatBytes is the estimated bloat over every table, not only the
 	// largest ones listed.
 	BloatBytes int64 `json:"bloat_bytes"`
+	// OtherDatabasesBytes is what the cluster's other databases hold on
+	// the same disk; -1 when the role may not see them.
+	OtherDatabasesBytes int64 `json:"other_databases_bytes"`
 	// Notes say what could not be measured and why.
 	Notes []string `json:"notes"`
 }
@@ -159,5 +162,34 @@ ORDER BY pg_total_relation_size(oid) DESC`)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading table sizes: %w", err)
 	}
+	rows.Close()
+	// The cluster's other databases fill the same disk. The maintenance
+	// database and the providers' own (named with a leading _) are left
+	// out: they stay small.
+	var others int
+	err = conn.QueryRow(ctx, `SELECT count(*), COALESCE(sum(pg_database_size(oid)), 0)::bigint FROM pg_database
+		WHERE datname <> current_database() AND datallowconn AND datname NOT IN ('postgres', 'template1') AND datname NOT LIKE '\_%'`).Scan(&others, &m.OtherDatabasesBytes)
+	switch {
+	case err != nil:
+		m.OtherDatabasesBytes = -1
+		m.Notes = append(m.Notes, "The cluster's other databases, which share its disk, could not be measured (the role may not connect to them; pg_monitor can).")
+	case others > 0:
+		what := fmt.Sprintf("%d other databases on this cluster hold", others)
+		if others == 1 {
+			what = "1 other database on this cluster holds"
+		}
+		m.Notes = append(m.Notes, fmt.Sprintf("%s %s and shares its disk; this sample and the forecast count %s alone.", what, HumanBytes(m.OtherDatabasesBytes), m.Database))
+	}
 	return m, nil
+}
+
+// HumanBytes writes a size in decimal units, as providers sell disks.
+func HumanBytes(n int64) string {
+	switch {
+	case n >= GB:
+		return fmt.Sprintf("%.1f GB", float64(n)/float64(GB))
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%d kB", n/1000)
 }

@@ -243,3 +243,51 @@ func find(t *testing.T, m *Measurement, name string) Table {
 	t.Fatalf("no table %s in %+v", name, m.Tables)
 	return Table{}
 }
+
+// TestAMonitoringRoleMeasuresWhatItMay: a role with pg_monitor and no
+// right to read the tables still gets a sample (size, tables, WAL) and
+// the clean-up estimates say why they are missing; the cluster's other
+// databases are counted beside it.
+func TestAMonitoringRoleMeasuresWhatItMay(t *testing.T) {
+	c, admin := mastodon(t)
+	grow(t, admin, 1, 2000)
+	ctx := context.Background()
+	if err := c.Exec(ctx, "postgres", "CREATE ROLE watcher LOGIN PASSWORD 'watch-pw' IN ROLE pg_monitor", "CREATE DATABASE sidekiq_stats",
+		"GRANT CONNECT ON DATABASE mastodon TO watcher"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Exec(ctx, "sidekiq_stats", "CREATE TABLE s AS SELECT repeat('x', 200) AS v FROM generate_series(1, 20000)"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, c.DSN("watcher", "watch-pw", "mastodon"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT count(*) FROM statuses"); err == nil {
+		t.Fatal("the monitoring role may read statuses: the test proves nothing")
+	}
+	m, err := Measure(ctx, conn, MeasureOptions{})
+	if err != nil {
+		t.Fatalf("a pg_monitor role: %v", err)
+	}
+	if m.Sample.DatabaseBytes <= 0 || m.Sample.WALBytes <= 0 || len(m.Tables) == 0 || m.Tables[0].TotalBytes() <= 0 {
+		t.Errorf("sample %+v, tables %+v", m.Sample, m.Tables)
+	}
+	if m.OtherDatabasesBytes < 4e6 || !strings.Contains(strings.Join(m.Notes, " "), "other database") || !strings.Contains(strings.Join(m.Notes, " "), "count mastodon alone") {
+		t.Errorf("the other database sharing the disk: %d bytes, notes %q", m.OtherDatabasesBytes, m.Notes)
+	}
+	savings, err := MastodonSavings(ctx, conn, m)
+	if err != nil {
+		t.Fatalf("clean-up estimates with a monitoring role: %v", err)
+	}
+	denied := 0
+	for _, s := range savings {
+		if strings.Contains(s.Note, "may not read the table") {
+			denied++
+		}
+	}
+	if denied == 0 {
+		t.Errorf("no estimate says the role could not read its table: %+v", savings)
+	}
+}

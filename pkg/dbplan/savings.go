@@ -91,12 +91,17 @@ func MastodonSavings(ctx context.Context, conn *pgx.Conn, m *Measurement) ([]Sav
 		s := Saving{What: c.what, Where: c.where, Command: c.command, Note: c.note}
 		if err := conn.QueryRow(ctx, c.query).Scan(&s.Rows, &s.Bytes); err != nil {
 			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "42703") {
+			switch {
+			case errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "42703"):
 				s.Note = "not measured: " + pgErr.Message
-				out = append(out, s)
-				continue
+			case errors.As(err, &pgErr) && pgErr.Code == "42501":
+				// A monitoring role (pg_monitor) sees sizes, not rows.
+				s.Note = "not measured: the role may not read the table (" + pgErr.Message + "); sizes need only pg_monitor, this estimate needs SELECT"
+			default:
+				return nil, fmt.Errorf("measuring %s: %w", c.what, err)
 			}
-			return nil, fmt.Errorf("measuring %s: %w", c.what, err)
+			out = append(out, s)
+			continue
 		}
 		if c.where == InDatabase && s.Rows > 0 {
 			// A deleted row's room is the table's bytes per row, indexes

@@ -35,6 +35,8 @@ type Options struct {
 	Largest  int
 	Format   string
 	Sandbox  bool
+	// Force keeps a sample far out of line with the history.
+	Force bool
 }
 
 // NewCmdMeasure builds the command; runF replaces the run function in tests.
@@ -87,6 +89,7 @@ for the disk.`,
 	cmd.Flags().IntVar(&opts.Largest, "largest", 10, "how many of the largest tables to list")
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, markdown or json")
 	cmd.Flags().BoolVar(&opts.Sandbox, "sandbox", false, "measure the database of the stack on the built-in simulators")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "keep a sample even when it is far out of line with the history (a third or three times the last)")
 	return cmd
 }
 
@@ -135,6 +138,16 @@ func measureRun(opts *Options) error {
 		if savings, err = dbplan.MastodonSavings(ctx, conn, m); err != nil {
 			return err
 		}
+	} else {
+		m.Notes = append(m.Notes, fmt.Sprintf("Database %s has no Mastodon tables (accounts, statuses, media_attachments, follows): no clean-up estimates. Is it the one database.%s holds?", m.Database, subj.Database.Name))
+	}
+	// A sample far from the last one is most often another database (a
+	// DSN ending in /defaultdb): kept, it would bend the trend for a year.
+	if n := len(history); n > 0 && !opts.Force && dbplan.OutOfLine(m.Sample.DatabaseBytes, history[n-1].DatabaseBytes) {
+		last := history[n-1]
+		return fmt.Errorf("database %s measures %s, but the last sample of database.%s (%s) was %s: this looks like another database. Nothing was kept. "+
+			"Check the DSN's database name; if it really changed that much, run again with --force",
+			m.Database, dbplan.HumanBytes(m.Sample.DatabaseBytes), subj.Database.Name, last.Time.Format(time.DateOnly), dbplan.HumanBytes(last.DatabaseBytes))
 	}
 	// Measured again within the hour (another format, a second look), the
 	// last measured sample is replaced, not joined: samples seconds apart

@@ -119,6 +119,30 @@ func TestMeasureThroughADSNKeepsTheSample(t *testing.T) {
 	if h, err = dbplan.LoadHistory(dbplan.HistoryPath(opts.StackDir(false), "production", "main")); err != nil || len(h) != 1 || !h[0].Time.After(first) {
 		t.Fatalf("after a second look within the hour: %+v, %v", h, err)
 	}
+	if !strings.Contains(out, "no Mastodon tables") {
+		t.Errorf("a database that is not Mastodon's is not named as such:\n%s", out)
+	}
+
+	// The history says 1.3 GB a week ago; the DSN reaches a database of a
+	// few MB: another database, refused, nothing kept, unless forced.
+	h[0].Time, h[0].DatabaseBytes = h[0].Time.Add(-7*24*time.Hour), 1_300_000_000
+	if err := h.Save(dbplan.HistoryPath(opts.StackDir(false), "production", "main")); err != nil {
+		t.Fatal(err)
+	}
+	err = measureRun(opts)
+	if err == nil || !strings.Contains(err.Error(), "this looks like another database") || !strings.Contains(err.Error(), "1.3 GB") {
+		t.Fatalf("a sample out of line: %v", err)
+	}
+	if h, _ = dbplan.LoadHistory(dbplan.HistoryPath(opts.StackDir(false), "production", "main")); len(h) != 1 {
+		t.Fatalf("the refused sample was kept: %+v", h)
+	}
+	opts.Force = true
+	if err := measureRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ = dbplan.LoadHistory(dbplan.HistoryPath(opts.StackDir(false), "production", "main")); len(h) != 2 {
+		t.Fatalf("--force did not keep the sample: %+v", h)
+	}
 }
 
 func TestUnreachableDatabase(t *testing.T) {
