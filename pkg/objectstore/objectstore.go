@@ -1,6 +1,12 @@
 // Package objectstore works on a co-op's buckets through the S3 API with a
 // bucket's own credentials: counting what a bucket holds and emptying it,
 // deliberately, when the person has confirmed it.
+//
+// It is one of three S3 packages, each with its own job: this one is the
+// client for small whole-bucket chores (destroy, plan's counts);
+// migrate/objects is the copier, built for millions of objects with a
+// journal and hashes; s3server runs a real S3 server for the sandbox and
+// the tests. They share the Bucket type defined here, not code.
 package objectstore
 
 import (

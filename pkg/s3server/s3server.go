@@ -1,7 +1,9 @@
 // Package s3server runs a real S3 server (versitygw, with its POSIX
 // backend) on loopback for the sandbox and for tests, and speaks its admin
 // API to create per-bucket users. Objects are plain files under the
-// server's folder; nothing about the S3 protocol is imitated.
+// server's folder; nothing about the S3 protocol is imitated. It is a
+// server, where objectstore and migrate/objects are clients: the two meet
+// only on the wire, as a provider's S3 and the tool do.
 package s3server
 
 import (

@@ -68,7 +68,7 @@ func TestDeltaCatchesWritesDuringCopy(t *testing.T) {
 	if err != nil || writeErr != nil || !wrote {
 		t.Fatalf("copy: %v; writes during it: %v (done %v)", err, writeErr, wrote)
 	}
-	t.Logf("bulk copy: %s (gone: %d)", Describe("", res.Snapshot), res.Gone)
+	t.Logf("bulk copy: %s (gone: %d)", describe(res.Snapshot), res.Gone)
 
 	atTarget := listing(t, target, dst.Name)
 	var extra []string
@@ -83,7 +83,7 @@ func TestDeltaCatchesWritesDuringCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("delta: %s, extra %d, skipped %d", Describe("", res.Snapshot), res.Extra, res.Skipped)
+	t.Logf("delta: %s, extra %d, skipped %d", describe(res.Snapshot), res.Extra, res.Skipped)
 	if res.Extra != int64(len(extra)) || !slices.Equal(res.ExtraKeys, extra) || res.Deleted != 0 {
 		t.Fatalf("delta reported extra %v (deleted %d), want %v", res.ExtraKeys, res.Deleted, extra)
 	}

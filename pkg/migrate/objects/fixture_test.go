@@ -337,3 +337,8 @@ func listing(tb testing.TB, s *s3server.Server, bucket string) map[string]int64 
 	}
 	return out
 }
+
+// describe is a Snapshot in a test's log.
+func describe(s Snapshot) string {
+	return fmt.Sprintf("%d objects (%d bytes), %d skipped, %d retried, %d failed, in %s", s.Objects, s.Bytes, s.Skipped, s.Retried, s.Failed, s.Elapsed.Round(time.Millisecond))
+}

@@ -7,7 +7,10 @@
 // Listings are read a page at a time and never kept, so memory stays flat
 // for millions of objects. A first copy costs one GET and one PUT per
 // object (multipart above Options.PartSize); nothing here prints: progress
-// goes out as Snapshots for the command layer to draw.
+// goes out as Snapshots for the command layer to draw. It is apart from
+// objectstore, whose Bucket it takes, because copying at scale (pages,
+// journal, parts, retries) is a job of its own; objectstore's chores read
+// a bucket whole.
 package objects
 
 import (

@@ -46,7 +46,7 @@ func TestCopyMastodonBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("copied in %s: %s; requests %s", time.Since(start).Round(time.Millisecond), Describe("", res.Snapshot), rec)
+	t.Logf("copied in %s: %s; requests %s", time.Since(start).Round(time.Millisecond), describe(res.Snapshot), rec)
 	if res.Objects != int64(len(objs)) || res.Bytes != totalSize(objs) || res.Failed != 0 || res.Retried != 0 || res.Skipped != 0 {
 		t.Fatalf("result %+v, want %d objects and %d bytes, no failure, retry or skip", res.Snapshot, len(objs), totalSize(objs))
 	}

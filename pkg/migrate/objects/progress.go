@@ -46,10 +46,21 @@ func perSecond(n int64, d time.Duration) float64 {
 	return float64(n) / d.Seconds()
 }
 
+// Progress is the bytes done against the bytes to do, when known.
+func (s Snapshot) Progress() (done, total int64, ok bool) {
+	switch {
+	case s.ListingDone:
+		return s.SkippedBytes + s.Bytes, s.ListedBytes, true
+	case s.TotalBytes > 0:
+		return s.PreviousBytes + s.Bytes, s.TotalBytes, true
+	}
+	return s.Bytes, 0, false
+}
+
 // Remaining is the bytes still to move, when known: exactly once the
 // listing is done, from the TotalBytes hint before.
 func (s Snapshot) Remaining() (int64, bool) {
-	done, total, ok := s.progress()
+	done, total, ok := s.Progress()
 	return max(total-done, 0), ok
 }
 

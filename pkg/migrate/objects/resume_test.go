@@ -293,7 +293,7 @@ func TestKillAndResume(t *testing.T) {
 			res, err := Copy(ctx, src, through, Options{Width: width, PartSize: testPartSize, Journal: journal, Backoff: fast})
 			g.arm(nil)
 			cancel()
-			t.Logf("round %d: cancelled, %v after %d uploads; %s", i+1, err, g.total()-before, Describe("", res.Snapshot))
+			t.Logf("round %d: cancelled, %v after %d uploads; %s", i+1, err, g.total()-before, describe(res.Snapshot))
 			if stopped.Load() != (err != nil) {
 				t.Fatalf("round %d: stopped %v, error %v", i+1, stopped.Load(), err)
 			}
@@ -306,7 +306,7 @@ func TestKillAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("last run: %s", Describe("", res.Snapshot))
+	t.Logf("last run: %s", describe(res.Snapshot))
 
 	got := listing(t, target, dst.Name)
 	if len(got) != len(objs) {
@@ -376,7 +376,7 @@ func TestRetriesSlowDown(t *testing.T) {
 	g.mu.Lock()
 	injected := g.injected
 	g.mu.Unlock()
-	t.Logf("%d failures injected; %s", injected, Describe("", res.Snapshot))
+	t.Logf("%d failures injected; %s", injected, describe(res.Snapshot))
 	if injected < 50 || res.Retried != int64(injected) || res.Objects != int64(len(objs)) || res.Failed != 0 {
 		t.Fatalf("%d failures injected, result %+v", injected, res.Snapshot)
 	}

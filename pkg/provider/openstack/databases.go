@@ -2,26 +2,14 @@ package openstack
 
 import (
 	"context"
-	"crypto/rand"
-	_ "embed"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
-	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 
-	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/groups"
-	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/extensions/security/rules"
 
 	"github.com/cosocial/cosocial/pkg/provider"
 )
@@ -37,19 +25,6 @@ import (
 // has come up (cloud-init is still installing it for a minute or two) is
 // the tool's to check later, by connecting, as it does for any database.
 
-//go:embed templates/database.cloud-init.tmpl
-var cloudInitTemplate string
-
-var cloudInit = template.Must(template.New("database").Funcs(template.FuncMap{
-	"indent": func(n int, s string) string {
-		pad := strings.Repeat(" ", n)
-		return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
-	},
-	"sh": shellQuote,
-	// A JSON string is a YAML scalar that nothing in it can break out of.
-	"yaml": func(s string) string { b, _ := json.Marshal(s); return string(b) },
-}).Parse(cloudInitTemplate))
-
 // DatabaseOptions are what a self-managed database needs beyond its spec.
 type DatabaseOptions struct {
 	// Image is the server's image; empty is "Debian 12", whose packages
@@ -60,18 +35,6 @@ type DatabaseOptions struct {
 	SSHKeys []string
 	// Backup, when set, is where a nightly dump goes.
 	Backup *Backup
-}
-
-// Backup is the bucket the nightly dumps go to and the S3 keys that reach
-// it. The keys are written into the server's user data, in a root-only
-// file.
-type Backup struct {
-	Endpoint    string // the S3 endpoint, e.g. the bucket's
-	Bucket      string
-	Prefix      string // before "<database>/<time>.dump"; e.g. "db/main/"
-	Credentials provider.S3Credentials
-	// Schedule is a systemd OnCalendar expression; empty is 03:17 UTC.
-	Schedule string
 }
 
 // Server metadata that describes a database server: Nova keeps up to 128
@@ -124,150 +87,6 @@ func engineOf(name string) (*engine, error) {
 	return nil, fmt.Errorf("openstack: engine %q: self-managed databases run postgresql, mysql or mariadb", name)
 }
 
-// cloudInitData is what the template is filled with.
-type cloudInitData struct {
-	Name, Engine, EngineName, Service, Version string
-	VolumeSerial, Label, MountPoint, Packages  string
-	PGDG                                       bool
-	Port                                       int
-	Allowed, Databases                         []string
-	SQL                                        string
-	Backup                                     *backupData
-	SSHKeys                                    []string
-}
-
-type backupData struct {
-	Endpoint, Bucket, Prefix, AccessKey, SecretKey, Schedule string
-}
-
-// renderCloudInit writes the user data of a database server.
-func renderCloudInit(spec provider.DatabaseSpec, eng *engine, volumeID string, passwords map[string]string, backup *Backup) (string, error) {
-	pkgs, pgdg, err := eng.packages(spec.Version)
-	if err != nil {
-		return "", err
-	}
-	d := cloudInitData{
-		Name: spec.Name, Engine: spec.Engine, EngineName: eng.name, Service: eng.service, Version: spec.Version,
-		VolumeSerial: volumeID[:min(20, len(volumeID))], Label: dataLabel, MountPoint: eng.mount, Packages: pkgs, PGDG: pgdg,
-		Port: eng.port, Databases: spec.Databases, SSHKeys: spec.SSHKeys,
-	}
-	if d.Engine == "mysql" {
-		d.Engine = "mariadb"
-	}
-	for _, a := range spec.AllowedIPs {
-		p, err := prefixOf(a)
-		if err != nil {
-			return "", err
-		}
-		d.Allowed = append(d.Allowed, p.String())
-	}
-	if d.Engine == "postgresql" {
-		d.SQL = postgresSQL(spec, passwords)
-	} else if d.SQL, err = mariadbSQL(spec, d.Allowed, passwords); err != nil {
-		return "", err
-	}
-	if backup != nil {
-		b := &backupData{Endpoint: backup.Endpoint, Bucket: backup.Bucket, Prefix: backup.Prefix,
-			AccessKey: backup.Credentials.AccessKey, SecretKey: backup.Credentials.SecretKey, Schedule: backup.Schedule}
-		if b.Schedule == "" {
-			b.Schedule = "*-*-* 03:17:00 UTC"
-		}
-		if u, err := url.Parse(b.Endpoint); err != nil || u.Host == "" {
-			return "", fmt.Errorf("openstack: backup endpoint %q is not a URL", b.Endpoint)
-		}
-		// Everything here lands in an environment file or a unit: one
-		// line each, nothing a shell or systemd would read twice.
-		for what, v := range map[string]string{"endpoint": b.Endpoint, "bucket": b.Bucket, "prefix": b.Prefix, "access key": b.AccessKey, "secret key": b.SecretKey, "schedule": b.Schedule} {
-			if strings.ContainsAny(v, "\n\r\"'`$\\") || what != "prefix" && what != "schedule" && strings.ContainsAny(v, " \t") {
-				return "", fmt.Errorf("openstack: the backup %s holds characters cosocial will not write into a server's files", what)
-			}
-		}
-		d.Backup = b
-	}
-	var out strings.Builder
-	if err := cloudInit.Execute(&out, d); err != nil {
-		return "", err
-	}
-	return out.String(), nil
-}
-
-// prefixOf reads an address or a CIDR block.
-func prefixOf(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("openstack: allowed address %q is neither an address nor a CIDR block", s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
-func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-func sqlIdent(s string) string   { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-func postgresSQL(spec provider.DatabaseSpec, passwords map[string]string) string {
-	var b strings.Builder
-	for _, u := range spec.Users {
-		fmt.Fprintf(&b, "CREATE ROLE %s LOGIN PASSWORD %s;\n", sqlIdent(u), sqlLiteral(passwords[u]))
-	}
-	for _, db := range spec.Databases {
-		if len(spec.Users) > 0 {
-			fmt.Fprintf(&b, "CREATE DATABASE %s OWNER %s;\n", sqlIdent(db), sqlIdent(spec.Users[0]))
-		} else {
-			fmt.Fprintf(&b, "CREATE DATABASE %s;\n", sqlIdent(db))
-		}
-		for _, u := range spec.Users {
-			fmt.Fprintf(&b, "GRANT ALL PRIVILEGES ON DATABASE %s TO %s;\n", sqlIdent(db), sqlIdent(u))
-		}
-		if len(spec.Users) > 1 {
-			// Since PostgreSQL 15 only the owner may create in public.
-			fmt.Fprintf(&b, "\\connect %s\n", sqlIdent(db))
-			for _, u := range spec.Users[1:] {
-				fmt.Fprintf(&b, "GRANT ALL ON SCHEMA public TO %s;\n", sqlIdent(u))
-			}
-		}
-	}
-	return b.String()
-}
-
-// mariadbSQL makes each user once per allowed block: MariaDB ties an
-// account to the hosts it may come from, in its own ip/netmask form.
-func mariadbSQL(spec provider.DatabaseSpec, allowed []string, passwords map[string]string) (string, error) {
-	var hosts []string
-	for _, a := range allowed {
-		p := netip.MustParsePrefix(a)
-		switch {
-		case p.IsSingleIP():
-			hosts = append(hosts, p.Addr().String())
-		case p.Addr().Is4():
-			hosts = append(hosts, p.Addr().String()+"/"+net.IP(net.CIDRMask(p.Bits(), 32)).String())
-		default:
-			return "", fmt.Errorf("openstack: MariaDB takes single IPv6 addresses, not the block %s", a)
-		}
-	}
-	var b strings.Builder
-	for _, db := range spec.Databases {
-		fmt.Fprintf(&b, "CREATE DATABASE IF NOT EXISTS `%s`;\n", db)
-	}
-	for _, u := range spec.Users {
-		for _, h := range hosts {
-			fmt.Fprintf(&b, "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s;\n", sqlLiteral(u), sqlLiteral(h), sqlLiteral(passwords[u]))
-			for _, db := range spec.Databases {
-				fmt.Fprintf(&b, "GRANT ALL PRIVILEGES ON `%s`.* TO %s@%s;\n", db, sqlLiteral(u), sqlLiteral(h))
-			}
-		}
-	}
-	return b.String(), nil
-}
-
-func password() string {
-	b := make([]byte, 18)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // checkSpec refuses what a self-managed database cannot be.
 func checkSpec(spec provider.DatabaseSpec) (*engine, error) {
 	eng, err := engineOf(spec.Engine)
@@ -288,26 +107,6 @@ func checkSpec(spec provider.DatabaseSpec) (*engine, error) {
 		}
 	}
 	return eng, nil
-}
-
-func (c *Cloud) dbGroupName(name string) string { return "cosocial-db-" + name }
-
-// dbIngress is SSH from anywhere (the co-op's volunteers) and the engine's
-// port from the allowed addresses only.
-func dbIngress(port int, allowed []string) ([]ingress, error) {
-	out := anywhere(22)
-	for _, a := range allowed {
-		p, err := prefixOf(a)
-		if err != nil {
-			return nil, err
-		}
-		ether := rules.EtherType4
-		if p.Addr().Is6() {
-			ether = rules.EtherType6
-		}
-		out = append(out, ingress{ether, port, p.String()})
-	}
-	return out, nil
 }
 
 // CreateDatabase runs a database on a server of its own, with the options
@@ -406,87 +205,6 @@ func (c *Cloud) CreateDatabaseWith(ctx context.Context, spec provider.DatabaseSp
 func isInUse(err error) bool {
 	var api *provider.APIError
 	return errors.As(err, &api) && api.Status == 400
-}
-
-func (c *Cloud) createVolume(ctx context.Context, s *session, name string, gb int) (*volumes.Volume, error) {
-	// As with servers: a token in the metadata finds a volume whose
-	// create was answered with a 5xx but happened.
-	token := password()
-	var v *volumes.Volume
-	err := c.cfg.Backoff.Do(ctx, func() error {
-		var all []volumes.Volume
-		err := c.do(ctx, "Cinder", false, func() error {
-			page, err := volumes.List(s.volume, volumes.ListOpts{Name: name}).AllPages(ctx)
-			if err != nil {
-				return err
-			}
-			all, err = volumes.ExtractVolumes(page)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		for i := range all {
-			if all[i].Metadata[requestKey] == token {
-				v = &all[i]
-				return nil
-			}
-		}
-		v, err = volumes.Create(ctx, s.volume, volumes.CreateOpts{Name: name, Size: gb, Description: "cosocial: database data", Metadata: map[string]string{requestKey: token}}, nil).Extract()
-		return translate(err, "Cinder")
-	})
-	if err != nil {
-		return nil, err
-	}
-	return c.waitVolume(ctx, s, v.ID, name, func(v *volumes.Volume) bool { return v.Status == "available" })
-}
-
-func (c *Cloud) getVolume(ctx context.Context, s *session, id string) (*volumes.Volume, error) {
-	var v *volumes.Volume
-	err := c.do(ctx, "Cinder", false, func() error {
-		var err error
-		v, err = volumes.Get(ctx, s.volume, id).Extract()
-		return err
-	})
-	return v, err
-}
-
-func (c *Cloud) waitVolume(ctx context.Context, s *session, id, name string, done func(*volumes.Volume) bool) (*volumes.Volume, error) {
-	return wait(ctx, c, "volume "+name, c.cfg.Timeouts.Volume,
-		func(ctx context.Context) (*volumes.Volume, error) { return c.getVolume(ctx, s, id) },
-		func(v *volumes.Volume) string { return v.Status },
-		func(v *volumes.Volume) (bool, error) {
-			if strings.HasPrefix(v.Status, "error") {
-				return false, fmt.Errorf("OpenStack reports volume %s as %s", name, v.Status)
-			}
-			return done(v), nil
-		})
-}
-
-// deleteVolume deletes a volume once it is free and waits until it is gone.
-func (c *Cloud) deleteVolume(ctx context.Context, s *session, id string) error {
-	v, err := c.getVolume(ctx, s, id)
-	if errors.Is(err, provider.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	// A volume on its way to available (detaching after its server went)
-	// is waited for; one in use is refused by Cinder in its own words.
-	if v.Status != "available" && v.Status != "error" && v.Status != "in-use" {
-		if _, err := c.waitVolume(ctx, s, id, v.Name, func(v *volumes.Volume) bool { return v.Status == "available" }); err != nil {
-			return err
-		}
-	}
-	err = c.do(ctx, "Cinder", false, func() error { return volumes.Delete(ctx, s.volume, id, nil).ExtractErr() })
-	if errors.Is(err, provider.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return gone(ctx, c, "volume "+v.Name, func(ctx context.Context) error { _, err := c.getVolume(ctx, s, id); return err })
 }
 
 // Database reads a database server and its data volume.
@@ -594,31 +312,6 @@ func (c *Cloud) UpdateDatabase(ctx context.Context, id string, old, spec provide
 	return db, map[string]string{}, err
 }
 
-// extend grows an attached volume in place (microversion 3.42) and waits
-// until Cinder reports the new size.
-func (c *Cloud) extend(ctx context.Context, s *session, volumeID string, gb int) error {
-	if volumeID == "" {
-		return errors.New("openstack: the database server does not name its data volume")
-	}
-	v, err := c.getVolume(ctx, s, volumeID)
-	if err != nil {
-		return err
-	}
-	if v.Size >= gb {
-		return nil
-	}
-	provider.Report(ctx, "volume %s: extending from %d to %d GB in place", v.Name, v.Size, gb)
-	if err := c.do(ctx, "Cinder", false, func() error {
-		return volumes.ExtendSize(ctx, s.volume, volumeID, volumes.ExtendSizeOpts{NewSize: gb}).ExtractErr()
-	}); err != nil {
-		return err
-	}
-	_, err = c.waitVolume(ctx, s, volumeID, v.Name, func(v *volumes.Volume) bool {
-		return v.Size >= gb && (v.Status == "in-use" || v.Status == "available")
-	})
-	return err
-}
-
 // DeleteDatabase deletes the server, then its data volume — the data goes
 // with it, so the stack protects this resource — its keypair and its
 // security group. A database already gone is not an error.
@@ -637,72 +330,4 @@ func (c *Cloud) DeleteDatabase(ctx context.Context, id string) error {
 		}
 		return c.deleteGroup(ctx, s, c.dbGroupName(sv.Name))
 	})
-}
-
-func (c *Cloud) deleteGroup(ctx context.Context, s *session, name string) error {
-	var found []groups.SecGroup
-	err := c.do(ctx, "Neutron", false, func() error {
-		page, err := groups.List(s.network, groups.ListOpts{Name: name}).AllPages(ctx)
-		if err != nil {
-			return err
-		}
-		found, err = groups.ExtractGroups(page)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, g := range found {
-		err := c.do(ctx, "Neutron", false, func() error { return groups.Delete(ctx, s.network, g.ID).ExtractErr() })
-		if err != nil && !errors.Is(err, provider.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
-}
-
-// backupFor makes, or finds again, the private, versioned bucket
-// "<name>-backups" that a self-managed database's nightly dumps go to,
-// with an EC2 credential that reaches it. Nothing deletes it with the
-// database: the dumps are what is left after a mistake. A database made
-// again under the same name finds it, and a credential of the project
-// that reaches it. A cloud without object storage gets no dumps, and is
-// told so.
-func (c *Cloud) backupFor(ctx context.Context, s *session, name string) (*Backup, error) {
-	endpoint, err := c.s3Endpoint(s)
-	if err != nil {
-		provider.Report(ctx, "database %s: no nightly dumps: %v", name, err)
-		return nil, nil
-	}
-	bucket := name + "-backups"
-	known, err := c.ec2List(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	access := make([]string, 0, len(known))
-	for a := range known {
-		access = append(access, a)
-	}
-	sort.Strings(access)
-	for _, a := range access {
-		creds := provider.S3Credentials{AccessKey: a, SecretKey: known[a].Secret}
-		mc, err := c.s3Client(endpoint, creds)
-		if err != nil {
-			return nil, err
-		}
-		if ok, err := mc.BucketExists(ctx, bucket); err == nil && ok {
-			return &Backup{Endpoint: endpoint, Bucket: bucket, Credentials: creds}, nil
-		}
-	}
-	creds, err := c.ec2Credential(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.makeBucket(ctx, endpoint, creds, provider.BucketSpec{Name: bucket, Versioned: true}); err != nil {
-		if derr := c.deleteEC2(ctx, s, creds.AccessKey); derr != nil {
-			err = errors.Join(err, derr)
-		}
-		return nil, fmt.Errorf("database %s: the bucket for its nightly dumps: %w", name, err)
-	}
-	return &Backup{Endpoint: endpoint, Bucket: bucket, Credentials: creds}, nil
 }

@@ -1,8 +1,11 @@
 package ossim
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"net/http"
 	"strings"
+	"time"
 )
 
 func (s *Server) imageRoutes(mux *http.ServeMux) {
@@ -80,3 +83,40 @@ func (s *Server) getImage(c *call) {
 	}
 	c.json(http.StatusOK, s.imageJSON(c, im))
 }
+
+type imageDef struct {
+	Name, Distro, Version string
+	MinDisk               int   // GB
+	Size                  int64 // bytes of the qcow2 file
+	Virtual               int64 // bytes once written to a disk
+}
+
+// images are the public images every simulated region offers.
+var images = []imageDef{
+	{Name: "Debian 12", Distro: "debian", Version: "12", MinDisk: 2, Size: 437_000_000, Virtual: 2 << 30},
+	{Name: "Debian 11", Distro: "debian", Version: "11", MinDisk: 2, Size: 352_000_000, Virtual: 2 << 30},
+	{Name: "Ubuntu 24.04", Distro: "ubuntu", Version: "24.04", MinDisk: 3, Size: 583_000_000, Virtual: 3584 << 20},
+	{Name: "Ubuntu 22.04", Distro: "ubuntu", Version: "22.04", MinDisk: 3, Size: 651_000_000, Virtual: 2252 << 20},
+}
+
+func imageID(im *imageDef) string { return stableID("image", im.Name) }
+
+func findImage(id string) *imageDef {
+	if i := strings.LastIndex(id, "/images/"); i >= 0 {
+		id = id[i+len("/images/"):]
+	}
+	for i := range images {
+		if imageID(&images[i]) == id {
+			return &images[i]
+		}
+	}
+	return nil
+}
+
+func (im *imageDef) checksum() string {
+	sum := md5.Sum([]byte(im.Name))
+	return hex.EncodeToString(sum[:])
+}
+
+// imageEpoch is when the simulated images were uploaded.
+var imageEpoch = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)

@@ -1,4 +1,4 @@
-package objects
+package views
 
 import (
 	"fmt"
@@ -8,21 +8,22 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/cosocial/cosocial/pkg/migrate/objects"
 	"github.com/cosocial/cosocial/pkg/objectstore"
 )
 
-// Bar draws a run's Snapshots on a terminal (the command layer decides
+// CopyBar draws an object copy's Snapshots on a terminal (the command layer decides
 // when there is one): a bar of bytes once the total is known, a spinner
 // before, then objects, objects/s, bytes/s and the ETA.
-type Bar struct {
+type CopyBar struct {
 	pb    *progressbar.ProgressBar
 	title string
 	max   int64
 }
 
-// NewBar starts a bar on w; feed it from Options.OnProgress.
-func NewBar(w io.Writer, title string) *Bar {
-	return &Bar{title: title, max: -1, pb: progressbar.NewOptions64(-1,
+// NewCopyBar starts a bar on w; feed it from objects.Options.OnProgress.
+func NewCopyBar(w io.Writer, title string) *CopyBar {
+	return &CopyBar{title: title, max: -1, pb: progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetWidth(24),
 		progressbar.OptionSetPredictTime(false),
@@ -35,35 +36,25 @@ func NewBar(w io.Writer, title string) *Bar {
 }
 
 // Update draws s.
-func (b *Bar) Update(s Snapshot) {
-	done, total, known := s.progress()
+func (b *CopyBar) Update(s objects.Snapshot) {
+	done, total, known := s.Progress()
 	if known && total != b.max && total > 0 {
 		b.max = total
 		b.pb.ChangeMax64(total)
 	}
-	b.pb.Describe(Describe(b.title, s))
+	b.pb.Describe(DescribeCopy(b.title, s))
 	b.pb.Set64(done)
 }
 
 // Finish draws s as the last state and ends the line.
-func (b *Bar) Finish(s Snapshot) {
+func (b *CopyBar) Finish(s objects.Snapshot) {
 	b.Update(s)
 	b.pb.Finish()
 }
 
-// progress is the bytes done against the bytes to do, when known.
-func (s Snapshot) progress() (done, total int64, ok bool) {
-	switch {
-	case s.ListingDone:
-		return s.SkippedBytes + s.Bytes, s.ListedBytes, true
-	case s.TotalBytes > 0:
-		return s.PreviousBytes + s.Bytes, s.TotalBytes, true
-	}
-	return s.Bytes, 0, false
-}
-
-// Describe is one line of a Snapshot, for a bar or a log.
-func Describe(title string, s Snapshot) string {
+// DescribeCopy is one line of an object copy's Snapshot, for a bar or a
+// log.
+func DescribeCopy(title string, s objects.Snapshot) string {
 	var b strings.Builder
 	if title != "" {
 		b.WriteString(title + " ")
