@@ -84,6 +84,9 @@ func Create(ctx context.Context, dir string) (*Server, error) {
 		return nil, err
 	}
 	if err := s.Exec(ctx, "CREATE DATABASE defaultdb"); err != nil {
+		// Nobody holds the server yet: stop it rather than leave it
+		// running past an interrupted run.
+		s.Stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return s, nil

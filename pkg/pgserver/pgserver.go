@@ -94,6 +94,9 @@ func Create(ctx context.Context, dir string) (*Cluster, error) {
 		return nil, err
 	}
 	if err := c.Exec(ctx, "postgres", "CREATE DATABASE defaultdb"); err != nil {
+		// Nobody holds the cluster yet: a server left running here (the
+		// run interrupted mid-create) would outlive the sandbox.
+		c.Stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return c, nil
@@ -158,6 +161,12 @@ func (c *Cluster) Start(ctx context.Context, port int) error {
 			return nil
 		}
 		err = fmt.Errorf("starting PostgreSQL in %s: %w: %s", c.Dir, err, out)
+		if ctx.Err() != nil {
+			// pg_ctl was stopped while it waited: the server it launched
+			// runs on, detached. Stop it rather than leave it behind.
+			c.Stop(context.WithoutCancel(ctx))
+			return err
+		}
 		if port != 0 {
 			break // a port asked for is not swapped for another
 		}
