@@ -131,12 +131,6 @@ func (c *Cluster) SocketDir() string {
 // Start starts the server on port (0: a free one), waiting until it
 // accepts connections.
 func (c *Cluster) Start(ctx context.Context, port int) error {
-	if err := os.MkdirAll(c.SocketDir(), 0o700); err != nil {
-		return err
-	}
-	if err := c.own(c.SocketDir()); err != nil {
-		return err
-	}
 	// A server left running by a process that was killed before it could
 	// stop it (a sandbox under kill -9) still holds the folder: stop it,
 	// and start again on the port asked for now.
@@ -144,6 +138,12 @@ func (c *Cluster) Start(ctx context.Context, port int) error {
 		if err := c.Stop(ctx); err != nil {
 			return err
 		}
+	}
+	if err := os.MkdirAll(c.SocketDir(), 0o700); err != nil {
+		return err
+	}
+	if err := c.own(c.SocketDir()); err != nil {
+		return err
 	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -174,12 +174,14 @@ func (c *Cluster) Start(ctx context.Context, port int) error {
 	return err
 }
 
-// Stop stops the server, waiting for it to finish.
+// Stop stops the server, waiting for it to finish. Its socket folder,
+// empty once the server is gone, goes too; Start makes it again.
 func (c *Cluster) Stop(ctx context.Context) error {
 	out, err := c.run(ctx, filepath.Join(c.bin, "pg_ctl"), "-D", c.Dir, "-w", "-m", "fast", "stop")
 	if err != nil && !strings.Contains(string(out), "is the server running") {
 		return fmt.Errorf("stopping PostgreSQL in %s: %w: %s", c.Dir, err, out)
 	}
+	os.Remove(c.SocketDir()) // only if empty: a server still running keeps its socket
 	return nil
 }
 

@@ -77,4 +77,12 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn3.Close(ctx)
+	// Stopped, it leaves no empty socket folder in the system's
+	// temporary directory.
+	if err := orphaned.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(orphaned.SocketDir()); !os.IsNotExist(err) {
+		t.Errorf("socket folder %s left after a stop: %v", orphaned.SocketDir(), err)
+	}
 }

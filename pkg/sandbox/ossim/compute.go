@@ -21,6 +21,9 @@ func (s *Server) computeRoutes(mux *http.ServeMux) {
 	rs.api("GET "+p+"/flavors", s.listFlavors)
 	rs.api("GET "+p+"/flavors/detail", s.listFlavors)
 	rs.api("GET "+p+"/flavors/{id}", s.getFlavor)
+	// `openstack flavor list` and `flavor show` read each flavor's
+	// extra specs; a public cloud's flavors carry none the CLI needs.
+	rs.api("GET "+p+"/flavors/{id}/os-extra_specs", s.flavorExtraSpecs)
 	rs.api("GET "+p+"/limits", s.limits)
 	rs.api("GET "+p+"/os-keypairs", s.listKeypairs)
 	rs.api("POST "+p+"/os-keypairs", s.createKeypair)
@@ -117,6 +120,14 @@ func (s *Server) listFlavors(c *call) {
 		out = append(out, c.flavorJSON(s.flavor(id), detail))
 	}
 	c.json(http.StatusOK, map[string]any{"flavors": out, "flavors_links": links(next)})
+}
+
+func (s *Server) flavorExtraSpecs(c *call) {
+	if s.flavor(c.r.PathValue("id")) == nil {
+		c.failf(http.StatusNotFound, "Flavor %s could not be found.", c.r.PathValue("id"))
+		return
+	}
+	c.json(http.StatusOK, map[string]any{"extra_specs": map[string]string{}})
 }
 
 func (s *Server) getFlavor(c *call) {

@@ -196,6 +196,13 @@ func TestPasswordAndApplicationCredential(t *testing.T) {
 	if err != nil || f.VCPUs != 2 || f.RAM != 8192 || f.Disk != 0 {
 		t.Fatalf("flavor through the application credential's token: %+v %v", f, err)
 	}
+	// `openstack flavor list` reads every flavor's extra specs.
+	if specs, err := flavors.ListExtraSpecs(ctx, compute, "v3-standard-2").Extract(); err != nil || len(specs) != 0 {
+		t.Fatalf("extra specs: %v, %v", specs, err)
+	}
+	if _, err := flavors.ListExtraSpecs(ctx, compute, "no-such-flavor").Extract(); !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		t.Fatalf("extra specs of a flavor that does not exist: %v", err)
+	}
 	if _, err := openstack.NewComputeV2(app, gophercloud.EndpointOpts{Region: "sjc1"}); err == nil {
 		t.Error("the catalog offers a region the simulator does not serve")
 	}
