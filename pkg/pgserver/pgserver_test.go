@@ -2,6 +2,7 @@ package pgserver
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
