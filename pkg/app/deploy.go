@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
 )
 
 // Shell runs commands and moves files on the service's server: an SSH
@@ -58,7 +60,7 @@ func (d Deployment) compose(args string) string {
 	if c == "" {
 		c = "docker-compose"
 	}
-	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", shellQuote(d.dir()), c, shellQuote(d.Spec.Project()), args)
+	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", remote.ShellQuote(d.dir()), c, remote.ShellQuote(d.Spec.Project()), args)
 }
 
 // Deploy writes the service's files and brings the version in Spec up,
@@ -85,12 +87,12 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 	}
 	dir := d.dir()
 	upgrade := d.Previous != "" && d.Previous != d.Spec.Version
-	if err := run("mkdir -p " + shellQuote(dir) + " && chmod 700 " + shellQuote(dir)); err != nil {
+	if err := run("mkdir -p " + remote.ShellQuote(dir) + " && chmod 700 " + remote.ShellQuote(dir)); err != nil {
 		return res, fmt.Errorf("making %s: %w", dir, err)
 	}
 	if d.Previous != "" {
 		// The running version's files, for a rollback.
-		if err := run(fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f ] || cp -p $f $f.previous; done", shellQuote(dir), shellQuote(d.Files.EnvName))); err != nil {
+		if err := run(fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f ] || cp -p $f $f.previous; done", remote.ShellQuote(dir), remote.ShellQuote(d.Files.EnvName))); err != nil {
 			return res, fmt.Errorf("keeping the running version's files: %w", err)
 		}
 	}
@@ -109,7 +111,7 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 		if d.Previous == "" {
 			return res, cause
 		}
-		restore := fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f.previous ] || mv $f.previous $f; done", shellQuote(dir), shellQuote(d.Files.EnvName))
+		restore := fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f.previous ] || mv $f.previous $f; done", remote.ShellQuote(dir), remote.ShellQuote(d.Files.EnvName))
 		if err := run(restore + " && " + d.compose("up -d --remove-orphans")); err != nil {
 			return res, fmt.Errorf("%w; putting %s back failed too: %v", cause, d.Previous, err)
 		}
@@ -155,7 +157,7 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 			step("%s", t)
 		}
 	}
-	run(fmt.Sprintf("cd %s && rm -f *.previous", shellQuote(dir)))
+	run(fmt.Sprintf("cd %s && rm -f *.previous", remote.ShellQuote(dir)))
 	return res, nil
 }
 
@@ -165,7 +167,7 @@ func (t Task) runArgs() string {
 	// would make to them).
 	args := "run --rm --no-deps"
 	for _, e := range t.Env {
-		args += " -e " + shellQuote(e)
+		args += " -e " + remote.ShellQuote(e)
 	}
 	return args + " " + t.Service + " " + t.Command
 }
@@ -187,7 +189,7 @@ func waitHealthy(ctx context.Context, sh Shell, a *App, domain, version string, 
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	get := func(p string) string {
-		return fmt.Sprintf("curl -fsS -o /dev/null -H %s http://127.0.0.1:%d%s", shellQuote("Host: "+domain), a.AppPort, p)
+		return fmt.Sprintf("curl -fsS -o /dev/null -H %s http://127.0.0.1:%d%s", remote.ShellQuote("Host: "+domain), a.AppPort, p)
 	}
 	check := get(a.HealthPath)
 	if a.VersionPath != "" {
@@ -234,5 +236,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " / ")
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }

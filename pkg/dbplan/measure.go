@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -178,18 +179,7 @@ ORDER BY pg_total_relation_size(oid) DESC`)
 		if others == 1 {
 			what = "1 other database on this cluster holds"
 		}
-		m.Notes = append(m.Notes, fmt.Sprintf("%s %s and shares its disk; this sample and the forecast count %s alone.", what, HumanBytes(m.OtherDatabasesBytes), m.Database))
+		m.Notes = append(m.Notes, fmt.Sprintf("%s %s and shares its disk; this sample and the forecast count %s alone.", what, objectstore.HumanBytes(m.OtherDatabasesBytes), m.Database))
 	}
 	return m, nil
-}
-
-// HumanBytes writes a size in decimal units, as providers sell disks.
-func HumanBytes(n int64) string {
-	switch {
-	case n >= GB:
-		return fmt.Sprintf("%.1f GB", float64(n)/float64(GB))
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%d kB", n/1000)
 }

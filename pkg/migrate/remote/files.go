@@ -49,7 +49,7 @@ func (c *Client) WriteFile(ctx context.Context, path string, data []byte, mode o
 	if path == "" {
 		return errors.New("remote WriteFile: no path")
 	}
-	cmd := "sh -c " + shellQuote(writeScript) + " cosocial-write " + shellQuote(path) + " " +
+	cmd := "sh -c " + ShellQuote(writeScript) + " cosocial-write " + ShellQuote(path) + " " +
 		strconv.FormatUint(uint64(mode.Perm()), 8) + " " + strconv.Itoa(len(data))
 	_, _, err := c.run(ctx, cmd, "write "+path, bytes.NewReader(data))
 	return err
@@ -58,7 +58,7 @@ func (c *Client) WriteFile(ctx context.Context, path string, data []byte, mode o
 // ReadFile returns the remote file's contents. A missing file is an error
 // matching fs.ErrNotExist.
 func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	cmd := "sh -c " + shellQuote(readScript) + " cosocial-read " + shellQuote(path)
+	cmd := "sh -c " + ShellQuote(readScript) + " cosocial-read " + ShellQuote(path)
 	out, _, err := c.run(ctx, cmd, "read "+path, nil)
 	var exit *ExitError
 	if errors.As(err, &exit) && exit.Status == missingStatus {
@@ -70,7 +70,7 @@ func (c *Client) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return out, nil
 }
 
-// shellQuote makes s one word for a POSIX shell, whatever it holds.
-func shellQuote(s string) string {
+// ShellQuote makes s one word for a POSIX shell, whatever it holds.
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -193,7 +193,7 @@ func (e *ExitError) ExitStatus() int { return e.Status }
 // Commands appear in errors and in the server's process list: never put a
 // secret on a command line; send it with WriteFile.
 func (c *Client) Run(ctx context.Context, cmd string) (stdout, stderr string, err error) {
-	wrapped := "sh -c " + shellQuote(watchScript) + " cosocial-run " + shellQuote(cmd)
+	wrapped := "sh -c " + ShellQuote(watchScript) + " cosocial-run " + ShellQuote(cmd)
 	out, errOut, err := c.run(ctx, wrapped, cmd, nil)
 	return string(out), string(errOut), err
 }

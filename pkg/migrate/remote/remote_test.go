@@ -79,7 +79,7 @@ func TestWriteFileReadFileRoundTrip(t *testing.T) {
 	if err != nil || string(got) != string(data) {
 		t.Fatalf("ReadFile = %d bytes, %v; want the %d written", len(got), err, len(data))
 	}
-	stat, _, err := c.Run(ctx, "stat -c '%a %u:%g' "+shellQuote(path))
+	stat, _, err := c.Run(ctx, "stat -c '%a %u:%g' "+ShellQuote(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func run(t *testing.T, name string, args ...string) string {
 func dialThenTouch(t *testing.T, tg Target, marker string) error {
 	c, err := Dial(context.Background(), tg)
 	if err == nil {
-		c.Run(context.Background(), "touch "+shellQuote(marker))
+		c.Run(context.Background(), "touch "+ShellQuote(marker))
 		c.Close()
 	}
 	if _, serr := os.Stat(marker); serr == nil {

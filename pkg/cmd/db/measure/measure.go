@@ -18,6 +18,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
 	"github.com/cosocial/cosocial/pkg/dbplan"
+	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/views"
 )
@@ -147,7 +148,7 @@ func measureRun(opts *Options) error {
 		last := history[n-1]
 		return fmt.Errorf("database %s measures %s, but the last sample of database.%s (%s) was %s: this looks like another database. Nothing was kept. "+
 			"Check the DSN's database name; if it really changed that much, run again with --force",
-			m.Database, dbplan.HumanBytes(m.Sample.DatabaseBytes), subj.Database.Name, last.Time.Format(time.DateOnly), dbplan.HumanBytes(last.DatabaseBytes))
+			m.Database, objectstore.HumanBytes(m.Sample.DatabaseBytes), subj.Database.Name, last.Time.Format(time.DateOnly), objectstore.HumanBytes(last.DatabaseBytes))
 	}
 	// Measured again within the hour (another format, a second look), the
 	// last measured sample is replaced, not joined: samples seconds apart
