@@ -2,7 +2,6 @@ package objects
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"strconv"
@@ -40,10 +39,7 @@ func BenchmarkResentAfterKills(b *testing.B) {
 		start func(dst Endpoint, journal string) *exec.Cmd
 	}
 	copiers := []copier{{"ours", func(dst Endpoint, journal string) *exec.Cmd {
-		cfg, _ := json.Marshal(childConfig{Src: src, Dst: dst, Journal: journal, Width: width, PartSize: testPartSize})
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"=copy", childEnv+"_CONFIG="+string(cfg))
-		return cmd
+		return childCommand("copy", childConfig{Src: src, Dst: dst, Journal: journal, Width: width, PartSize: testPartSize})
 	}}}
 	if rclone, err := exec.LookPath("rclone"); err == nil {
 		copiers = append(copiers, copier{"rclone", func(dst Endpoint, _ string) *exec.Cmd {

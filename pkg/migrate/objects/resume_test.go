@@ -21,6 +21,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/s3server"
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 const childEnv = "COSOCIAL_OBJECTS_CHILD"
@@ -56,11 +57,17 @@ type childConfig struct {
 	Keys     int
 }
 
-func startChild(t testing.TB, mode string, cfg childConfig) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
+// childCommand is a copy of the test binary that runs child(mode).
+func childCommand(mode string, cfg childConfig) *exec.Cmd {
 	b, _ := json.Marshal(cfg)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+mode, childEnv+"_CONFIG="+string(b))
+	return cmd
+}
+
+func startChild(t testing.TB, mode string, cfg childConfig) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := childCommand(mode, cfg)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -177,9 +184,8 @@ func newGate(t testing.TB, target string) *gate {
 		}
 		body := &meteredBody{ReadCloser: r.Body, g: g}
 		r.Body = body
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		p.ServeHTTP(sw, r)
-		if sw.status/100 == 2 {
+		status := simcore.Answered(w, func(w http.ResponseWriter) { p.ServeHTTP(w, r) })
+		if status/100 == 2 {
 			id := r.URL.Path + "#" + r.URL.Query().Get("partNumber")
 			g.mu.Lock()
 			if g.completed[id]++; g.completed[id] > 1 {
@@ -196,16 +202,6 @@ type meteredBody struct {
 	io.ReadCloser
 	g *gate
 	n int64
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
 }
 
 func (m *meteredBody) Read(p []byte) (int, error) {
