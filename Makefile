@@ -94,6 +94,7 @@ test-deps: bin/versitygw
 	command -v runc >/dev/null || missing="$$missing runc"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	command -v cloud-init >/dev/null || missing="$$missing cloud-init"; \
+	command -v pidwait >/dev/null || missing="$$missing procps"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

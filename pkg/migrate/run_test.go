@@ -458,20 +458,15 @@ func account(t testing.TB, bin string) string {
 		t.Fatalf("useradd: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
-		// userdel refuses while a process of the account runs: sshd's
-		// session may outlive the client's goodbye by a moment.
+		// sshd's session may outlive the client's goodbye by a moment:
+		// kill the account's processes and wait until they have ended.
+		// Their zombies may linger (this machine's init reaps late), which
+		// plain userdel takes for a logged-in user: -f, as none runs.
 		exec.Command("pkill", "-KILL", "-u", name).Run()
-		var (
-			out []byte
-			err error
-		)
-		for range 100 {
-			if out, err = exec.Command("userdel", name).CombinedOutput(); err == nil {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		exec.Command("pidwait", "-u", name).Run()
+		if out, err := exec.Command("userdel", "-f", name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v: %s", name, err, out)
 		}
-		t.Errorf("userdel %s: %v: %s", name, err, out)
 	})
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)

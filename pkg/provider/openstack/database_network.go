@@ -31,15 +31,7 @@ func dbIngress(port int, allowed []string) ([]ingress, error) {
 }
 
 func (c *Cloud) deleteGroup(ctx context.Context, s *session, name string) error {
-	var found []groups.SecGroup
-	err := c.do(ctx, "Neutron", false, func() error {
-		page, err := groups.List(s.network, groups.ListOpts{Name: name}).AllPages(ctx)
-		if err != nil {
-			return err
-		}
-		found, err = groups.ExtractGroups(page)
-		return err
-	})
+	found, err := c.groupsNamed(ctx, s, name)
 	if err != nil {
 		return err
 	}

@@ -197,7 +197,9 @@ func (c *Cloud) securityGroup(ctx context.Context, s *session, name, description
 	return id, err
 }
 
-func (c *Cloud) securityGroupOnce(ctx context.Context, s *session, name, description string, want []ingress) (string, error) {
+// groupsNamed lists the project's security groups of that name (Neutron
+// does not keep names unique).
+func (c *Cloud) groupsNamed(ctx context.Context, s *session, name string) ([]groups.SecGroup, error) {
 	var found []groups.SecGroup
 	err := c.do(ctx, "Neutron", false, func() error {
 		page, err := groups.List(s.network, groups.ListOpts{Name: name}).AllPages(ctx)
@@ -207,6 +209,11 @@ func (c *Cloud) securityGroupOnce(ctx context.Context, s *session, name, descrip
 		found, err = groups.ExtractGroups(page)
 		return err
 	})
+	return found, err
+}
+
+func (c *Cloud) securityGroupOnce(ctx context.Context, s *session, name, description string, want []ingress) (string, error) {
+	found, err := c.groupsNamed(ctx, s, name)
 	if err != nil {
 		return "", err
 	}
