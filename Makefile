@@ -113,6 +113,9 @@ test: test-deps engine lint
 	@set -o pipefail; COSOCIAL_PULUMI=$(ENGINE) COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test -count=1 -timeout 45m -v ./... 2>&1 | tee .test.log \
 		| grep -E --line-buffered '^(ok|FAIL|panic:)|^\s*--- (FAIL|SKIP)|SKIP: ' \
 		|| { echo; echo "== the end of .test.log:"; tail -60 .test.log; exit 1; }
+	@# Everything the tests need is installed above: a skipped test is a
+	@# missing install step or a broken promise, and fails the run.
+	@if grep -qE '^\s*--- SKIP' .test.log; then echo; echo "== tests skipped, which make test must not:"; grep -E '^\s*--- SKIP' .test.log; exit 1; fi
 
 # Runs each fuzz target for FUZZTIME; new interesting inputs stay in Go's
 # cache, crashers land in testdata/fuzz and fail `make test` until fixed.
