@@ -68,14 +68,26 @@ func newAppServer(t *testing.T, images ...standIn) *appServer {
 	t.Setenv("CONTAINERS_CONF", conf)
 	buildStandIns(t, tmp, images)
 
+	// podman's Docker API on a socket made here and handed over as
+	// systemd's socket activation does: it listens before podman starts,
+	// so Compose's first call waits in its backlog, not on a timer.
 	sock := filepath.Join(tmp, "podman.sock")
-	svc := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := l.(*net.UnixListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := exec.Command("sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec podman system service --time=0`)
 	svc.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
+	svc.ExtraFiles = []*os.File{lf}
 	if err := svc.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { svc.Process.Kill(); svc.Wait() })
-	waitFor(t, 30*time.Second, "podman's API socket", func() bool { _, err := os.Stat(sock); return err == nil })
+	lf.Close()
+	t.Cleanup(func() { svc.Process.Kill(); svc.Wait(); l.Close() })
 
 	clientKey, keyFile := sshdtest.ClientKey(t)
 	sshd := sshdtest.Start(t, []string{"ed25519"}, clientKey)
