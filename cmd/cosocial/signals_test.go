@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -194,6 +195,23 @@ func TestASecondInterruptQuitsAtOnce(t *testing.T) {
 	dir := starterFolder(t)
 	r := start(t, dir, env, "up", "--sandbox", "--yes")
 	r.await("creating ")
+	// The engine is frozen, so the clean stop cannot finish before the
+	// second Ctrl-C however fast the machine is: the verdict waits on
+	// the process's state, not on a race with the clean stop.
+	engine := childNamed(t, r.cmd.Process.Pid, "pulumi")
+	if err := syscall.Kill(engine, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// A frozen engine cannot stop its plugins, which would otherwise
+	// wait out Pulumi's five-minute health check.
+	plugins := childrenOf(engine)
+	t.Cleanup(func() {
+		for _, plugin := range plugins {
+			syscall.Kill(plugin, syscall.SIGKILL)
+		}
+		syscall.Kill(engine, syscall.SIGKILL)
+		syscall.Kill(engine, syscall.SIGCONT)
+	})
 	r.interrupt(syscall.SIGINT)
 	r.await("Interrupted: stopping cleanly")
 	r.interrupt(syscall.SIGINT)
@@ -218,6 +236,41 @@ func TestTheSandboxEndsNormallyOnCtrlC(t *testing.T) {
 	if leftover := processesUnder(sandboxHomeOf(env)); len(leftover) != 0 {
 		t.Errorf("still running after the sandbox stopped: %v", leftover)
 	}
+}
+
+// childNamed is the PID of parent's child process whose program is
+// named name.
+func childNamed(t *testing.T, parent int, name string) int {
+	t.Helper()
+	for _, pid := range childrenOf(parent) {
+		if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+			if program, _, _ := bytes.Cut(cmdline, []byte{0}); filepath.Base(string(program)) == name {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("process %d has no child named %s", parent, name)
+	return 0
+}
+
+// childrenOf lists the PIDs of parent's child processes.
+func childrenOf(parent int) []int {
+	var children []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		stat, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after
+		// its closing parenthesis.
+		end := bytes.LastIndexByte(stat, ')')
+		if fields := strings.Fields(string(stat[end+1:])); len(fields) > 1 && fields[1] == strconv.Itoa(parent) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			children = append(children, pid)
+		}
+	}
+	return children
 }
 
 // processesUnder lists the processes (by PID) whose command line names a
