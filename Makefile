@@ -23,7 +23,7 @@ ENGINE         := $(if $(PATH_ENGINE),$(PATH_ENGINE),$(CURDIR)/bin/pulumi)
 
 all: build
 
-build: bin/versitygw engine
+build: bin/versitygw bin/cosocial-standin engine
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cosocial
 
 # The sandbox's S3 server, pinned by the tool line in go.mod; the binary sits
@@ -32,6 +32,12 @@ build: bin/versitygw engine
 # package tests, whose test binaries cannot.)
 bin/versitygw: go.mod
 	$(GO) build -o bin/versitygw github.com/versity/versitygw/cmd/versitygw
+
+# The program the sandbox's mirror registry serves as the apps' images
+# (Mastodon, Castopod, Redis): static, as it runs in images with nothing
+# else in them. It sits beside cosocial, where the sandbox looks for it.
+bin/cosocial-standin: $(wildcard cmd/cosocial-standin/*.go)
+	CGO_ENABLED=0 $(GO) build -o bin/cosocial-standin ./cmd/cosocial-standin
 
 engine: $(ENGINE)
 
@@ -45,8 +51,10 @@ $(CURDIR)/bin/pulumi: engine/go.mod engine/go.sum
 # The main job on the built-in sandbox: CoSocial's descriptions judged against
 # the board's residency policy and its move off DigitalOcean rehearsed; the
 # starter co-op stood up on the OVHcloud simulator (real PostgreSQL and S3
-# behind it), planned again (nothing to do) and taken down with its data; then
-# CoSocial's whole target across OpenStack and OVHcloud the same way,
+# behind it, its Mastodon deployed on the server's machine and answering
+# through Caddy over TLS), planned again (nothing to do) and taken down with
+# its data; then CoSocial's whole target across OpenStack and OVHcloud the
+# same way, Mastodon and Castopod included,
 # through the pinned Pulumi engine that `make build` makes once.
 DEMO := stacks/starter/cosocial.hcl
 TARGET := stacks/cosocial/cosocial-target.hcl
@@ -81,7 +89,7 @@ demo: build test-deps
 # podman with runc and Compose (talking to podman's Docker API) to run the
 # apps' containers on this machine playing their server, and cloud-init
 # to validate the servers' user data.
-test-deps: bin/versitygw
+test-deps: bin/versitygw bin/cosocial-standin
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
 	command -v pg_config >/dev/null && [ -x "$$(pg_config --bindir)/initdb" ] || missing="$$missing postgresql"; \
@@ -110,7 +118,7 @@ lint:
 # fails. The engine tests always run, on the engine picked above.
 test: test-deps engine lint
 	@echo "== Testing, with the Pulumi engine $(ENGINE)"
-	@set -o pipefail; COSOCIAL_PULUMI=$(ENGINE) COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test -count=1 -timeout 45m -v ./... 2>&1 | tee .test.log \
+	@set -o pipefail; COSOCIAL_PULUMI=$(ENGINE) COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw COSOCIAL_STANDIN=$(CURDIR)/bin/cosocial-standin $(GO) test -count=1 -timeout 45m -v ./... 2>&1 | tee .test.log \
 		| grep -E --line-buffered '^(ok|FAIL|panic:)|^\s*--- (FAIL|SKIP)|SKIP: ' \
 		|| { echo; echo "== the end of .test.log:"; tail -60 .test.log; exit 1; }
 	@# Everything the tests need is installed above: a skipped test is a
@@ -131,14 +139,14 @@ fuzz:
 bench: build test-deps
 	$(GO) test ./pkg/config -run='^$$' -bench=. -benchmem
 	COSOCIAL_PULUMI=$(ENGINE) $(GO) test ./pkg/stack -run='^$$' -bench=BenchmarkToolWork -benchmem
-	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate/objects -run='^$$' -bench=CopyVersusRclone -benchtime=4x
-	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate/objects -run='^$$' -bench=ResentAfterKills -benchtime=1x
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw COSOCIAL_STANDIN=$(CURDIR)/bin/cosocial-standin $(GO) test ./pkg/migrate/objects -run='^$$' -bench=CopyVersusRclone -benchtime=4x
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw COSOCIAL_STANDIN=$(CURDIR)/bin/cosocial-standin $(GO) test ./pkg/migrate/objects -run='^$$' -bench=ResentAfterKills -benchtime=1x
 	$(GO) test ./pkg/migrate/pgcopy -run='^$$' -bench=WriteFreeze -benchtime=1x
-	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw $(GO) test ./pkg/migrate -run='^$$' -bench=WindowFreeze -benchtime=1x -timeout=60m
+	COSOCIAL_VERSITYGW=$(CURDIR)/bin/versitygw COSOCIAL_STANDIN=$(CURDIR)/bin/cosocial-standin $(GO) test ./pkg/migrate -run='^$$' -bench=WindowFreeze -benchtime=1x -timeout=60m
 
 # Keeps bin/pulumi: rebuilding the engine takes minutes (make clean-engine).
 clean:
-	rm -f bin/cosocial bin/versitygw
+	rm -f bin/cosocial bin/versitygw bin/cosocial-standin
 
 clean-engine:
 	rm -f bin/pulumi

@@ -8,7 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 
 	"github.com/cosocial/cosocial/pkg/stack/stacktest"
 )
@@ -26,6 +29,10 @@ func TestMain(m *testing.M) {
 	build := exec.Command("go", "build", "-o", binary, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
+		panic(err)
+	}
+	// Beside the binary, where the sandbox's machines look for it.
+	if _, err := sandboxtest.BuildStandIn(dir); err != nil {
 		panic(err)
 	}
 	code := m.Run()
@@ -270,12 +277,49 @@ func TestStandUpOnTheSandbox(t *testing.T) {
 	}
 	transcript := &r.transcript
 	out := step(0, "up", "--sandbox", "--yes")
-	for _, want := range []string{"✓ server.web created", "✓ database.main created", "✓ bucket.media created", "server.web.ipv4", "server.web.hostKey", "database.main.passwords  (secret"} {
+	for _, want := range []string{"✓ server.web created", "✓ database.main created", "✓ bucket.media created", "server.web.ipv4", "server.web.hostKey",
+		"database.main.passwords  (secret", "✓ service.mastodon.northwind created", "Caddy answers https://northwind.example.ca/health"} {
 		if !strings.Contains(out+transcript.String(), want) {
 			t.Errorf("up output lacks %q", want)
 		}
 	}
+	// What a member reaches: Mastodon through Caddy, over TLS at the
+	// service's name, with a certificate of the sandbox's CA.
+	if v := r.instanceVersion("northwind.example.ca"); v != "4.3.2" {
+		t.Fatalf("over TLS, /api/v1/instance reports %q, want 4.3.2", v)
+	}
 	step(0, "plan", "--sandbox", "--detailed-exitcode")
+
+	// A new release is planned as an upgrade of the service and applied in
+	// Mastodon's documented order.
+	if err := os.WriteFile(desc, bytes.Replace(src, []byte(`version  = "4.3.2"`), []byte(`version  = "4.3.3"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = step(2, "plan", "--sandbox", "--detailed-exitcode", "--json")
+	var upgrade struct {
+		Changes []struct {
+			Address, Action string
+			Properties      []struct{ Name, Before, After string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &upgrade); err != nil {
+		t.Fatal(err)
+	}
+	if c := upgrade.Changes; len(c) != 1 || c[0].Address != "service.mastodon.northwind" || c[0].Action != "update" || len(c[0].Properties) != 1 ||
+		c[0].Properties[0].Name != "version" || c[0].Properties[0].Before != `"4.3.2"` || c[0].Properties[0].After != `"4.3.3"` {
+		t.Fatalf("the version bump's plan: %s", out)
+	}
+	step(0, "up", "--sandbox", "--yes")
+	if v := r.instanceVersion("northwind.example.ca"); v != "4.3.3" {
+		t.Fatalf("after the upgrade, /api/v1/instance reports %q", v)
+	}
+	wantTasks := "4.3.2 bundle exec rails db:prepare SKIP_POST_DEPLOYMENT_MIGRATIONS=\n" +
+		"4.3.3 bundle exec rails db:migrate SKIP_POST_DEPLOYMENT_MIGRATIONS=true\n" +
+		"4.3.3 bundle exec rails db:migrate SKIP_POST_DEPLOYMENT_MIGRATIONS=\n"
+	if got := string(machineFile(t, r.sandboxHome(), "public/system/standin.log")); got != wantTasks {
+		t.Fatalf("the migrations run:\n%s\nwant\n%s", got, wantTasks)
+	}
+	src = bytes.Replace(src, []byte(`version  = "4.3.2"`), []byte(`version  = "4.3.3"`), 1)
 
 	if err := os.WriteFile(desc, bytes.Replace(src, []byte("disk_gb  = 80"), []byte("disk_gb  = 120"), 1), 0o644); err != nil {
 		t.Fatal(err)
@@ -311,12 +355,28 @@ func TestStandUpOnTheSandbox(t *testing.T) {
 	if len(secrets) < 2 {
 		t.Fatal("found no S3 secret in the sandbox to look for")
 	}
+	// The app's own, made by the tool, and the login key it made for the
+	// server: nowhere but on the server and in the encrypted state, and
+	// never in what the provider keeps (its records of the server).
+	appSecrets := envValues(t, machineFile(t, r.sandboxHome(), ".env.production"), "SECRET_KEY_BASE", "OTP_SECRET", "VAPID_PRIVATE_KEY", "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "DB_PASS")
+	secrets = append(secrets, appSecrets...)
 	checkNoSecrets(t, transcript.String(), filepath.Join(dir, ".cosocial"), secrets)
+	for _, rec := range []string{"ovh.json", "ovh-requests.log", "sandbox.log"} {
+		files, _ := filepath.Glob(filepath.Join(r.sandboxHome(), "*", rec))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, sec := range appSecrets {
+				if bytes.Contains(b, []byte(sec)) {
+					t.Errorf("an app secret is in the provider's %s", rec)
+				}
+			}
+		}
+	}
 
 	step(1, "destroy", "--sandbox", "--include-data", "--confirm", "wrong.example.ca")
 	step(0, "destroy", "--sandbox", "--include-data", "--confirm", "northwind.example.ca")
 	out = step(0, "plan", "--sandbox", "--json")
-	if !strings.Contains(out, `"create": 3`) {
+	if !strings.Contains(out, `"create": 5`) {
 		t.Errorf("after destroy, plan should create everything again: %s", out)
 	}
 }
@@ -485,4 +545,79 @@ func TestStackNameIsCheckedFirst(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(victim, "Pulumi.yaml")); string(b) != "name: victim\n" {
 		t.Errorf("a file outside the state folder was overwritten: %q", b)
 	}
+}
+
+// machineFile reads a file of the sandbox's machines, found by the end
+// of its path under home (the starter has one server and one service).
+func machineFile(t *testing.T, home, suffix string) []byte {
+	t.Helper()
+	var found []byte
+	filepath.WalkDir(home, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, "/opt/cosocial/cosocial-mastodon-northwind/"+suffix) {
+			found, _ = os.ReadFile(path)
+		}
+		return nil
+	})
+	if found == nil {
+		t.Fatalf("no %s on the sandbox's machine", suffix)
+	}
+	return found
+}
+
+// envValues are the values of keys in an env file.
+func envValues(t *testing.T, env []byte, keys ...string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(string(env), "\n") {
+		for _, k := range keys {
+			if v, ok := strings.CutPrefix(line, k+"="); ok {
+				out = append(out, strings.Trim(v, "'"))
+			}
+		}
+	}
+	if len(out) != len(keys) {
+		t.Fatalf("the env file holds %d of %v", len(out), keys)
+	}
+	return out
+}
+
+// instanceVersion asks Mastodon, through Caddy on the sandbox's machine,
+// over TLS at domain with curl, trusting only the CA that machine's
+// Caddy made, which version it runs. The sandbox runs between commands
+// only when `cosocial sandbox` serves it: the machines then start again
+// what they ran.
+func (r *rehearsal) instanceVersion(domain string) string {
+	t, home := r.t, r.sandboxHome()
+	t.Helper()
+	serving := start(t, r.dir, r.env, "sandbox")
+	serving.await("Ctrl-C")
+	defer func() {
+		serving.interrupt(syscall.SIGINT)
+		serving.exit()
+	}()
+	ca := filepath.Join(t.TempDir(), "root.crt")
+	if err := os.WriteFile(ca, machineFile(t, home, "caddy/data/caddy/pki/authorities/local/root.crt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgs, _ := filepath.Glob(filepath.Join(home, "*", "machines", "ssh_config"))
+	if len(cfgs) != 1 {
+		t.Fatalf("ssh_config of the machines: %v", cfgs)
+	}
+	cfg, _ := os.ReadFile(cfgs[0])
+	var loopback string
+	for _, line := range strings.Split(string(cfg), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.EqualFold(f[0], "HostName") {
+			loopback = f[1]
+		}
+	}
+	// The app starts again with the machine: curl waits for it, bounded.
+	out, err := exec.Command("curl", "-fsS", "--retry", "60", "--retry-delay", "1", "--retry-all-errors", "--cacert", ca, "--resolve", domain+":443:"+loopback, "https://"+domain+"/api/v1/instance").CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl https://%s/api/v1/instance at %s: %v\n%s", domain, loopback, err, out)
+	}
+	var inst struct{ Version string }
+	if err := json.Unmarshal(out, &inst); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return inst.Version
 }

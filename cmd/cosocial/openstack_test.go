@@ -126,6 +126,9 @@ func TestCoSocialTargetOnTheSandbox(t *testing.T) {
 	for _, want := range []string{
 		"✓ server.web created", "✓ server.podcasts created", "✓ database.main created", "✓ database.podcasts created",
 		"✓ bucket.media created", "✓ bucket.podcasts created", "creating the state bucket cosocial-state",
+		// The services, deployed and answering through Caddy over TLS.
+		"✓ service.mastodon.cosocial created", "Caddy answers https://cosocial.ca/health",
+		"✓ service.castopod.podcasts created", "Caddy answers https://podcasts.cosocial.ca/",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("up output lacks %q", want)

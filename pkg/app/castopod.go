@@ -52,7 +52,7 @@ func castopodEnv(s Spec, secrets map[string]string) []Setting {
 		{"CP_DATABASE_USERNAME", s.Database.User},
 		{"CP_DATABASE_PASSWORD", s.Database.Password},
 		{"CP_CACHE_HANDLER", "redis"},
-		{"CP_REDIS_HOST", "127.0.0.1"},
+		{"CP_REDIS_HOST", s.listen()},
 		{"CP_REDIS_PORT", strconv.Itoa(registry["castopod"].RedisPort)},
 	}
 	if m := s.Media; m != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,9 @@ type Deployment struct {
 	Compose string
 	// Previous is the version running now; empty on the first deployment.
 	Previous string
+	// Progress, when set, is told each step as it is done: a first
+	// deployment pulls images for minutes.
+	Progress func(step string)
 	// HealthTimeout bounds the wait for the new version to answer; 0
 	// means 5 minutes (Mastodon's first boot compiles nothing, but a
 	// cold server pulls several images).
@@ -52,15 +57,66 @@ func (d Deployment) dir() string {
 	if d.Dir != "" {
 		return d.Dir
 	}
-	return "/opt/cosocial/" + d.Spec.Project()
+	return Dir(d.Spec)
 }
 
+// Dir is the service's folder on its server.
+func Dir(s Spec) string { return "/opt/cosocial/" + s.Project() }
+
 func (d Deployment) compose(args string) string {
-	c := d.Compose
-	if c == "" {
-		c = "docker-compose"
+	return composeIn(d.dir(), d.Spec, d.Compose, args)
+}
+
+// ComposeCommand is the shell command that runs Compose with args on the
+// service's project in its folder; compose "" is docker-compose.
+func ComposeCommand(s Spec, compose, args string) string {
+	return composeIn(Dir(s), s, compose, args)
+}
+
+func composeIn(dir string, s Spec, compose, args string) string {
+	if compose == "" {
+		compose = "docker-compose"
 	}
-	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", remote.ShellQuote(d.dir()), c, remote.ShellQuote(d.Spec.Project()), args)
+	return fmt.Sprintf("cd %s && %s -p %s -f compose.yaml %s", remote.ShellQuote(dir), compose, remote.ShellQuote(s.Project()), args)
+}
+
+// Running says which release of the service its server runs: the one
+// the app reports where it reports one, else the one its compose file
+// names; "" when the service has no folder there. dir is the service's
+// folder, "" for Dir(s).
+func Running(ctx context.Context, sh Shell, s Spec, dir string) (string, error) {
+	a, err := Lookup(s.App)
+	if err != nil {
+		return "", err
+	}
+	if dir == "" {
+		dir = Dir(s)
+	}
+	compose, err := sh.ReadFile(ctx, path.Join(dir, "compose.yaml"))
+	if err != nil {
+		if out, _, err2 := sh.Run(ctx, "test -e "+remote.ShellQuote(dir)+" || echo gone"); err2 == nil && strings.TrimSpace(out) == "gone" {
+			return "", nil
+		}
+		return "", err
+	}
+	if a.VersionPath != "" {
+		out, _, err := sh.Run(ctx, fmt.Sprintf("curl -fsS -H %s http://%s%s", remote.ShellQuote("Host: "+s.Domain), net.JoinHostPort(s.listen(), strconv.Itoa(a.AppPort)), a.VersionPath))
+		if err != nil {
+			return "", fmt.Errorf("%s does not answer on its server: %w", s.Project(), err)
+		}
+		var inst struct{ Version string }
+		if err := json.Unmarshal([]byte(out), &inst); err != nil {
+			return "", fmt.Errorf("%s: %w", a.VersionPath, err)
+		}
+		v, _, _ := strings.Cut(inst.Version, "+")
+		return v, nil
+	}
+	// The compose file's first line: "# Castopod 1.13.3 for …".
+	first, _, _ := strings.Cut(string(compose), "\n")
+	if f := strings.Fields(first); len(f) >= 3 && versionRE.MatchString(f[2]) {
+		return f[2], nil
+	}
+	return "", fmt.Errorf("%s: the compose file on the server names no release", s.Project())
 }
 
 // Deploy writes the service's files and brings the version in Spec up,
@@ -77,7 +133,12 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	step := func(format string, args ...any) { res.Steps = append(res.Steps, fmt.Sprintf(format, args...)) }
+	step := func(format string, args ...any) {
+		res.Steps = append(res.Steps, fmt.Sprintf(format, args...))
+		if d.Progress != nil {
+			d.Progress(res.Steps[len(res.Steps)-1])
+		}
+	}
 	run := func(cmd string) error {
 		_, stderr, err := sh.Run(ctx, cmd)
 		if err != nil {
@@ -117,7 +178,7 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 		}
 		res.RolledBack = true
 		step("%s runs again", d.Previous)
-		if err := waitHealthy(ctx, sh, a, d.Spec.Domain, d.Previous, d.HealthTimeout); err != nil {
+		if err := waitHealthy(ctx, sh, a, d.Spec, d.Previous, d.HealthTimeout); err != nil {
 			return res, fmt.Errorf("%w; %s was put back but does not answer: %v", cause, d.Previous, err)
 		}
 		return res, fmt.Errorf("%w; %s was put back and answers", cause, d.Previous)
@@ -139,7 +200,7 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 		return rollback(fmt.Errorf("starting %s %s: %w", a.Name, d.Spec.Version, err))
 	}
 	step("%s %s started", a.Name, d.Spec.Version)
-	if err := waitHealthy(ctx, sh, a, d.Spec.Domain, d.Spec.Version, d.HealthTimeout); err != nil {
+	if err := waitHealthy(ctx, sh, a, d.Spec, d.Spec.Version, d.HealthTimeout); err != nil {
 		return rollback(fmt.Errorf("%s %s does not answer: %w", a.Name, d.Spec.Version, err))
 	}
 	if a.VersionPath != "" {
@@ -147,6 +208,11 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 	} else {
 		step("%s answers", a.HealthPath)
 	}
+	through, err := proxyAnswers(ctx, sh, a, d)
+	if err != nil {
+		return rollback(fmt.Errorf("%s %s answers, but not through Caddy: %w", a.Name, d.Spec.Version, err))
+	}
+	step("%s", through)
 	if upgrade {
 		for _, t := range a.PostUpgrade {
 			// Past this point the old code may no longer fit the
@@ -159,6 +225,21 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 	}
 	run(fmt.Sprintf("cd %s && rm -f *.previous", remote.ShellQuote(dir)))
 	return res, nil
+}
+
+// ServerAddress asks the server where its private services listen when
+// it shares its host with other servers (the sandbox sets COSOCIAL_LISTEN
+// in its sessions); "" on a server of its own. It goes in Spec.Address.
+func ServerAddress(ctx context.Context, sh Shell) (string, error) {
+	out, _, err := sh.Run(ctx, `printf %s "$COSOCIAL_LISTEN"`)
+	if err != nil {
+		return "", err
+	}
+	addr := strings.TrimSpace(out)
+	if addr != "" && net.ParseIP(addr) == nil {
+		return "", fmt.Errorf("the server's COSOCIAL_LISTEN is %q, not an IP address", addr)
+	}
+	return addr, nil
 }
 
 func (t Task) runArgs() string {
@@ -182,39 +263,84 @@ func (t Task) String() string {
 
 // waitHealthy asks the app itself, on the server's loopback, until its
 // health page answers and, where it reports one, the version is right.
-func waitHealthy(ctx context.Context, sh Shell, a *App, domain, version string, limit time.Duration) error {
+func waitHealthy(ctx context.Context, sh Shell, a *App, s Spec, version string, limit time.Duration) error {
 	if limit == 0 {
 		limit = 5 * time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	get := func(p string) string {
-		return fmt.Sprintf("curl -fsS -o /dev/null -H %s http://127.0.0.1:%d%s", remote.ShellQuote("Host: "+domain), a.AppPort, p)
+		return fmt.Sprintf("curl -fsS -o /dev/null -H %s http://%s%s", remote.ShellQuote("Host: "+s.Domain), net.JoinHostPort(s.listen(), strconv.Itoa(a.AppPort)), p)
 	}
 	check := get(a.HealthPath)
 	if a.VersionPath != "" {
 		check += " && " + strings.Replace(get(a.VersionPath), "-o /dev/null ", "", 1)
 	}
-	var last error
-	for {
+	return poll(ctx, "after "+limit.String(), func() error {
 		out, stderr, err := sh.Run(ctx, check)
 		switch {
 		case err != nil:
-			last = fmt.Errorf("%v: %s", err, lastLines(stderr, 2))
+			return fmt.Errorf("%v: %s", err, lastLines(stderr, 2))
 		case a.VersionPath != "":
-			last = instanceVersion(a.VersionPath, out, version)
-		default:
-			last = nil
+			return instanceVersion(a.VersionPath, out, version)
 		}
+		return nil
+	})
+}
+
+// poll asks until ask says yes (nil) or ctx ends, once a second: the
+// server's own answer decides, the deadline only bounds the wait.
+func poll(ctx context.Context, after string, ask func() error) error {
+	for {
+		last := ask()
 		if last == nil {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("after %s: %w", limit, last)
+			return fmt.Errorf("%s: %w", after, last)
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// proxyAnswers asks Caddy, on the server, for the app's health page at
+// the service's domain: what members reach. With certificates of Caddy's
+// own CA (the sandbox) over TLS, checked against that CA; with Let's
+// Encrypt, whose certificate needs DNS already pointing at the server, on
+// port 80, where Caddy answers for the domain (a redirect to HTTPS once
+// it has the certificate).
+func proxyAnswers(ctx context.Context, sh Shell, a *App, d Deployment) (string, error) {
+	s := d.Spec
+	limit := d.HealthTimeout
+	if limit == 0 {
+		limit = 5 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	url := "https://" + s.Domain + a.HealthPath
+	check := fmt.Sprintf("curl -fsS -o /dev/null --cacert %s --resolve %s %s",
+		remote.ShellQuote(path.Join(d.dir(), "caddy/data/caddy/pki/authorities/local/root.crt")),
+		remote.ShellQuote(s.Domain+":443:"+s.listen()), remote.ShellQuote(url))
+	if !s.InternalTLS {
+		url = "http://" + s.Domain + a.HealthPath
+		check = fmt.Sprintf("curl -sS -o /dev/null -w '%%{http_code}' -H %s http://%s%s",
+			remote.ShellQuote("Host: "+s.Domain), s.listen(), a.HealthPath)
+	}
+	err := poll(ctx, fmt.Sprintf("%s after %s", url, limit), func() error {
+		out, stderr, err := sh.Run(ctx, check)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%v: %s", err, lastLines(stderr, 2))
+		case !s.InternalTLS && (out == "000" || out == ""):
+			return fmt.Errorf("no HTTP answer (%q)", out)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return "Caddy answers " + url, nil
 }
 
 func instanceVersion(where, body, want string) error {

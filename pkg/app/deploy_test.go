@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +35,10 @@ type appServer struct {
 	sh      *remote.Client
 	compose string
 	dir     string
+	// address is the server's own on the loopback, as the sandbox gives
+	// its machines: everything listens there, Caddy's 443 included, so
+	// this test and a sandbox's machines share the host.
+	address string
 }
 
 // standIn is an image the stand-in program plays: its name, the
@@ -97,7 +102,8 @@ func newAppServer(t *testing.T, images ...standIn) *appServer {
 		t.Fatalf("%v\n%s", err, sshd.Log())
 	}
 	t.Cleanup(func() { sh.Close() })
-	s := &appServer{sh: sh, compose: fmt.Sprintf("CONTAINERS_CONF=%s DOCKER_HOST=unix://%s docker-compose", conf, sock), dir: filepath.Join(tmp, "srv")}
+	s := &appServer{sh: sh, compose: fmt.Sprintf("CONTAINERS_CONF=%s DOCKER_HOST=unix://%s docker-compose", conf, sock), dir: filepath.Join(tmp, "srv"),
+		address: fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(254), 1+rand.IntN(254), 2+rand.IntN(250))}
 	return s
 }
 
@@ -106,7 +112,7 @@ func buildStandIns(t *testing.T, tmp string, images []standIn) {
 	t.Helper()
 	ctx := filepath.Join(tmp, "standin")
 	os.MkdirAll(ctx, 0o755)
-	build := exec.Command("go", "build", "-o", filepath.Join(ctx, "standin"), "./testdata/standin")
+	build := exec.Command("go", "build", "-o", filepath.Join(ctx, "standin"), "../../cmd/cosocial-standin")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the stand-in: %v\n%s", err, out)
@@ -187,7 +193,7 @@ func overTLS(t *testing.T, s *appServer, domain, path string) (string, error) {
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: domain},
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:443")
+			return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort(s.address, "443"))
 		},
 	}}
 	resp, err := c.Get("https://" + domain + path)
@@ -224,7 +230,7 @@ func TestMastodonIsDeployedUpgradedAndRolledBack(t *testing.T) {
 	s := newAppServer(t, mastodonImages("4.3.2", "4.3.3", "4.3.4")...)
 	ctx := context.Background()
 	spec := specFor("mastodon")
-	spec.Domain, spec.MediaHost, spec.InternalTLS = "cosocial.test", "", true
+	spec.Domain, spec.MediaHost, spec.InternalTLS, spec.Address = "cosocial.test", "", true, s.address
 	secrets, _, err := MakeSecrets("mastodon", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -296,6 +302,13 @@ func TestMastodonIsDeployedUpgradedAndRolledBack(t *testing.T) {
 	if !strings.Contains(string(compose), "mastodon:v4.3.3") || strings.Contains(string(compose), "4.3.4") {
 		t.Fatalf("the compose file after the rollback:\n%s", compose)
 	}
+	// What refresh and drift ask: the release that answers on the server.
+	if v, err := Running(ctx, s.sh, d.Spec, s.dir); err != nil || v != "4.3.3" {
+		t.Fatalf("Running = %q, %v; want 4.3.3", v, err)
+	}
+	if v, err := Running(ctx, s.sh, d.Spec, filepath.Join(s.dir, "none")); err != nil || v != "" {
+		t.Fatalf("Running without a folder = %q, %v; want nothing", v, err)
+	}
 }
 
 // TestCastopodIsDeployedAndItsSettingsChange deploys Castopod, which
@@ -306,7 +319,7 @@ func TestCastopodIsDeployedAndItsSettingsChange(t *testing.T) {
 	s := newAppServer(t, standIn{"docker.io/castopod/castopod:1.13.2", "1.13.2", "/var/www/castopod/public/media/standin.log"})
 	ctx := context.Background()
 	spec := specFor("castopod")
-	spec.Domain, spec.InternalTLS = "podcasts.cosocial.test", true
+	spec.Domain, spec.InternalTLS, spec.Address = "podcasts.cosocial.test", true, s.address
 	secrets, _, err := MakeSecrets("castopod", nil)
 	if err != nil {
 		t.Fatal(err)

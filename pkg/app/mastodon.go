@@ -48,8 +48,8 @@ func mastodonEnv(s Spec, secrets map[string]string) []Setting {
 		// process's default (Puma 3000, streaming 4000): one env file
 		// serves both.
 		{"RAILS_SERVE_STATIC_FILES", "true"},
-		{"BIND", "127.0.0.1"},
-		{"REDIS_HOST", "127.0.0.1"},
+		{"BIND", s.listen()},
+		{"REDIS_HOST", s.listen()},
 		{"REDIS_PORT", strconv.Itoa(registry["mastodon"].RedisPort)},
 		{"DB_HOST", s.Database.Host},
 		{"DB_PORT", strconv.Itoa(s.Database.Port)},

@@ -50,6 +50,8 @@ func Render(s Spec, secrets map[string]string) (Files, error) {
 		"Version":   s.Version,
 		"Domain":    s.Domain,
 		"RedisPort": a.RedisPort,
+		"Listen":    s.listen(),
+		"Shared":    s.Address != "",
 	}
 	var f Files
 	if f.Compose, err = execute("apps/"+a.Name+"/compose.yaml.tmpl", data); err != nil {
@@ -62,6 +64,8 @@ func Render(s Spec, secrets map[string]string) (Files, error) {
 		"AppPort":     a.AppPort,
 		"Routes":      a.Routes,
 		"MediaHost":   "",
+		"Listen":      s.listen(),
+		"Shared":      s.Address != "",
 	}
 	if s.MediaHost != "" && s.Media != nil {
 		proxy["MediaHost"], proxy["MediaBucket"], proxy["MediaEndpoint"] = s.MediaHost, s.Media.Name, s.Media.Endpoint
@@ -75,6 +79,14 @@ func Render(s Spec, secrets map[string]string) (Files, error) {
 		return Files{}, fmt.Errorf("%s %s: %w", s.App, s.Name, err)
 	}
 	return f, nil
+}
+
+// listen is where the server's private services listen.
+func (s Spec) listen() string {
+	if s.Address != "" {
+		return s.Address
+	}
+	return "127.0.0.1"
 }
 
 // Project is the Compose project the service runs as on its server.

@@ -15,6 +15,12 @@ type Spec struct {
 	// sandbox); otherwise from Let's Encrypt, with ACMEEmail as contact.
 	InternalTLS bool
 	ACMEEmail   string
+	// Address is the server's own address on a host several servers
+	// share (the sandbox plays each on an address of the loopback):
+	// every process, Caddy included, listens there. Empty on a server of
+	// its own: the app and Redis on 127.0.0.1, Caddy on every address.
+	// ServerAddress asks the server.
+	Address string
 }
 
 // Database is where the app's data lives.

@@ -96,7 +96,7 @@ func (p *Provider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.G
 		inputs := map[string]any{}
 		var required []string
 		for _, in := range rt.inputs {
-			inputs[in.name] = map[string]any{"type": map[kind]string{kString: "string", kInt: "integer", kBool: "boolean", kStrings: "array"}[in.kind]}
+			inputs[in.name] = map[string]any{"type": map[kind]string{kString: "string", kInt: "integer", kBool: "boolean", kStrings: "array", kStringMap: "object"}[in.kind]}
 			if in.required {
 				required = append(required, in.name)
 			}
@@ -272,6 +272,10 @@ func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin
 	}
 	defer done()
 	id, out, err := rt.create(ctx, c, props(req.Properties))
+	var partial *partialCreate
+	if errors.As(err, &partial) {
+		return plugin.CreateResponse{ID: resource.ID(partial.ID), Properties: partial.Outputs, Status: resource.StatusPartialFailure}, err
+	}
 	var unfinished *provider.Unfinished
 	if errors.As(err, &unfinished) {
 		// Made but not finished: the engine records it with the error
@@ -308,8 +312,16 @@ func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin
 	}
 	defer done()
 	out, err := rt.update(ctx, c, string(req.ID), props(req.OldInputs), props(req.NewInputs), props(req.OldOutputs))
+	if errors.As(err, new(*unchanged)) {
+		return plugin.UpdateResponse{Status: resource.StatusUnknown}, err
+	}
 	if err != nil {
-		return plugin.UpdateResponse{Status: resource.StatusPartialFailure}, err
+		// What the failed update did (a secret an app newly needs) is
+		// kept; without it, what the resource was.
+		if out == nil {
+			out = req.OldOutputs
+		}
+		return plugin.UpdateResponse{Properties: out, Status: resource.StatusPartialFailure}, err
 	}
 	return plugin.UpdateResponse{Properties: out, Status: resource.StatusOK}, nil
 }

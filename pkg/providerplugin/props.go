@@ -16,10 +16,11 @@ const (
 	kInt
 	kBool
 	kStrings
+	kStringMap
 )
 
 func (k kind) String() string {
-	return [...]string{"a string", "a whole number", "true or false", "a list of strings"}[k]
+	return [...]string{"a string", "a whole number", "true or false", "a list of strings", "a map of strings"}[k]
 }
 
 // prop describes one input of a resource: its type, whether it must be
@@ -150,6 +151,15 @@ func check(schema []prop, news resource.PropertyMap) (resource.PropertyMap, []fa
 			ok = v.IsNumber() && v.NumberValue() == float64(int(v.NumberValue())) && v.NumberValue() >= 0
 		case kBool:
 			ok = v.IsBool()
+		case kStringMap:
+			ok = v.IsObject()
+			if ok {
+				for _, e := range v.ObjectValue() {
+					if e = plain(e); !e.IsString() && !e.ContainsUnknowns() {
+						ok = false
+					}
+				}
+			}
 		case kStrings:
 			ok = v.IsArray()
 			if ok {

@@ -168,24 +168,24 @@ var serverType = &resourceType{
 		// its own (OpenStack clouds); 0 keeps the flavor's.
 		{name: "diskGb", kind: kInt, replace: true},
 	},
-	stable:  []string{"ipv4", "ipv6", "hostKey"},
+	stable:  []string{"ipv4", "ipv6", "hostKey", "loginKey"},
 	capable: func(c clouds) bool { return c.servers != nil },
 	offered: func(ctx context.Context, c clouds, in props) ([]failure, error) {
 		return offered(ctx, c, in.str("flavor"), in.str("image"))
 	},
 	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
-		userData, hostKey, err := withHostKey(in.str("userData"))
+		keys, err := withServerKeys(in.str("userData"))
 		if err != nil {
 			return "", nil, err
 		}
 		s, err := c.servers.CreateServer(ctx, provider.ServerSpec{
 			Name: in.str("name"), Region: in.str("region"), Flavor: in.str("flavor"), Image: in.str("image"),
-			SSHKeys: in.strs("sshKeys"), UserData: userData, DiskGB: in.int("diskGb"),
+			SSHKeys: in.strs("sshKeys"), UserData: keys.userData, DiskGB: in.int("diskGb"),
 		})
 		if err != nil {
 			return "", nil, err
 		}
-		return s.ID, outputs(in, serverOutputs(s, hostKey)), nil
+		return s.ID, outputs(in, serverOutputs(s, keys.hostKey, keys.loginKey)), nil
 	},
 	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
 		s, err := c.servers.Server(ctx, id)
@@ -194,7 +194,7 @@ var serverType = &resourceType{
 		}
 		newIn := outputs(in, resource.PropertyMap{"name": resource.NewProperty(s.Name), "flavor": resource.NewProperty(s.Flavor), "region": resource.NewProperty(s.Region)})
 		delete(newIn, "status")
-		return newIn, outputs(in, serverOutputs(s, out.str("hostKey"))), nil
+		return newIn, outputs(in, serverOutputs(s, out.str("hostKey"), out.str("loginKey"))), nil
 	},
 	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
 		// A server whose create was interrupted is finished here: the
@@ -217,16 +217,17 @@ var serverType = &resourceType{
 		if err != nil {
 			return nil, err
 		}
-		return outputs(in, serverOutputs(s, out.str("hostKey"))), nil
+		return outputs(in, serverOutputs(s, out.str("hostKey"), out.str("loginKey"))), nil
 	},
 	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
 		return c.servers.DeleteServer(ctx, id)
 	},
 }
 
-// serverOutputs are what the cloud says of a server, and the host key
-// the tool gave it (empty for a server made before keys were pinned).
-func serverOutputs(s *provider.Server, hostKey string) resource.PropertyMap {
+// serverOutputs are what the cloud says of a server, and the host and
+// login keys the tool gave it (empty for a server made before the tool
+// made them). The login key is a secret: the engine keeps it encrypted.
+func serverOutputs(s *provider.Server, hostKey, loginKey string) resource.PropertyMap {
 	out := resource.PropertyMap{
 		"status": resource.NewProperty(s.Status),
 		"ipv4":   resource.NewProperty(s.IPv4),
@@ -234,6 +235,9 @@ func serverOutputs(s *provider.Server, hostKey string) resource.PropertyMap {
 	}
 	if hostKey != "" {
 		out["hostKey"] = resource.NewProperty(hostKey)
+	}
+	if loginKey != "" {
+		out["loginKey"] = resource.MakeSecret(resource.NewProperty(loginKey))
 	}
 	return out
 }

@@ -25,8 +25,10 @@ import (
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox/dosim"
+	"github.com/cosocial/cosocial/pkg/sandbox/machines"
 	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // Options configure a sandbox.
@@ -93,6 +95,9 @@ type Sandbox struct {
 	spaces  *s3server.Server
 	pg      *Databases
 	logFile *os.File
+	// machines play the servers the simulators make: a real sshd each,
+	// with podman for the services deployed on them.
+	machines *machines.Room
 }
 
 // ports are kept between runs so that endpoints recorded in a stack's
@@ -148,11 +153,19 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		return nil, err
 	}
 	sb.logFile = logFile
+	var room simcore.Machines
+	if !opts.NoBackends {
+		if sb.machines, err = machines.Open(ctx, machines.Options{Dir: filepath.Join(opts.Dir, "machines"), Log: logFile}); err != nil {
+			sb.Close()
+			return nil, fmt.Errorf("starting the sandbox's machines: %w", err)
+		}
+		room = machineRoom{sb.machines}
+	}
 	sim, err := ovhsim.New(ovhsim.Options{
 		Credentials: sb.Credentials, Projects: opts.Projects, Zones: opts.Zones, Catalog: opts.Catalog,
 		Timing: timing, Faults: opts.Faults, Backends: backends,
 		StateFile: filepath.Join(opts.Dir, "ovh.json"), LogFile: filepath.Join(opts.Dir, "ovh-requests.log"),
-		ErrorLog: logFile,
+		ErrorLog: logFile, Machines: room,
 	})
 	if err != nil {
 		sb.Close()
@@ -172,11 +185,11 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	sb.ports.OVH = sb.listener.Addr().(*net.TCPAddr).Port
 	sb.server = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go sb.server.Serve(sb.listener)
-	if err := sb.startDigitalOcean(ctx, opts, timing, doBackends, !opts.NoBackends); err != nil {
+	if err := sb.startDigitalOcean(ctx, opts, timing, doBackends, room, !opts.NoBackends); err != nil {
 		sb.Close()
 		return nil, err
 	}
-	if err := sb.startOpenStack(opts, timing); err != nil {
+	if err := sb.startOpenStack(opts, timing, room); err != nil {
 		sb.Close()
 		return nil, err
 	}
@@ -187,7 +200,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 // startDigitalOcean serves the DigitalOcean simulator on its own port:
 // godo's database paths are absolute (/v2/databases), so it cannot share
 // the OVHcloud simulator's server under a prefix.
-func (sb *Sandbox) startDigitalOcean(ctx context.Context, opts Options, timing ovhsim.Timing, backends dosim.Backends, resume bool) error {
+func (sb *Sandbox) startDigitalOcean(ctx context.Context, opts Options, timing ovhsim.Timing, backends dosim.Backends, room simcore.Machines, resume bool) error {
 	doTiming := opts.DOTiming
 	if doTiming == (dosim.Timing{}) {
 		doTiming = dosim.Timing{DropletBuild: timing.InstanceBuild, DatabaseCreate: timing.DatabaseCreate, DatabaseResize: timing.DatabaseUpdate}
@@ -195,7 +208,7 @@ func (sb *Sandbox) startDigitalOcean(ctx context.Context, opts Options, timing o
 	sim, err := dosim.New(dosim.Options{
 		Token: sb.DOToken, Catalog: opts.Catalog, Timing: doTiming, Faults: opts.DOFaults, Backends: backends,
 		StateFile: filepath.Join(sb.dir, "digitalocean.json"), LogFile: filepath.Join(sb.dir, "digitalocean-requests.log"),
-		ErrorLog: sb.logFile,
+		ErrorLog: sb.logFile, Machines: room,
 	})
 	if err != nil {
 		return err
@@ -218,7 +231,7 @@ func (sb *Sandbox) startDigitalOcean(ctx context.Context, opts Options, timing o
 // startOpenStack serves the OpenStack simulator on its own port, every
 // service under it as the catalog says; EC2 credentials are keys on the
 // sandbox's S3 server.
-func (sb *Sandbox) startOpenStack(opts Options, timing ovhsim.Timing) error {
+func (sb *Sandbox) startOpenStack(opts Options, timing ovhsim.Timing, room simcore.Machines) error {
 	osTiming := opts.OSTiming
 	if osTiming == (ossim.Timing{}) {
 		osTiming = ossim.Timing{
@@ -229,7 +242,7 @@ func (sb *Sandbox) startOpenStack(opts Options, timing ovhsim.Timing) error {
 	simOpts := ossim.Options{
 		Credentials: sb.OSCredentials, Catalog: opts.Catalog, Timing: osTiming, Faults: opts.OSFaults,
 		StateFile: filepath.Join(sb.dir, "openstack.json"), LogFile: filepath.Join(sb.dir, "openstack-requests.log"),
-		ErrorLog: sb.logFile,
+		ErrorLog: sb.logFile, Machines: room,
 	}
 	if sb.s3 != nil {
 		simOpts.Objects = sb.s3
@@ -312,7 +325,7 @@ func (sb *Sandbox) CreateSpacesBucket(ctx context.Context, name string) error {
 // pkg/provider/digitalocean, and OpenStack's OS_* variables for
 // gophercloud.
 func (sb *Sandbox) Env() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"OVH_APPLICATION_KEY":            sb.Credentials.ApplicationKey,
 		"OVH_APPLICATION_SECRET":         sb.Credentials.ApplicationSecret,
 		"OVH_CONSUMER_KEY":               sb.Credentials.ConsumerKey,
@@ -332,6 +345,21 @@ func (sb *Sandbox) Env() map[string]string {
 		"OS_IDENTITY_API_VERSION": "3",
 		"OS_INTERFACE":            "public",
 	}
+	if sb.machines != nil {
+		// Where each server's sshd really listens (the plugin deploys
+		// services over SSH); `ssh -F` takes the same file.
+		env["COSOCIAL_SSH_CONFIG"] = sb.machines.SSHConfig()
+	}
+	return env
+}
+
+// Machine is the machine playing the server with the simulator's ID, if
+// the sandbox runs one.
+func (sb *Sandbox) Machine(id string) (machines.Machine, bool) {
+	if sb.machines == nil {
+		return machines.Machine{}, false
+	}
+	return sb.machines.Machine(id)
 }
 
 // Close stops the simulators and the servers behind them, keeping their
@@ -351,6 +379,9 @@ func (sb *Sandbox) Close() error {
 	}
 	if sb.pg != nil {
 		errs = append(errs, sb.pg.StopAll())
+	}
+	if sb.machines != nil {
+		errs = append(errs, sb.machines.Close())
 	}
 	for _, s3 := range []*s3server.Server{sb.s3, sb.spaces} {
 		if s3 != nil {
@@ -442,6 +473,14 @@ func random(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)[:n]
+}
+
+// machineRoom gives the simulators the machines.
+type machineRoom struct{ *machines.Room }
+
+func (m machineRoom) Boot(ctx context.Context, id, public, userData string) error {
+	_, err := m.Room.Boot(ctx, id, public, userData)
+	return err
 }
 
 // objectBackend adapts the S3 server to the simulator's interface.

@@ -319,7 +319,8 @@ func diffMaps(a, b map[string]any) []string {
 // engine's marking: the plan shows that they change, never what to.
 func secretProperty(name string) bool {
 	switch name {
-	case "userData", "passwords", "accessKey", "secretKey", "password":
+	case "userData", "passwords", "accessKey", "secretKey", "password",
+		"loginKey", "secrets", "dbPassword", "mediaAccessKey", "mediaSecretKey":
 		return true
 	}
 	return false

@@ -9,8 +9,10 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cosocial/cosocial/pkg/app"
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/providerplugin"
 	"github.com/cosocial/cosocial/templates"
 )
 
@@ -24,6 +26,9 @@ type ProgramOptions struct {
 	// applying it is how destroy removes everything else while the
 	// protected data stays, reachable from nowhere.
 	DataOnly bool
+	// InternalTLS has the services' Caddy issue certificates from its own
+	// CA instead of Let's Encrypt: the sandbox, which no CA can reach.
+	InternalTLS bool
 }
 
 // Resource state structs: RegisterResource fills the output fields the
@@ -35,6 +40,9 @@ type serverState struct {
 	// HostKey is the SSH host key the plugin gave the server at its
 	// creation (authorized_keys form): connections check it.
 	HostKey pulumi.StringOutput `pulumi:"hostKey"`
+	// LoginKey is the private key the plugin made for the tool to log in
+	// with: a secret, kept encrypted in the state.
+	LoginKey pulumi.StringOutput `pulumi:"loginKey"`
 }
 
 type databaseState struct {
@@ -42,6 +50,7 @@ type databaseState struct {
 	Host      pulumi.StringOutput    `pulumi:"host"`
 	Port      pulumi.IntOutput       `pulumi:"port"`
 	Passwords pulumi.StringMapOutput `pulumi:"passwords"`
+	SSLMode   pulumi.StringOutput    `pulumi:"sslMode"`
 	// BackupBucket is where the tool's nightly dumps go, for a database it
 	// runs itself (OpenStack).
 	BackupBucket pulumi.StringPtrOutput `pulumi:"backupBucket"`
@@ -57,6 +66,11 @@ type bucketState struct {
 
 type recordState struct {
 	pulumi.CustomResourceState
+}
+
+type secretsState struct {
+	pulumi.CustomResourceState
+	Secrets pulumi.StringMapOutput `pulumi:"secrets"`
 }
 
 type zoneState struct {
@@ -92,7 +106,8 @@ func Program(desc *model.Description, opts ProgramOptions) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
 		b := &builder{ctx: ctx, desc: desc, opts: opts, ix: model.NewIndex(desc),
 			providers: map[string]*pulumi.ProviderResourceState{}, servers: map[string]*serverState{},
-			databases: map[string]*databaseState{}, buckets: map[string]*bucketState{}, zones: map[string]*zoneState{}}
+			databases: map[string]*databaseState{}, buckets: map[string]*bucketState{}, zones: map[string]*zoneState{},
+			secrets: map[string]*secretsState{}}
 		if b.opts.Catalog == nil {
 			b.opts.Catalog = catalog.Default()
 		}
@@ -110,6 +125,7 @@ type builder struct {
 	databases map[string]*databaseState
 	buckets   map[string]*bucketState
 	zones     map[string]*zoneState
+	secrets   map[string]*secretsState // by service address
 }
 
 func (b *builder) build() error {
@@ -145,11 +161,21 @@ func (b *builder) build() error {
 			return err
 		}
 	}
+	// So do the services' secrets: what the apps encrypted in their
+	// databases needs them.
+	for _, s := range b.desc.Services {
+		if err := b.appSecrets(s); err != nil {
+			return err
+		}
+	}
 	if b.opts.DataOnly {
 		return nil
 	}
 	for _, s := range b.desc.Services {
 		if err := b.records(s); err != nil {
+			return err
+		}
+		if err := b.service(s); err != nil {
 			return err
 		}
 	}
@@ -284,14 +310,19 @@ func (b *builder) databaseUsers(db *model.Database) ([]string, []*model.Service)
 	}
 	var names []string
 	for _, s := range services {
-		n := s.App
-		if count[s.App] > 1 {
-			n = s.App + "_" + strings.ReplaceAll(s.Name, "-", "_")
-		}
-		names = append(names, n)
+		names = append(names, databaseUser(s, count[s.App] > 1))
 	}
 	sort.Strings(names)
 	return names, services
+}
+
+// databaseUser is the database and user a service gets: its app's name,
+// or app_name when another service of the same app shares the cluster.
+func databaseUser(s *model.Service, shared bool) string {
+	if shared {
+		return s.App + "_" + strings.ReplaceAll(s.Name, "-", "_")
+	}
+	return s.App
 }
 
 func (b *builder) database(d *model.Database) error {
@@ -447,4 +478,86 @@ func (b *builder) sshKeys() []string {
 		}
 	}
 	return keys
+}
+
+// service deploys a service's app on its server over SSH, from the
+// server's address and keys, the database's address and the app's
+// password, and the bucket's endpoint and keys: a resource of its own, so
+// a plan shows a new version as an upgrade and refresh sees the version
+// that really runs.
+func (b *builder) service(s *model.Service) error {
+	if _, err := app.Lookup(s.App); err != nil {
+		return fmt.Errorf("%s: plan and up do not deploy %s yet (cosocial deploys %s)", s.Addr(), s.App, strings.Join(app.Names(), ", "))
+	}
+	srv, db := b.servers[s.Server.Name], b.databases[s.Database.Name]
+	dbModel, _ := b.ix.Resources[s.Database.Addr].(*model.Database)
+	if srv == nil || db == nil || dbModel == nil {
+		return nil
+	}
+	shared := 0
+	for _, o := range b.desc.Services {
+		if o.Database.Name == s.Database.Name && o.App == s.App {
+			shared++
+		}
+	}
+	user := databaseUser(s, shared > 1)
+	engine := dbModel.Engine
+	if engine == "mariadb" {
+		engine = "mysql" // the apps speak MySQL's protocol to either
+	}
+	args := pulumi.Map{
+		"server": srv.IPv4, "hostKey": srv.HostKey, "loginKey": pulumi.ToSecret(srv.LoginKey),
+		"name": pulumi.String(s.Name), "version": pulumi.String(s.Version), "domain": pulumi.String(s.Domain),
+		"dbEngine": pulumi.String(engine), "dbHost": db.Host, "dbPort": db.Port,
+		"dbName": pulumi.String(user), "dbUser": pulumi.String(user), "dbSslMode": db.SSLMode,
+		"dbPassword": pulumi.ToSecret(db.Passwords.MapIndex(pulumi.String(user))),
+	}
+	if s.MediaHost != "" {
+		args["mediaHost"] = pulumi.String(s.MediaHost)
+	}
+	if b.opts.InternalTLS {
+		args["internalTls"] = pulumi.Bool(true)
+	} else if b.desc.Coop != nil && b.desc.Coop.Domain != "" {
+		args["acmeEmail"] = pulumi.String("hostmaster@" + b.desc.Coop.Domain)
+	}
+	deps := []pulumi.Resource{srv, db}
+	if s.Media != nil {
+		if bk := b.buckets[s.Media.Name]; bk != nil {
+			args["mediaEndpoint"], args["mediaBucket"] = bk.Endpoint, bk.Bucket
+			args["mediaAccessKey"], args["mediaSecretKey"] = pulumi.ToSecret(bk.AccessKey), pulumi.ToSecret(bk.SecretKey)
+			deps = append(deps, bk)
+		}
+	}
+	if sec := b.secrets[s.Addr().String()]; sec != nil {
+		args["secrets"] = pulumi.ToSecret(sec.Secrets)
+		deps = append(deps, sec)
+	}
+	var state pulumi.CustomResourceState
+	opts := []pulumi.ResourceOption{pulumi.Provider(b.providers[b.ix.Provider(b.serverModel(s)).Name]), pulumi.DependsOn(deps)}
+	return b.ctx.RegisterResource(providerplugin.AppToken(s.App), s.Addr().String(), args, &state, opts...)
+}
+
+// appSecrets are the values a service's app makes once and keeps, protected
+// as its database is (only destroy --include-data removes them).
+func (b *builder) appSecrets(s *model.Service) error {
+	if _, err := app.Lookup(s.App); err != nil {
+		return nil // service() says so
+	}
+	dbModel, _ := b.ix.Resources[s.Database.Addr].(*model.Database)
+	if dbModel == nil || b.providers[dbModel.ProviderRef().Name] == nil {
+		return nil
+	}
+	var state secretsState
+	args := pulumi.Map{"app": pulumi.String(s.App), "service": pulumi.String(s.Name)}
+	if err := b.ctx.RegisterResource(providerplugin.SecretsToken, s.Addr().String()+".secrets", args, &state,
+		pulumi.Provider(b.providers[dbModel.ProviderRef().Name]), pulumi.Protect(true), pulumi.AdditionalSecretOutputs([]string{"secrets"})); err != nil {
+		return err
+	}
+	b.secrets[s.Addr().String()] = &state
+	return nil
+}
+
+func (b *builder) serverModel(s *model.Service) *model.Server {
+	srv, _ := b.ix.Resources[s.Server.Addr].(*model.Server)
+	return srv
 }

@@ -28,12 +28,18 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "cosocial:ovh:Instance":
 		out["ipv4"] = resource.NewProperty("192.0.2.7")
 		out["ipv6"] = resource.NewProperty("2001:db8::7")
+		out["hostKey"] = resource.NewProperty("ssh-ed25519 AAAAhost")
+		out["loginKey"] = resource.MakeSecret(resource.NewProperty("-----BEGIN OPENSSH PRIVATE KEY-----"))
 	case "cosocial:ovh:Database":
 		out["host"] = resource.NewProperty("db.example")
 		out["port"] = resource.NewProperty(5432.0)
+		out["sslMode"] = resource.NewProperty("require")
 		out["passwords"] = resource.MakeSecret(resource.NewProperty(resource.PropertyMap{"mastodon": resource.NewProperty("pw")}))
+	case "cosocial:app:Secrets":
+		out["secrets"] = resource.MakeSecret(resource.NewProperty(resource.PropertyMap{"SECRET_KEY_BASE": resource.NewProperty("skb")}))
 	case "cosocial:ovh:Bucket":
 		out["endpoint"] = resource.NewProperty("https://s3.bhs.io.cloud.ovh.net")
+		out["bucket"] = args.Inputs["name"]
 		out["accessKey"] = resource.MakeSecret(resource.NewProperty("AK"))
 		out["secretKey"] = resource.MakeSecret(resource.NewProperty("SK"))
 	}
@@ -121,7 +127,8 @@ func TestProgramRegistersTheDescription(t *testing.T) {
 		names = append(names, n)
 	}
 	for _, want := range []string{"provider.bhs", "server.web", "database.main", "bucket.media",
-		"dns.zone/t.example.ca/A", "dns.zone/t.example.ca/AAAA", "dns.zone/media.t.example.ca/A", "dns.zone/media.t.example.ca/AAAA"} {
+		"dns.zone/t.example.ca/A", "dns.zone/t.example.ca/AAAA", "dns.zone/media.t.example.ca/A", "dns.zone/media.t.example.ca/AAAA",
+		"service.mastodon.t", "service.mastodon.t.secrets"} {
 		if _, ok := regs[want]; !ok {
 			t.Errorf("%s not registered (got %v)", want, names)
 		}
@@ -129,8 +136,8 @@ func TestProgramRegistersTheDescription(t *testing.T) {
 	if _, ok := regs["bucket.state"]; ok {
 		t.Error("the state bucket is inside the stack whose state it holds")
 	}
-	if len(regs) != 8 {
-		t.Errorf("%d resources registered, want 8: %v", len(regs), names)
+	if len(regs) != 10 {
+		t.Errorf("%d resources registered, want 10: %v", len(regs), names)
 	}
 
 	prov := regs["provider.bhs"]
@@ -172,6 +179,31 @@ func TestProgramRegistersTheDescription(t *testing.T) {
 	}
 	if apex := regs["dns.zone/t.example.ca/A"]; str(apex.Inputs, "name") != "" {
 		t.Errorf("apex record = %v", apex.Inputs)
+	}
+
+	// The service: deployed on the server with the keys the plugin gave
+	// it, from the database's and the bucket's outputs; every password
+	// and key a secret.
+	svc := regs["service.mastodon.t"]
+	want := map[string]string{"server": "192.0.2.7", "hostKey": "ssh-ed25519 AAAAhost", "version": "4.3.2", "domain": "t.example.ca",
+		"mediaHost": "media.t.example.ca", "dbEngine": "postgresql", "dbHost": "db.example", "dbName": "mastodon", "dbUser": "mastodon",
+		"dbPassword": "pw", "dbSslMode": "require", "mediaEndpoint": "https://s3.bhs.io.cloud.ovh.net", "mediaBucket": "t-media",
+		"mediaAccessKey": "AK", "mediaSecretKey": "SK", "acmeEmail": "hostmaster@t.example.ca"}
+	if svc.TypeToken != "cosocial:app:Mastodon" {
+		t.Errorf("service type %s", svc.TypeToken)
+	}
+	for k, v := range want {
+		if got := str(svc.Inputs, k); got != v {
+			t.Errorf("service input %s = %q, want %q", k, got, v)
+		}
+	}
+	if sec := regs["service.mastodon.t.secrets"]; sec.TypeToken != "cosocial:app:Secrets" || !sec.RegisterRPC.GetProtect() || str(sec.Inputs, "app") != "mastodon" {
+		t.Errorf("the service's secrets: %s %v (protected %v)", sec.TypeToken, sec.Inputs, sec.RegisterRPC.GetProtect())
+	}
+	for _, k := range []string{"loginKey", "dbPassword", "mediaAccessKey", "mediaSecretKey", "secrets"} {
+		if !svc.Inputs[resource.PropertyKey(k)].IsSecret() {
+			t.Errorf("service input %s is not a secret", k)
+		}
 	}
 }
 

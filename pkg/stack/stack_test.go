@@ -57,7 +57,7 @@ func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
 		exe, _ := os.Executable()
 		st, err := stack.Open(ctx, stack.Options{
 			Description: load(t, src), Stack: "test", Dir: dir, Passphrase: "correct horse", Engine: engine,
-			PluginBinary: exe, Env: env, Program: stack.ProgramOptions{Endpoints: map[string]string{"beauharnois": sb.OVHEndpoint()}},
+			PluginBinary: exe, Env: env, Program: stack.ProgramOptions{Endpoints: map[string]string{"beauharnois": sb.OVHEndpoint()}, InternalTLS: true},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +69,8 @@ func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := plan.Counts(); c[stack.ActionCreate] != 3 {
+	// The server, database, bucket, and the service with its secrets.
+	if c := plan.Counts(); c[stack.ActionCreate] != 5 {
 		t.Fatalf("preview of a new stack: %+v", plan.Changes)
 	}
 	if _, err := st.Up(ctx, nil); err != nil {
@@ -173,7 +174,7 @@ func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
 		}
 	}
 	sort.Strings(left)
-	if strings.Join(left, ",") != "bucket.media,database.main" {
+	if strings.Join(left, ",") != "bucket.media,database.main,service.mastodon.northwind.secrets" {
 		t.Fatalf("after destroy without data: %v", left)
 	}
 	if err := st.Unprotect(ctx); err != nil {

@@ -83,6 +83,9 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 		if opts.Passphrase == "" {
 			opts.Passphrase = SandboxPassphrase
 		}
+		// No public CA reaches the sandbox's servers: their Caddy makes
+		// its own certificates.
+		opts.Program.InternalTLS = true
 		opts.Env = sb.Env()
 		if err := SandboxClouds(desc, sb, dir, opts.Env); err != nil {
 			opened.Close()

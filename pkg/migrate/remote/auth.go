@@ -37,6 +37,7 @@ type auth struct {
 	agent     agent.ExtendedAgent
 	agentPath string
 	key       *lazyKey
+	signer    ssh.Signer
 
 	mu    sync.Mutex
 	tried []string
@@ -44,7 +45,7 @@ type auth struct {
 }
 
 func newAuth(t Target) (*auth, error) {
-	a := &auth{target: t.User + "@" + t.addr()}
+	a := &auth{target: t.User + "@" + t.addr(), signer: t.Signer}
 	sock, explicit := t.AgentSocket, t.AgentSocket != ""
 	if !explicit {
 		sock = os.Getenv("SSH_AUTH_SOCK")
@@ -74,7 +75,7 @@ func newAuth(t Target) (*auth, error) {
 		}
 		a.key = k
 	}
-	if a.agent == nil && a.key == nil {
+	if a.agent == nil && a.key == nil && a.signer == nil {
 		return nil, fmt.Errorf("ssh %s: no key to log in with: start ssh-agent and add a key (ssh-add), or give a key file", a.target)
 	}
 	return a, nil
@@ -104,6 +105,10 @@ func (a *auth) signers() ([]ssh.Signer, error) {
 	if a.key != nil {
 		a.tried = append(a.tried, fmt.Sprintf("key file %s: %s", a.key.path, ssh.FingerprintSHA256(a.key.pub)))
 		out = append(out, a.key)
+	}
+	if a.signer != nil {
+		a.tried = append(a.tried, "the stack's login key: "+ssh.FingerprintSHA256(a.signer.PublicKey()))
+		out = append(out, a.signer)
 	}
 	return out, nil
 }

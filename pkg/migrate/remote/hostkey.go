@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -35,7 +36,10 @@ type HostKeyError struct {
 	KeyType     string   // the offered key's type, e.g. ssh-ed25519
 	Fingerprint string   // the offered key's SHA256 fingerprint
 	Expected    []string // what known_hosts holds instead: "file:line type fingerprint"
-	Err         error
+	// Pinned: the expected key is the one the tool made for the server
+	// and keeps in KnownHosts (the stack's state), not a known_hosts file.
+	Pinned bool
+	Err    error
 }
 
 func (e *HostKeyError) Error() string {
@@ -55,6 +59,12 @@ func (e *HostKeyError) Error() string {
 			"(or compare the output of %q); only if they match, add the key: %s >> %s",
 			e.Host, where, offered, nothing, console, scan+" | ssh-keygen -lf -", scan, e.KnownHosts)
 	case HostKeyChanged:
+		if e.Pinned {
+			return fmt.Sprintf("HOST KEY CHANGED for %s: %s, but the key cosocial gave this server at its creation is %s. %s "+
+				"Someone may be intercepting the connection, or the server was rebuilt outside cosocial. "+
+				"Compare with the server's own key on the provider's console (%q) before anything else.",
+				e.Host, offered, strings.Join(e.Expected, " or "), nothing, console)
+		}
 		return fmt.Sprintf("HOST KEY CHANGED for %s: %s, but %s expects %s. %s "+
 			"Someone may be intercepting the connection, or the server was rebuilt. "+
 			"Confirm the new fingerprint on the provider's console (%q); only then replace the old entry: "+
@@ -170,6 +180,10 @@ func (h *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicK
 		for _, k := range ke.Want {
 			e.Expected = append(e.Expected, describeKnown(k))
 		}
+	case errors.As(err, new(*pinnedMismatch)):
+		e.Problem = HostKeyChanged
+		e.Pinned = true
+		e.Expected = []string{err.(*pinnedMismatch).expected}
 	case errors.As(err, &re):
 		e.Problem = HostKeyRevoked
 		e.Expected = []string{describeKnown(re.Revoked)}
@@ -181,6 +195,26 @@ func (h *hostKeyChecker) check(hostname string, remote net.Addr, key ssh.PublicK
 func describeKnown(k knownhosts.KnownKey) string {
 	return fmt.Sprintf("%s %s (line %d)", k.Key.Type(), ssh.FingerprintSHA256(k.Key), k.Line)
 }
+
+// pinnedHostKey accepts the one key the tool learned for the server
+// (pinnedBy says where it keeps it) and refuses any other, with both
+// fingerprints side by side.
+func pinnedHostKey(want ssh.PublicKey, pinnedBy, addr string) *hostKeyChecker {
+	h := &hostKeyChecker{file: pinnedBy, addr: addr}
+	wantLine := fmt.Sprintf("%s %s (%s)", want.Type(), ssh.FingerprintSHA256(want), pinnedBy)
+	h.want = []knownhosts.KnownKey{{Key: want, Filename: pinnedBy}}
+	h.cb = func(_ string, _ net.Addr, key ssh.PublicKey) error {
+		if bytes.Equal(key.Marshal(), want.Marshal()) {
+			return nil
+		}
+		return &pinnedMismatch{expected: wantLine}
+	}
+	return h
+}
+
+type pinnedMismatch struct{ expected string }
+
+func (e *pinnedMismatch) Error() string { return "not the pinned key " + e.expected }
 
 type tcpAddr string
 

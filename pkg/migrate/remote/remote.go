@@ -41,6 +41,14 @@ type Target struct {
 	Passphrase func() ([]byte, error)
 	// ConnectTimeout bounds the TCP connect and SSH handshake; 20s when zero.
 	ConnectTimeout time.Duration
+	// Signer is a key held in memory (one the tool made and keeps in the
+	// stack's encrypted state), offered after the agent's and KeyFile's.
+	Signer ssh.Signer
+	// HostKey, when set, is the one key the server may offer, pinned
+	// where the tool learned it (the stack's state), and KnownHosts is
+	// not read; PinnedBy names where it came from, for the error.
+	HostKey  ssh.PublicKey
+	PinnedBy string
 }
 
 // addr is host:port, as known_hosts and error messages name the server.
@@ -70,13 +78,17 @@ func Dial(ctx context.Context, t Target) (*Client, error) {
 	addr := t.addr()
 	name := t.User + "@" + addr
 
-	known, err := knownHostsPath(t.KnownHosts)
-	if err != nil {
-		return nil, err
-	}
-	hostKeys, err := newHostKeyChecker(known, addr)
-	if err != nil {
-		return nil, err
+	var hostKeys *hostKeyChecker
+	if t.HostKey != nil {
+		hostKeys = pinnedHostKey(t.HostKey, t.PinnedBy, addr)
+	} else {
+		known, err := knownHostsPath(t.KnownHosts)
+		if err != nil {
+			return nil, err
+		}
+		if hostKeys, err = newHostKeyChecker(known, addr); err != nil {
+			return nil, err
+		}
 	}
 	a, err := newAuth(t)
 	if err != nil {

@@ -352,3 +352,35 @@ func TestCancelStopsALongCommand(t *testing.T) {
 		t.Errorf("Run after a cancel = %q, %v", out, err)
 	}
 }
+
+// TestPinnedHostKeyAndKeyInMemory: a server the tool made is reached with
+// the host key it gave it and the login key it keeps, no file involved;
+// another host key is refused before any command, both fingerprints shown.
+func TestPinnedHostKeyAndKeyInMemory(t *testing.T) {
+	login := signer(t, newKey(t, "ed25519"))
+	s := startSSHD(t, []string{"ed25519"}, login.PublicKey())
+	tg := s.target(filepath.Join(t.TempDir(), "no-such-known_hosts"))
+	tg.Signer, tg.HostKey, tg.PinnedBy = login, s.HostKeys[0], "the stack's state"
+	c, err := Dial(context.Background(), tg)
+	if err != nil {
+		t.Fatalf("Dial with the pinned key: %v\n%s", err, s.log.String())
+	}
+	out, _, err := c.Run(context.Background(), "echo pinned")
+	c.Close()
+	if err != nil || strings.TrimSpace(out) != "pinned" {
+		t.Fatalf("Run = %q, %v", out, err)
+	}
+
+	other := newSignerKey(t)
+	tg.HostKey = other
+	err = dialThenTouch(t, tg, filepath.Join(s.Dir, "marker"))
+	var he *HostKeyError
+	if !errors.As(err, &he) || he.Problem != HostKeyChanged || !he.Pinned {
+		t.Fatalf("Dial = %v, want a changed pinned key", err)
+	}
+	for _, want := range []string{ssh.FingerprintSHA256(s.HostKeys[0]), ssh.FingerprintSHA256(other), "the stack's state"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%s", want, err)
+		}
+	}
+}

@@ -75,7 +75,7 @@ func TestInventory(t *testing.T) {
 	d := inv.Droplets[0]
 	want := digitalocean.Droplet{ID: drop.ID, Name: "mastodon", Size: "s-4vcpu-8gb", Region: "tor1", Status: "active", Image: "debian-12-x64",
 		PublicIPv4: drop.PublicIPv4, PrivateIPv4: drop.PrivateIPv4, VCPUs: 4, MemoryMB: 8192, DiskGB: 160}
-	if d != want || !strings.HasPrefix(d.PublicIPv4, "203.0.113.") || !strings.HasPrefix(d.PrivateIPv4, "10.") {
+	if d != want || !strings.HasPrefix(d.PublicIPv4, "198.51.100.") || !strings.HasPrefix(d.PrivateIPv4, "10.") {
 		t.Errorf("droplet:\n got %+v\nwant %+v", d, want)
 	}
 

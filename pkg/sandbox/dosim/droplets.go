@@ -214,12 +214,21 @@ func (s *Server) createDroplet(w http.ResponseWriter, r *http.Request) {
 	d := &droplet{
 		ID: id, Name: body.Name, Region: reg.Code, Size: body.Size, Image: im.Slug, Tags: body.Tags,
 		UserData: body.UserData != "", Created: s.now(), ActiveAt: s.now().Add(s.opts.Timing.DropletBuild),
-		PublicIPv4:  fmt.Sprintf("203.0.113.%d", 1+n%250),
+		// TEST-NET-2: apart from the OpenStack simulator's addresses, so
+		// a migration's two sides never share one.
+		PublicIPv4:  fmt.Sprintf("198.51.100.%d", 1+n%250),
 		PrivateIPv4: fmt.Sprintf("10.118.%d.%d", (n/250)%16, 2+n%250),
 		VPC:         body.VPC,
 	}
 	if body.IPv6 {
 		d.IPv6 = fmt.Sprintf("2001:db8::%x", n)
+	}
+	if s.opts.Machines != nil && body.UserData != "" {
+		if err := s.opts.Machines.Boot(r.Context(), strconv.FormatInt(id, 10), d.PublicIPv4, body.UserData); err != nil {
+			s.logf("droplet %d: its machine: %v", id, err)
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"id": "server_error", "message": "Server Error"})
+			return
+		}
 	}
 	s.st.Droplets[id] = d
 	s.save()
@@ -276,5 +285,10 @@ func (s *Server) deleteDroplet(w http.ResponseWriter, r *http.Request) {
 	}
 	delete(s.st.Droplets, d.ID)
 	s.save()
+	if s.opts.Machines != nil {
+		if err := s.opts.Machines.Halt(r.Context(), strconv.FormatInt(d.ID, 10)); err != nil {
+			s.logf("droplet %d: stopping its machine: %v", d.ID, err)
+		}
+	}
 	noContent(w)
 }

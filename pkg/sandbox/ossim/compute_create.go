@@ -185,6 +185,21 @@ func (s *Server) createServer(c *call) {
 		s.st.Ports[port.ID] = port
 		sv.Ports = append(sv.Ports, port.ID)
 	}
+	if s.opts.Machines != nil && req.UserData != nil {
+		raw, _ := base64.StdEncoding.DecodeString(*req.UserData)
+		public := ""
+		for _, id := range sv.Ports {
+			public = s.st.Ports[id].IPv4
+		}
+		if err := s.opts.Machines.Boot(c.r.Context(), sv.ID, public, string(raw)); err != nil {
+			s.logf("server %s: its machine: %v", sv.ID, err)
+			for _, id := range sv.Ports {
+				delete(s.st.Ports, id)
+			}
+			c.fail(http.StatusInternalServerError, "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.")
+			return
+		}
+	}
 	s.st.Servers[sv.ID] = sv
 	s.save()
 	out := s.serverJSON(c, sv, false)

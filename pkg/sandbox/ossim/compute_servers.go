@@ -197,6 +197,11 @@ func (s *Server) deleteServer(c *call) {
 	if !sv.Phase.deleting() {
 		sv.Phase.set(sv.Phase.Status, gone, s.opts.Timing.ServerDelete, s.now())
 		s.save()
+		if s.opts.Machines != nil {
+			if err := s.opts.Machines.Halt(c.r.Context(), sv.ID); err != nil {
+				s.logf("server %s: stopping its machine: %v", sv.ID, err)
+			}
+		}
 	}
 	c.empty(http.StatusNoContent)
 }

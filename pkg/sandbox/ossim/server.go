@@ -91,6 +91,8 @@ type Options struct {
 	// Objects is the S3 server behind EC2 credentials; nil leaves S3 out
 	// of the catalog, and the credentials then reach nothing.
 	Objects ObjectBackend
+	// Machines, when set, plays each server the simulator makes.
+	Machines simcore.Machines
 }
 
 // ObjectBackend is the real S3 server that EC2 credentials reach.

@@ -330,6 +330,13 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) {
 		SSHKeyID: body.SSHKeyID, UserData: body.UserData != nil && *body.UserData != "",
 		Created: s.now(), IPv4: fmt.Sprintf("192.0.2.%d", 1+n%250), IPv6: fmt.Sprintf("2001:db8::%x", n),
 	}
+	if s.opts.Machines != nil && body.UserData != nil {
+		if err := s.opts.Machines.Boot(r.Context(), in.ID, in.IPv4, *body.UserData); err != nil {
+			s.logf("instance %s: its machine: %v", in.ID, err)
+			s.fail(w, http.StatusInternalServerError, "Server::InternalServerError::Unknown", "Internal server error")
+			return
+		}
+	}
 	in.Life.set("BUILD", "ACTIVE", s.opts.Timing.InstanceBuild, s.now())
 	s.st.Instances[in.ID] = in
 	s.saveLocked()
@@ -371,6 +378,11 @@ func (s *Server) deleteInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	if !in.Life.Gone {
 		in.Life.deleting("DELETING", s.opts.Timing.InstanceDelete, s.now())
+		if s.opts.Machines != nil {
+			if err := s.opts.Machines.Halt(r.Context(), in.ID); err != nil {
+				s.logf("instance %s: stopping its machine: %v", in.ID, err)
+			}
+		}
 	}
 	s.saveLocked()
 	ok(w)

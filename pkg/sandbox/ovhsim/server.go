@@ -67,6 +67,8 @@ type Options struct {
 	// ErrorLog, when set, gets what went wrong behind the API (a backend
 	// that failed), which the API itself only reports as a status.
 	ErrorLog io.Writer
+	// Machines, when set, plays each server the simulator makes.
+	Machines simcore.Machines
 	Backends Backends
 }
 

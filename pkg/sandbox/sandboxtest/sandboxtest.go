@@ -6,6 +6,11 @@ package sandboxtest
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +19,24 @@ import (
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
 )
+
+var standIn struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// BuildStandIn builds the stand-in program the sandbox's machines serve
+// as the apps' images (cmd/cosocial-standin, static) into dir.
+func BuildStandIn(dir string) (string, error) {
+	path := filepath.Join(dir, "cosocial-standin")
+	build := exec.Command("go", "build", "-o", path, "github.com/cosocial/cosocial/cmd/cosocial-standin")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the stand-in: %v\n%s", err, out)
+	}
+	return path, nil
+}
 
 // Fast keeps every asynchronous status visible to a poller but short.
 var Fast = ovhsim.Timing{
@@ -34,6 +57,22 @@ func Start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 		if _, _, err := s3server.Binary(); err != nil {
 			t.Skipf("SKIP: %v", err)
 		}
+	}
+	if !opts.NoBackends && os.Getenv("COSOCIAL_STANDIN") == "" {
+		// The machines serve it as the apps' images; make test builds it
+		// into bin/, a lone `go test` here.
+		standIn.once.Do(func() {
+			dir, err := os.MkdirTemp("", "cosocial-standin-")
+			if err == nil {
+				standIn.path, standIn.err = BuildStandIn(dir)
+			} else {
+				standIn.err = err
+			}
+		})
+		if standIn.err != nil {
+			t.Fatal(standIn.err)
+		}
+		os.Setenv("COSOCIAL_STANDIN", standIn.path)
 	}
 	if opts.Dir == "" {
 		opts.Dir = pgserver.TempDir(t)

@@ -236,3 +236,13 @@ func StartClusters(ctx context.Context, c Clusters, ids []string, started func(i
 	}
 	return nil
 }
+
+// Machines plays the servers a simulator makes (the sandbox's
+// machines): a server the simulator creates gets a machine from its
+// cloud-init, reachable over SSH, and loses it when deleted. The
+// simulator's records keep no user data (it may hold secrets); the
+// machine keeps what a server's disk would: its host and login keys.
+type Machines interface {
+	Boot(ctx context.Context, id, public, userData string) error
+	Halt(ctx context.Context, id string) error
+}

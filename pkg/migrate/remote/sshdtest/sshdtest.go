@@ -36,21 +36,22 @@ type Server struct {
 	Host     string
 	Port     int
 	HostKeys []ssh.PublicKey
-	log      *syncBuffer
+	log      *SyncBuffer
 }
 
-type syncBuffer struct {
+// SyncBuffer collects a log written from many goroutines.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -80,7 +81,7 @@ func Start(t testing.TB, hostKeyTypes []string, authorized ...ssh.PublicKey) *Se
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	s := &Server{Dir: dir, Host: "127.0.0.1", log: &syncBuffer{}}
+	s := &Server{Dir: dir, Host: "127.0.0.1", log: &SyncBuffer{}}
 	var hostKeyLines []string
 	for _, typ := range hostKeyTypes {
 		priv := NewKey(t, typ)

@@ -24,16 +24,16 @@ func TestHostKeyInCloudInit(t *testing.T) {
 	if err := tmpl.Execute(&base, map[string]any{"Name": "server.web", "Coop": "CoSocial", "SSHKeys": []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIadmin admin"}}); err != nil {
 		t.Fatal(err)
 	}
-	ud, public, err := withHostKey(base.String())
+	keys, err := withServerKeys(base.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(ud, base.String()[:len(base.String())-1]) {
-		t.Errorf("the description's cloud-init changed:\n%s", ud)
-	}
+	ud, public := keys.userData, keys.hostKey
 	var doc struct {
 		GenKeyTypes []string          `yaml:"ssh_genkeytypes"`
 		Keys        map[string]string `yaml:"ssh_keys"`
+		Users       []any             `yaml:"users"`
+		Packages    []string          `yaml:"packages"`
 	}
 	if err := yaml.Unmarshal([]byte(ud), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, ud)
@@ -48,11 +48,45 @@ func TestHostKeyInCloudInit(t *testing.T) {
 	if strings.Join(doc.GenKeyTypes, ",") != "ed25519" || len(doc.Keys) != 2 {
 		t.Errorf("the server would offer other host keys: %+v", doc.GenKeyTypes)
 	}
-	// Two servers, two keys.
-	if _, other, _ := withHostKey(base.String()); other == public {
-		t.Error("the same host key twice")
+	// The description's cloud-init is all there, and the login key's
+	// public half is the cosocial user's, beside the volunteers' keys.
+	var orig struct {
+		Packages []string `yaml:"packages"`
+		Users    []any    `yaml:"users"`
 	}
-	if _, _, err := withHostKey(ud); err == nil || !strings.Contains(err.Error(), "ssh_") {
+	yaml.Unmarshal(base.Bytes(), &orig)
+	login, err := ssh.ParsePrivateKey([]byte(keys.loginKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loginPub := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(login.PublicKey())))
+	if strings.Join(doc.Packages, " ") != strings.Join(orig.Packages, " ") || len(doc.Users) != len(orig.Users) {
+		t.Errorf("the description's cloud-init changed:\n%s", ud)
+	}
+	var users struct {
+		Users []struct {
+			Name string   `yaml:"name"`
+			Keys []string `yaml:"ssh_authorized_keys"`
+		} `yaml:"users"`
+	}
+	yaml.Unmarshal([]byte(ud), &users)
+	var cosocial []string
+	for _, u := range users.Users {
+		if u.Name == LoginUser {
+			cosocial = u.Keys
+		}
+	}
+	if len(cosocial) != 2 || !strings.HasPrefix(cosocial[1], loginPub) || !strings.Contains(cosocial[0], "admin") {
+		t.Errorf("the cosocial user's keys are %q, want the volunteer's and %s", cosocial, loginPub)
+	}
+	if strings.Contains(ud, "PRIVATE KEY-----\n"+strings.Split(keys.loginKey, "\n")[1]) {
+		t.Error("the login key's private half is in the cloud-init")
+	}
+	// Two servers, two keys.
+	if other, _ := withServerKeys(base.String()); other.hostKey == public || other.loginKey == keys.loginKey {
+		t.Error("the same key twice")
+	}
+	if _, err := withServerKeys(ud); err == nil || !strings.Contains(err.Error(), "ssh_") {
 		t.Errorf("a cloud-init that already sets host keys: %v", err)
 	}
 

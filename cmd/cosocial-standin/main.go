@@ -1,10 +1,12 @@
-// Command standin plays, in the sandbox's containers, the processes of the
-// apps' official images, which the sandbox cannot pull: what it is asked
-// to run (Puma, the streaming server, Sidekiq, a Rails task, Castopod's
-// server, Redis) comes from its arguments, the version from the image's
-// STANDIN_VERSION. Servers answer /health and /api/v1/instance with that
-// version; tasks are appended to the log in STANDIN_LOG, and fail when a
-// file named fail-<task words>-<version> sits beside it.
+// Command cosocial-standin plays, in the sandbox's containers, the
+// processes of the apps' official images, which the sandbox cannot pull:
+// its mirror registry serves images of this program under the official
+// names. What it is asked to run (Puma, the streaming server, Sidekiq, a
+// Rails task, Castopod's server, Redis) comes from its arguments, the
+// version from the image's STANDIN_VERSION. Servers answer /health and
+// /api/v1/instance with that version; tasks are appended to the log in
+// STANDIN_LOG, and fail when a file named fail-<task words>-<version> sits
+// beside it.
 package main
 
 import (
@@ -37,7 +39,7 @@ func main() {
 	case strings.Contains(args, "streaming"):
 		serve(env("BIND", "127.0.0.1")+":4000", version)
 	case args == "" || strings.Contains(args, "castopod"):
-		serve("127.0.0.1:8000", version)
+		serve(env("BIND", "127.0.0.1")+":8000", version)
 	case strings.Contains(args, "sidekiq"):
 		select {}
 	default:
@@ -99,14 +101,17 @@ func serve(addr, version string) {
 
 // redis answers PING, which is all a health check asks.
 func redis(args string) {
-	port := "6379"
+	port, bind := "6379", "127.0.0.1"
 	f := strings.Fields(args)
 	for i := range f {
-		if f[i] == "--port" && i+1 < len(f) {
+		switch {
+		case f[i] == "--port" && i+1 < len(f):
 			port = f[i+1]
+		case f[i] == "--bind" && i+1 < len(f):
+			bind = f[i+1]
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:"+port)
+	l, err := net.Listen("tcp", net.JoinHostPort(bind, port))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,0 +1,353 @@
+package providerplugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/cosocial/cosocial/pkg/app"
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
+	"github.com/cosocial/cosocial/pkg/provider"
+)
+
+// AppToken is the resource type of a service of the app named name
+// (a service block's first label): cosocial:app:Mastodon.
+func AppToken(name string) string {
+	r := []rune(name)
+	r[0] = unicode.ToUpper(r[0])
+	return "cosocial:app:" + string(r)
+}
+
+// SecretsToken is the resource type of a service's secrets.
+const SecretsToken = "cosocial:app:Secrets"
+
+func init() {
+	for _, name := range app.Names() {
+		types[tokens.Type(AppToken(name))] = appType(name)
+	}
+	types[SecretsToken] = secretsType
+}
+
+// secretsType holds the secrets an app makes once (SECRET_KEY_BASE, the
+// VAPID and Active Record keys…): a resource of their own, so that a new
+// server, which replaces the deployment, keeps them; the program protects
+// it as it protects databases, since what the app encrypted in its
+// database needs them. They are never made again: an update only adds
+// one that a new release needs.
+var secretsType = &resourceType{
+	inputs: []prop{
+		{name: "app", kind: kString, required: true, replace: true},
+		{name: "service", kind: kString, required: true, replace: true},
+	},
+	stable:  []string{"secrets"},
+	capable: func(clouds) bool { return true },
+	create: func(ctx context.Context, _ clouds, in props) (string, resource.PropertyMap, error) {
+		secrets, _, err := app.MakeSecrets(in.str("app"), nil)
+		if err != nil {
+			return "", nil, err
+		}
+		return in.str("app") + "/" + in.str("service"), outputs(in, resource.PropertyMap{"secrets": secretMap(secrets)}), nil
+	},
+	read: func(ctx context.Context, _ clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+		return resource.PropertyMap(in), resource.PropertyMap(out), nil
+	},
+	update: func(ctx context.Context, _ clouds, id string, old, in, out props) (resource.PropertyMap, error) {
+		secrets, added, err := app.MakeSecrets(in.str("app"), out.strMap("secrets"))
+		if err != nil {
+			return nil, err
+		}
+		if len(added) > 0 {
+			provider.Report(ctx, "made %s, which this release needs", strings.Join(added, ", "))
+		}
+		return outputs(in, resource.PropertyMap{"secrets": secretMap(secrets)}), nil
+	},
+	delete: func(context.Context, clouds, string, props, props) error { return nil },
+}
+
+// appInputs are a service's settings and what the stack made for it. The
+// server's address and pinned host key replace the service (a new server
+// is a fresh deployment); everything else redeploys in place, a new
+// version as the project's documented upgrade.
+var appInputs = []prop{
+	{name: "server", kind: kString, required: true, replace: true},
+	{name: "hostKey", kind: kString, required: true, replace: true},
+	{name: "loginKey", kind: kString, required: true, secret: true},
+	{name: "name", kind: kString, required: true, replace: true},
+	{name: "version", kind: kString, required: true},
+	{name: "domain", kind: kString, required: true},
+	{name: "mediaHost", kind: kString},
+	{name: "internalTls", kind: kBool},
+	{name: "acmeEmail", kind: kString},
+	{name: "dbEngine", kind: kString, required: true},
+	{name: "dbHost", kind: kString, required: true},
+	{name: "dbPort", kind: kInt, required: true},
+	{name: "dbName", kind: kString, required: true},
+	{name: "dbUser", kind: kString, required: true},
+	{name: "dbPassword", kind: kString, secret: true},
+	{name: "dbSslMode", kind: kString},
+	{name: "mediaEndpoint", kind: kString},
+	{name: "mediaRegion", kind: kString},
+	{name: "mediaBucket", kind: kString},
+	{name: "mediaAccessKey", kind: kString, secret: true},
+	{name: "mediaSecretKey", kind: kString, secret: true},
+	{name: "secrets", kind: kStringMap, secret: true},
+}
+
+// appType deploys one project over SSH with the app package: create is
+// the first deployment, update a redeployment or an upgrade, read asks
+// the server what runs, delete stops the containers and keeps the files
+// and data on the server.
+func appType(name string) *resourceType {
+	return &resourceType{
+		inputs:  appInputs,
+		stable:  []string{"deployed"},
+		capable: func(clouds) bool { return true },
+		validate: func(olds, news props) []failure {
+			if olds == nil || news.unknown("version") || olds.str("version") == "" {
+				return nil
+			}
+			if olderRelease(news.str("version"), olds.str("version")) {
+				return []failure{{"version", fmt.Sprintf("version %s is older than %s, which runs now and migrated the database: an app is never downgraded by cosocial", news.str("version"), olds.str("version"))}}
+			}
+			return nil
+		},
+		create: func(ctx context.Context, _ clouds, in props) (string, resource.PropertyMap, error) {
+			id := appID(name, in)
+			if res, err := deployApp(ctx, name, in, ""); err != nil {
+				if len(res.Steps) == 0 {
+					return "", nil, err // nothing done on the server
+				}
+				// Recorded as made, so that the next run finishes this
+				// deployment (an update) instead of starting another.
+				return "", nil, &partialCreate{ID: id, Outputs: outputs(in, nil), Err: err}
+			}
+			return id, outputs(in, resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}), nil
+		},
+		read: func(ctx context.Context, _ clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+			running, err := runningVersion(ctx, name, in)
+			var unreachable *net.OpError
+			if errors.As(err, &unreachable) && ctx.Err() == nil {
+				// Its server does not answer: nothing can be said of the
+				// app, and forgetting it would have the next run deploy
+				// it as new. Whether the server is there is its own
+				// resource's to say.
+				provider.Report(ctx, "%s: its server does not answer (%v)", id, err)
+				return resource.PropertyMap(in), resource.PropertyMap(out), nil
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			if running == "" {
+				return nil, nil, nil // nothing of it on the server any more
+			}
+			newIn := outputs(in, resource.PropertyMap{"version": resource.NewProperty(running)})
+			newOut := outputs(props(newIn), nil)
+			for k, v := range out {
+				if _, isInput := newOut[k]; !isInput {
+					newOut[k] = v
+				}
+			}
+			newOut["deployed"] = resource.NewProperty(running)
+			return newIn, newOut, nil
+		},
+		update: func(ctx context.Context, _ clouds, id string, old, in, out props) (resource.PropertyMap, error) {
+			if res, err := deployApp(ctx, name, in, out.str("deployed")); err != nil {
+				if res.RolledBack || len(res.Steps) == 0 {
+					// The version that ran still runs: the state keeps
+					// saying so, and the next plan shows the upgrade again.
+					return nil, &unchanged{err}
+				}
+				// The new version runs, its last migrations failed: the
+				// error says what to run.
+				return outputs(in, resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}), err
+			}
+			return outputs(in, resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}), nil
+		},
+		delete: func(ctx context.Context, _ clouds, id string, in, out props) error {
+			sh, err := dialApp(ctx, in)
+			var unreachable *net.OpError
+			if err != nil && errors.As(err, &unreachable) && ctx.Err() == nil {
+				// A server that no longer answers (deleted by hand, or
+				// being deleted with this stack) runs nothing to stop.
+				provider.Report(ctx, "%s: its server does not answer (%v): nothing to stop", id, err)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			defer sh.Close()
+			spec := appSpec(name, in)
+			dir := app.Dir(spec)
+			// The files and the app's data (Redis, Caddy's certificates)
+			// stay: the database and the bucket hold what members made,
+			// and they are protected resources of their own.
+			_, stderr, err := sh.Run(ctx, fmt.Sprintf("[ ! -f %s ] || (%s)", remote.ShellQuote(path.Join(dir, "compose.yaml")), app.ComposeCommand(spec, "", "down")))
+			if err != nil {
+				return fmt.Errorf("stopping %s: %w: %s", spec.Project(), err, stderr)
+			}
+			return nil
+		},
+	}
+}
+
+// partialCreate is a create that made something it could not finish: the
+// engine records ID and Outputs with the error, and the next run's update
+// finishes it.
+type partialCreate struct {
+	ID      string
+	Outputs resource.PropertyMap
+	Err     error
+}
+
+func (e *partialCreate) Error() string { return e.Err.Error() }
+func (e *partialCreate) Unwrap() error { return e.Err }
+
+func appID(name string, in props) string {
+	return in.str("server") + "/" + appSpec(name, in).Project()
+}
+
+// olderRelease compares release numbers such as 4.3.2 part by part.
+func olderRelease(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		if x, y := majorOf(pa[i]), majorOf(pb[i]); x != y {
+			return x < y
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+func appSpec(name string, in props) app.Spec {
+	s := app.Spec{
+		App: name, Name: in.str("name"), Version: in.str("version"), Domain: in.str("domain"),
+		MediaHost: in.str("mediaHost"), InternalTLS: in.bool("internalTls"), ACMEEmail: in.str("acmeEmail"),
+		Database: app.Database{
+			Engine: in.str("dbEngine"), Host: in.str("dbHost"), Port: in.int("dbPort"), Name: in.str("dbName"),
+			User: in.str("dbUser"), Password: in.str("dbPassword"), SSLMode: in.str("dbSslMode"),
+		},
+	}
+	if in.str("mediaBucket") != "" {
+		s.Media = &app.Bucket{Endpoint: in.str("mediaEndpoint"), Region: in.str("mediaRegion"), Name: in.str("mediaBucket"),
+			AccessKey: in.str("mediaAccessKey"), SecretKey: in.str("mediaSecretKey")}
+	}
+	return s
+}
+
+// deployApp connects to the service's server and deploys the version in
+// its inputs over previous ("" for the first deployment).
+func deployApp(ctx context.Context, name string, in props, previous string) (app.Result, error) {
+	sh, err := dialApp(ctx, in)
+	if err != nil {
+		return app.Result{}, err
+	}
+	defer sh.Close()
+	spec := appSpec(name, in)
+	if spec.Address, err = app.ServerAddress(ctx, sh); err != nil {
+		return app.Result{}, err
+	}
+	files, err := app.Render(spec, in.strMap("secrets"))
+	if err != nil {
+		return app.Result{}, err
+	}
+	return app.Deploy(ctx, sh, app.Deployment{Spec: spec, Files: files, Previous: previous,
+		Progress: func(step string) { provider.Report(ctx, "%s", step) }})
+}
+
+// unchanged is an update that left the resource as it was (a failed
+// upgrade put back): the engine keeps the old state.
+type unchanged struct{ error }
+
+func (e *unchanged) Unwrap() error { return e.error }
+
+// runningVersion asks the server which release of the service runs: ""
+// when nothing of it is there.
+func runningVersion(ctx context.Context, name string, in props) (string, error) {
+	sh, err := dialApp(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	defer sh.Close()
+	spec := appSpec(name, in)
+	if spec.Address, err = app.ServerAddress(ctx, sh); err != nil {
+		return "", err
+	}
+	return app.Running(ctx, sh, spec, "")
+}
+
+// dialApp logs in to the service's server with the login key the tool
+// made for it, accepting only the host key it gave it. Where a sandbox
+// plays the servers, COSOCIAL_SSH_CONFIG names the ssh_config that says
+// where each server's sshd really listens.
+func dialApp(ctx context.Context, in props) (*remote.Client, error) {
+	if in.str("hostKey") == "" || in.str("loginKey") == "" {
+		return nil, errors.New("the server has no host and login keys from cosocial (it was made before cosocial made them): replace it to deploy on it")
+	}
+	hostKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(in.str("hostKey")))
+	if err != nil {
+		return nil, fmt.Errorf("the server's pinned host key: %w", err)
+	}
+	signer, err := ssh.ParsePrivateKey([]byte(in.str("loginKey")))
+	if err != nil {
+		return nil, errors.New("the server's login key in the state cannot be read")
+	}
+	t := remote.Target{Host: in.str("server"), User: LoginUser, AgentSocket: "none", Signer: signer,
+		HostKey: hostKey, PinnedBy: "the stack's state"}
+	if cfg := os.Getenv("COSOCIAL_SSH_CONFIG"); cfg != "" {
+		if err := applySSHConfig(cfg, &t); err != nil {
+			return nil, err
+		}
+	}
+	return remote.Dial(ctx, t)
+}
+
+// applySSHConfig reads the HostName, Port and User an ssh_config file
+// gives the target's host, as OpenSSH's client would: the sandbox writes
+// one saying on which loopback address and port each server's sshd
+// listens. Only the first matching Host block counts, and only exact
+// names (the sandbox's file has no patterns).
+func applySSHConfig(file string, t *remote.Target) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("COSOCIAL_SSH_CONFIG: %w", err)
+	}
+	in := false
+	for n, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		key := strings.ToLower(f[0])
+		if len(f) != 2 {
+			return fmt.Errorf("%s:%d: want a keyword and one value", file, n+1)
+		}
+		switch {
+		case key == "host":
+			if in {
+				return nil
+			}
+			in = f[1] == t.Host
+		case !in:
+		case key == "hostname":
+			t.Host = f[1]
+		case key == "port":
+			p, err := strconv.Atoi(f[1])
+			if err != nil || p <= 0 || p > 65535 {
+				return fmt.Errorf("%s:%d: port %q is not a port number", file, n+1, f[1])
+			}
+			t.Port = p
+		case key == "user":
+			t.User = f[1]
+		}
+	}
+	return nil
+}

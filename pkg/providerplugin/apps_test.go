@@ -1,0 +1,71 @@
+package providerplugin
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+
+	"github.com/cosocial/cosocial/pkg/app"
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
+)
+
+// Every app the app package registers is a resource type of the plugin.
+func TestEveryAppIsAResourceType(t *testing.T) {
+	for _, name := range app.Names() {
+		if _, err := lookup(tokens.Type(AppToken(name))); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if AppToken("mastodon") != "cosocial:app:Mastodon" {
+		t.Errorf("AppToken(mastodon) = %s", AppToken("mastodon"))
+	}
+}
+
+// A new version is an in-place update (the upgrade), an older one is
+// refused at check: the database was migrated forward.
+func TestAppVersionChangesAreUpgradesNeverDowngrades(t *testing.T) {
+	rt, _ := lookup(tokens.Type(AppToken("mastodon")))
+	in := func(v string) resource.PropertyMap {
+		return resource.PropertyMap{"server": resource.NewProperty("192.0.2.7"), "version": resource.NewProperty(v), "domain": resource.NewProperty("t.example.ca")}
+	}
+	d := rt.diff(in("4.3.2"), in("4.3.10"))
+	if d.Changes != 2 || len(d.ReplaceKeys) != 0 || d.DetailedDiff["version"].Kind.String() != "update" {
+		t.Errorf("4.3.2 → 4.3.10: %+v", d)
+	}
+	if d := rt.diff(in("4.3.2"), resource.PropertyMap{"server": resource.NewProperty("192.0.2.8"), "version": resource.NewProperty("4.3.2"), "domain": resource.NewProperty("t.example.ca")}); len(d.ReplaceKeys) != 1 {
+		t.Errorf("a new server: %+v", d)
+	}
+	if f := rt.validate(props(in("4.3.10")), props(in("4.3.9"))); len(f) != 1 || !strings.Contains(f[0].reason, "never downgraded") {
+		t.Errorf("4.3.10 → 4.3.9: %v", f)
+	}
+	if f := rt.validate(props(in("4.2.9")), props(in("4.3.0"))); len(f) != 0 {
+		t.Errorf("4.2.9 → 4.3.0: %v", f)
+	}
+}
+
+// The sandbox's ssh_config says where a server's sshd listens; only the
+// server's own block counts.
+func TestSSHConfigPointsAtTheSandboxMachine(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "ssh_config")
+	os.WriteFile(f, []byte("# the sandbox's machines\nHost 203.0.113.2\n  HostName 127.9.8.2\n  Port 40022\n  User root\n\nHost 203.0.113.3\n  HostName 127.9.8.3\n  Port 40023\n"), 0o600)
+	tg := remote.Target{Host: "203.0.113.3", User: LoginUser}
+	if err := applySSHConfig(f, &tg); err != nil || tg.Host != "127.9.8.3" || tg.Port != 40023 || tg.User != LoginUser {
+		t.Errorf("203.0.113.3: %+v, %v", tg, err)
+	}
+	tg = remote.Target{Host: "203.0.113.2", User: LoginUser}
+	if err := applySSHConfig(f, &tg); err != nil || tg.Host != "127.9.8.2" || tg.Port != 40022 || tg.User != "root" {
+		t.Errorf("203.0.113.2: %+v, %v", tg, err)
+	}
+	tg = remote.Target{Host: "192.0.2.1", User: LoginUser}
+	if err := applySSHConfig(f, &tg); err != nil || tg.Host != "192.0.2.1" || tg.Port != 0 {
+		t.Errorf("a host not in the file: %+v, %v", tg, err)
+	}
+	os.WriteFile(f, []byte("Host 203.0.113.2\n  Port twenty-two\n"), 0o600)
+	if err := applySSHConfig(f, &remote.Target{Host: "203.0.113.2"}); err == nil || !strings.Contains(err.Error(), ":2:") {
+		t.Errorf("a bad port: %v", err)
+	}
+}
