@@ -321,6 +321,31 @@ func TestStandUpOnTheSandbox(t *testing.T) {
 	}
 	src = bytes.Replace(src, []byte(`version  = "4.3.2"`), []byte(`version  = "4.3.3"`), 1)
 
+	// 4.3.4's pre-deployment migration fails: up fails, 4.3.3 is put back
+	// and answers, and the state still says 4.3.3, so the next plan shows
+	// the same upgrade again.
+	logPath := machinePath(t, r.sandboxHome(), "public/system/standin.log")
+	if err := os.WriteFile(filepath.Join(filepath.Dir(logPath), "fail-bundle-exec-rails-db:migrate-4.3.4"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(desc, bytes.Replace(src, []byte(`version  = "4.3.3"`), []byte(`version  = "4.3.4"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = r.step(1, "up", "--sandbox", "--yes")
+	if !strings.Contains(out, "4.3.3 was put back and answers") {
+		t.Fatalf("the failed upgrade: %s", out)
+	}
+	if v := r.instanceVersion("northwind.example.ca"); v != "4.3.3" {
+		t.Fatalf("after the failed upgrade, /api/v1/instance reports %q", v)
+	}
+	out = step(2, "plan", "--sandbox", "--detailed-exitcode")
+	if !strings.Contains(out, `version: "4.3.3" → "4.3.4"`) {
+		t.Fatalf("the plan after the failed upgrade: %s", out)
+	}
+	if err := os.WriteFile(desc, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	if err := os.WriteFile(desc, bytes.Replace(src, []byte("disk_gb  = 80"), []byte("disk_gb  = 120"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -551,14 +576,25 @@ func TestStackNameIsCheckedFirst(t *testing.T) {
 // of its path under home (the starter has one server and one service).
 func machineFile(t *testing.T, home, suffix string) []byte {
 	t.Helper()
-	var found []byte
+	b, err := os.ReadFile(machinePath(t, home, suffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// machinePath is where, on this host, the starter's Mastodon folder on
+// its machine keeps the file at suffix.
+func machinePath(t *testing.T, home, suffix string) string {
+	t.Helper()
+	var found string
 	filepath.WalkDir(home, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, "/opt/cosocial/cosocial-mastodon-northwind/"+suffix) {
-			found, _ = os.ReadFile(path)
+			found = path
 		}
 		return nil
 	})
-	if found == nil {
+	if found == "" {
 		t.Fatalf("no %s on the sandbox's machine", suffix)
 	}
 	return found
