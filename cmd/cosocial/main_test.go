@@ -532,8 +532,9 @@ func TestStateInABucket(t *testing.T) {
 	if len(kept) != 1 {
 		t.Fatalf("the state bucket lost the state after destroy: %v", kept)
 	}
-	// The state after destroy records an empty stack: plan creates it all again.
-	if out := run(0, "plan", "--sandbox", "--json"); !strings.Contains(out, `"create": 7`) {
+	// The state after destroy records an empty stack: plan creates it all
+	// again, the service and its secrets included.
+	if out := run(0, "plan", "--sandbox", "--json"); !strings.Contains(out, `"create": 9`) {
 		t.Errorf("plan after destroy: %s", out)
 	}
 }

@@ -211,7 +211,8 @@ func TestCoSocialTargetOnTheSandbox(t *testing.T) {
 
 	r.step(0, append([]string{"destroy", "--sandbox", "--include-data", "--confirm", "cosocial.ca"}, f...)...)
 	out = r.step(0, append([]string{"plan", "--sandbox", "--json"}, f...)...)
-	if !strings.Contains(out, `"create": 12`) {
+	// 12, and each service with its secrets.
+	if !strings.Contains(out, `"create": 16`) {
 		t.Errorf("after destroy, plan should create everything again: %s", out)
 	}
 }

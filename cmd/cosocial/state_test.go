@@ -58,7 +58,7 @@ func TestBrokenStateIsExplained(t *testing.T) {
 // else, its simulators start on others, and the stack still works: drift
 // and refresh reach them (they called the recorded port before, and
 // failed with "connection refused" from then on), and up finds nothing to
-// do.
+// do but move the service to the database's and bucket's new ports.
 func TestTheSandboxMayMove(t *testing.T) {
 	r := newRehearsal(t, map[string]string{"cosocial.hcl": stacks + "/starter/cosocial.hcl"})
 	r.run(0, "up", "--sandbox", "--yes")
@@ -87,6 +87,29 @@ func TestTheSandboxMayMove(t *testing.T) {
 	}
 	r.run(0, "drift", "--sandbox")
 	r.run(0, "refresh", "--sandbox")
+	// The service follows its database and bucket to their new ports: a
+	// redeployment of its env file, and nothing else changes.
+	out, _ := r.run(2, "plan", "--sandbox", "--detailed-exitcode", "--json")
+	var plan struct {
+		Changes []struct {
+			Address, Action string
+			Properties      []struct{ Name string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plan.Changes {
+		if c.Address != "service.mastodon.northwind" || c.Action != "update" {
+			t.Errorf("after the move, %s: %s", c.Address, c.Action)
+		}
+		for _, p := range c.Properties {
+			if p.Name != "db_port" && p.Name != "media_endpoint" {
+				t.Errorf("after the move, %s changes %s", c.Address, p.Name)
+			}
+		}
+	}
+	r.run(0, "up", "--sandbox", "--yes")
 	r.run(0, "plan", "--sandbox", "--detailed-exitcode")
 	if b2, _ := os.ReadFile(files[0]); string(b2) == string(b) {
 		t.Errorf("the sandbox did not move: %s", b2)

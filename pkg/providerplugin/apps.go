@@ -79,9 +79,12 @@ var secretsType = &resourceType{
 // is a fresh deployment); everything else redeploys in place, a new
 // version as the project's documented upgrade.
 var appInputs = []prop{
-	{name: "server", kind: kString, required: true, replace: true},
-	{name: "hostKey", kind: kString, required: true, replace: true},
-	{name: "loginKey", kind: kString, required: true, secret: true},
+	// The server's address; unknown to a preview while an interrupted
+	// server's create is still to finish (dialApp needs it).
+	{name: "server", kind: kString, replace: true},
+	// Missing for a server whose create answer was lost: dialApp says so.
+	{name: "hostKey", kind: kString, replace: true},
+	{name: "loginKey", kind: kString, secret: true},
 	{name: "name", kind: kString, required: true, replace: true},
 	{name: "version", kind: kString, required: true},
 	{name: "domain", kind: kString, required: true},
@@ -289,8 +292,11 @@ func runningVersion(ctx context.Context, name string, in props) (string, error) 
 // plays the servers, COSOCIAL_SSH_CONFIG names the ssh_config that says
 // where each server's sshd really listens.
 func dialApp(ctx context.Context, in props) (*remote.Client, error) {
+	if in.str("server") == "" {
+		return nil, errors.New("the server has no address yet")
+	}
 	if in.str("hostKey") == "" || in.str("loginKey") == "" {
-		return nil, errors.New("the server has no host and login keys from cosocial (it was made before cosocial made them): replace it to deploy on it")
+		return nil, errors.New("the server has no host and login keys from cosocial in the state (it was made before cosocial made them, or its creation's answer was lost): nothing can log in to it safely; delete it at the provider and run up again, which makes a new one")
 	}
 	hostKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(in.str("hostKey")))
 	if err != nil {

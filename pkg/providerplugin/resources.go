@@ -182,6 +182,13 @@ var serverType = &resourceType{
 			Name: in.str("name"), Region: in.str("region"), Flavor: in.str("flavor"), Image: in.str("image"),
 			SSHKeys: in.strs("sshKeys"), UserData: keys.userData, DiskGB: in.int("diskGb"),
 		})
+		var unfinished *provider.Unfinished
+		if errors.As(err, &unfinished) {
+			// Made, with these keys in its cloud-init: they are recorded
+			// with it, or nothing could log in to it once finished.
+			return "", nil, &partialCreate{ID: unfinished.ID, Err: err,
+				Outputs: outputs(in, resource.PropertyMap{"hostKey": resource.NewProperty(keys.hostKey), "loginKey": secret(keys.loginKey)})}
+		}
 		if err != nil {
 			return "", nil, err
 		}

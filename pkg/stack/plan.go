@@ -369,17 +369,21 @@ func isSecretValue(v any) bool {
 
 // displayName is a property as the description spells it.
 func displayName(n string) string {
-	switch n {
-	case "diskGb":
-		return "disk_gb"
-	case "sshKeys":
-		return "ssh_keys"
-	case "allowedIps":
-		return "allowed_ips"
-	case "userData":
+	if n == "userData" {
 		return "cloud_init"
 	}
-	return n
+	// The language's spelling: diskGb is disk_gb, mediaHost media_host.
+	var b strings.Builder
+	for i, r := range n {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // addressOf turns a URN back into the description's address: the program

@@ -133,6 +133,9 @@ func sandboxRun(opts *Options) error {
 	}
 	fmt.Fprintf(out, "  S3            %s (OVHcloud, OpenStack)\n", s.S3Endpoint())
 	fmt.Fprintf(out, "  Spaces        %s (DigitalOcean)\n", s.SpacesEndpoint())
+	if cfg := env["COSOCIAL_SSH_CONFIG"]; cfg != "" {
+		fmt.Fprintf(out, "  servers       ssh -F %s <a server's ipv4> (each a machine on its own loopback address; the file says which)\n", cfg)
+	}
 	fmt.Fprintf(out, "  credentials   %s (mode 0600): set -a; . %s; set +a\n", envFile, envFile)
 	fmt.Fprintf(out, "  request logs  %s, %s, %s\n", filepath.Join(sopts.Dir, "ovh-requests.log"), filepath.Join(sopts.Dir, "digitalocean-requests.log"), filepath.Join(sopts.Dir, "openstack-requests.log"))
 	<-ctx.Done()
