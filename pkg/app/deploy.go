@@ -100,16 +100,13 @@ func Running(ctx context.Context, sh Shell, s Spec, dir string) (string, error) 
 		return "", err
 	}
 	if a.VersionPath != "" {
-		out, _, err := sh.Run(ctx, fmt.Sprintf("curl -fsS -H %s http://%s%s", remote.ShellQuote("Host: "+s.Domain), net.JoinHostPort(s.listen(), strconv.Itoa(a.AppPort)), a.VersionPath))
+		out, _, err := sh.Run(ctx, appGet(a, s, a.VersionPath, false))
 		if err != nil {
 			return "", fmt.Errorf("%s does not answer on its server: %w", s.Project(), err)
 		}
-		var inst struct{ Version string }
-		if err := json.Unmarshal([]byte(out), &inst); err != nil {
-			return "", fmt.Errorf("%s: %w", a.VersionPath, err)
-		}
-		v, _, _ := strings.Cut(inst.Version, "+")
-		return v, nil
+		v, err := reportedVersion(a.VersionPath, out)
+		v, _, _ = strings.Cut(v, "+")
+		return v, err
 	}
 	// The compose file's first line: "# Castopod 1.13.3 for …".
 	first, _, _ := strings.Cut(string(compose), "\n")
@@ -269,12 +266,9 @@ func waitHealthy(ctx context.Context, sh Shell, a *App, s Spec, version string, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	get := func(p string) string {
-		return fmt.Sprintf("curl -fsS -o /dev/null -H %s http://%s%s", remote.ShellQuote("Host: "+s.Domain), net.JoinHostPort(s.listen(), strconv.Itoa(a.AppPort)), p)
-	}
-	check := get(a.HealthPath)
+	check := appGet(a, s, a.HealthPath, true)
 	if a.VersionPath != "" {
-		check += " && " + strings.Replace(get(a.VersionPath), "-o /dev/null ", "", 1)
+		check += " && " + appGet(a, s, a.VersionPath, false)
 	}
 	return poll(ctx, "after "+limit.String(), func() error {
 		out, stderr, err := sh.Run(ctx, check)
@@ -343,14 +337,35 @@ func proxyAnswers(ctx context.Context, sh Shell, a *App, d Deployment) (string, 
 	return "Caddy answers " + url, nil
 }
 
-func instanceVersion(where, body, want string) error {
+// appGet is the command that asks the app itself, on the server's
+// private address, for path at the service's domain; quiet drops the
+// body.
+func appGet(a *App, s Spec, path string, quiet bool) string {
+	out := ""
+	if quiet {
+		out = "-o /dev/null "
+	}
+	return fmt.Sprintf("curl -fsS %s-H %s http://%s%s", out, remote.ShellQuote("Host: "+s.Domain), net.JoinHostPort(s.listen(), strconv.Itoa(a.AppPort)), path)
+}
+
+// reportedVersion reads the "version" of the JSON the app answered at
+// where.
+func reportedVersion(where, body string) (string, error) {
 	var inst struct{ Version string }
 	if err := json.Unmarshal([]byte(body), &inst); err != nil {
-		return fmt.Errorf("%s: %w", where, err)
+		return "", fmt.Errorf("%s: %w", where, err)
+	}
+	return inst.Version, nil
+}
+
+func instanceVersion(where, body, want string) error {
+	got, err := reportedVersion(where, body)
+	if err != nil {
+		return err
 	}
 	// Mastodon reports 4.3.2, or 4.3.2+glitch for a fork.
-	if inst.Version != want && !strings.HasPrefix(inst.Version, want+"+") {
-		return fmt.Errorf("%s reports version %q, not %s", where, inst.Version, want)
+	if got != want && !strings.HasPrefix(got, want+"+") {
+		return fmt.Errorf("%s reports version %q, not %s", where, got, want)
 	}
 	return nil
 }

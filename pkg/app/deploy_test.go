@@ -20,6 +20,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/migrate/remote"
 	"github.com/cosocial/cosocial/pkg/migrate/remote/sshdtest"
+	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 )
 
 // containersConf is what podman needs on these machines (DESIGN.md):
@@ -112,10 +113,8 @@ func buildStandIns(t *testing.T, tmp string, images []standIn) {
 	t.Helper()
 	ctx := filepath.Join(tmp, "standin")
 	os.MkdirAll(ctx, 0o755)
-	build := exec.Command("go", "build", "-o", filepath.Join(ctx, "standin"), "../../cmd/cosocial-standin")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the stand-in: %v\n%s", err, out)
+	if _, err := sandboxtest.BuildStandIn(ctx); err != nil {
+		t.Fatal(err)
 	}
 	image := func(name, dir, containerfile string) {
 		if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(containerfile), 0o644); err != nil {
@@ -127,7 +126,7 @@ func buildStandIns(t *testing.T, tmp string, images []standIn) {
 		t.Cleanup(func() { exec.Command("podman", "rmi", "-f", name).Run() })
 	}
 	containerfile := func(version, log string) string {
-		return fmt.Sprintf("FROM scratch\nCOPY standin /standin\nENV STANDIN_VERSION=%s STANDIN_LOG=%s\nENTRYPOINT [\"/standin\"]\n", version, log)
+		return fmt.Sprintf("FROM scratch\nCOPY cosocial-standin /standin\nENV STANDIN_VERSION=%s STANDIN_LOG=%s\nENTRYPOINT [\"/standin\"]\n", version, log)
 	}
 	for _, im := range append(images, standIn{"docker.io/library/redis:7-alpine", "7", "/data/standin.log"}) {
 		image(im.image, ctx, containerfile(im.version, im.log))

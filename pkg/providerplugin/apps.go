@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"golang.org/x/crypto/ssh"
@@ -138,8 +139,7 @@ func appType(name string) *resourceType {
 		},
 		read: func(ctx context.Context, _ clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
 			running, err := runningVersion(ctx, name, in)
-			var unreachable *net.OpError
-			if errors.As(err, &unreachable) && ctx.Err() == nil {
+			if unreachable(ctx, err) {
 				// Its server does not answer: nothing can be said of the
 				// app, and forgetting it would have the next run deploy
 				// it as new. Whether the server is there is its own
@@ -178,8 +178,7 @@ func appType(name string) *resourceType {
 		},
 		delete: func(ctx context.Context, _ clouds, id string, in, out props) error {
 			sh, err := dialApp(ctx, in)
-			var unreachable *net.OpError
-			if err != nil && errors.As(err, &unreachable) && ctx.Err() == nil {
+			if unreachable(ctx, err) {
 				// A server that no longer answers (deleted by hand, or
 				// being deleted with this stack) runs nothing to stop.
 				provider.Report(ctx, "%s: its server does not answer (%v): nothing to stop", id, err)
@@ -219,15 +218,19 @@ func appID(name string, in props) string {
 	return in.str("server") + "/" + appSpec(name, in).Project()
 }
 
-// olderRelease compares release numbers such as 4.3.2 part by part.
+// olderRelease compares release numbers such as 4.3.2; one that is not
+// a release number is left to the render's check, which names it.
 func olderRelease(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		if x, y := majorOf(pa[i]), majorOf(pb[i]); x != y {
-			return x < y
-		}
-	}
-	return len(pa) < len(pb)
+	va, errA := semver.ParseTolerant(a)
+	vb, errB := semver.ParseTolerant(b)
+	return errA == nil && errB == nil && va.LT(vb)
+}
+
+// unreachable says err is the service's server not answering (and not
+// this operation being cancelled).
+func unreachable(ctx context.Context, err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && ctx.Err() == nil
 }
 
 func appSpec(name string, in props) app.Spec {
@@ -249,15 +252,11 @@ func appSpec(name string, in props) app.Spec {
 // deployApp connects to the service's server and deploys the version in
 // its inputs over previous ("" for the first deployment).
 func deployApp(ctx context.Context, name string, in props, previous string) (app.Result, error) {
-	sh, err := dialApp(ctx, in)
+	sh, spec, err := connectApp(ctx, name, in)
 	if err != nil {
 		return app.Result{}, err
 	}
 	defer sh.Close()
-	spec := appSpec(name, in)
-	if spec.Address, err = app.ServerAddress(ctx, sh); err != nil {
-		return app.Result{}, err
-	}
 	files, err := app.Render(spec, in.strMap("secrets"))
 	if err != nil {
 		return app.Result{}, err
@@ -275,16 +274,27 @@ func (e *unchanged) Unwrap() error { return e.error }
 // runningVersion asks the server which release of the service runs: ""
 // when nothing of it is there.
 func runningVersion(ctx context.Context, name string, in props) (string, error) {
-	sh, err := dialApp(ctx, in)
+	sh, spec, err := connectApp(ctx, name, in)
 	if err != nil {
 		return "", err
 	}
 	defer sh.Close()
-	spec := appSpec(name, in)
-	if spec.Address, err = app.ServerAddress(ctx, sh); err != nil {
-		return "", err
-	}
 	return app.Running(ctx, sh, spec, "")
+}
+
+// connectApp logs in to the service's server and returns its spec with
+// the address the server's private services listen on.
+func connectApp(ctx context.Context, name string, in props) (*remote.Client, app.Spec, error) {
+	spec := appSpec(name, in)
+	sh, err := dialApp(ctx, in)
+	if err != nil {
+		return nil, spec, err
+	}
+	if spec.Address, err = app.ServerAddress(ctx, sh); err != nil {
+		sh.Close()
+		return nil, spec, err
+	}
+	return sh, spec, nil
 }
 
 // dialApp logs in to the service's server with the login key the tool
@@ -333,8 +343,8 @@ func applySSHConfig(file string, t *remote.Target) error {
 			continue
 		}
 		key := strings.ToLower(f[0])
-		if len(f) != 2 {
-			return fmt.Errorf("%s:%d: want a keyword and one value", file, n+1)
+		if len(f) < 2 {
+			return fmt.Errorf("%s:%d: want a keyword and its value", file, n+1)
 		}
 		switch {
 		case key == "host":

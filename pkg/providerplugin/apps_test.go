@@ -51,7 +51,7 @@ func TestAppVersionChangesAreUpgradesNeverDowngrades(t *testing.T) {
 // server's own block counts.
 func TestSSHConfigPointsAtTheSandboxMachine(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "ssh_config")
-	os.WriteFile(f, []byte("# the sandbox's machines\nHost 203.0.113.2\n  HostName 127.9.8.2\n  Port 40022\n  User root\n\nHost 203.0.113.3\n  HostName 127.9.8.3\n  Port 40023\n"), 0o600)
+	os.WriteFile(f, []byte("# the sandbox's machines\nHost 203.0.113.2\n  HostName 127.9.8.2\n  Port 40022\n  User root\n  UserKnownHostsFile \"/a folder/known_hosts\"\n\nHost 203.0.113.3\n  HostName 127.9.8.3\n  Port 40023\n"), 0o600)
 	tg := remote.Target{Host: "203.0.113.3", User: LoginUser}
 	if err := applySSHConfig(f, &tg); err != nil || tg.Host != "127.9.8.3" || tg.Port != 40023 || tg.User != LoginUser {
 		t.Errorf("203.0.113.3: %+v, %v", tg, err)

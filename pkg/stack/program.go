@@ -301,16 +301,12 @@ func (b *builder) server(s *model.Server) error {
 // when two services of one app share the cluster.
 func (b *builder) databaseUsers(db *model.Database) ([]string, []*model.Service) {
 	var services []*model.Service
-	count := map[string]int{}
+	var names []string
 	for _, s := range b.desc.Services {
 		if s.Database.Name == db.Name {
 			services = append(services, s)
-			count[s.App]++
+			names = append(names, b.databaseUser(s))
 		}
-	}
-	var names []string
-	for _, s := range services {
-		names = append(names, databaseUser(s, count[s.App] > 1))
 	}
 	sort.Strings(names)
 	return names, services
@@ -318,9 +314,11 @@ func (b *builder) databaseUsers(db *model.Database) ([]string, []*model.Service)
 
 // databaseUser is the database and user a service gets: its app's name,
 // or app_name when another service of the same app shares the cluster.
-func databaseUser(s *model.Service, shared bool) string {
-	if shared {
-		return s.App + "_" + strings.ReplaceAll(s.Name, "-", "_")
+func (b *builder) databaseUser(s *model.Service) string {
+	for _, o := range b.desc.Services {
+		if o != s && o.Database.Name == s.Database.Name && o.App == s.App {
+			return s.App + "_" + strings.ReplaceAll(s.Name, "-", "_")
+		}
 	}
 	return s.App
 }
@@ -494,13 +492,7 @@ func (b *builder) service(s *model.Service) error {
 	if srv == nil || db == nil || dbModel == nil {
 		return nil
 	}
-	shared := 0
-	for _, o := range b.desc.Services {
-		if o.Database.Name == s.Database.Name && o.App == s.App {
-			shared++
-		}
-	}
-	user := databaseUser(s, shared > 1)
+	user := b.databaseUser(s)
 	engine := dbModel.Engine
 	if engine == "mariadb" {
 		engine = "mysql" // the apps speak MySQL's protocol to either

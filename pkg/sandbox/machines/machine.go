@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -70,8 +71,7 @@ func (r *Room) create(rec record, keys cloudKeys) (*machine, error) {
 		return nil, err
 	}
 	rec.Storage = storageDriver(dir)
-	b, _ := json.MarshalIndent(rec, "", "  ")
-	if err := writeFileAtomic(filepath.Join(dir, "machine.json"), append(b, '\n'), 0o644); err != nil {
+	if err := simcore.Save(filepath.Join(dir, "machine.json"), rec); err != nil {
 		return nil, err
 	}
 	return r.start(rec)

@@ -27,6 +27,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 )
 
 // Options configure a room of machines.
@@ -168,8 +170,7 @@ func loadSubnet(dir string) (subnet, error) {
 		return int(v.Int64()) + 1
 	}
 	n = subnet{R: pick(), S: pick()}
-	b, _ = json.Marshal(n)
-	return n, writeFileAtomic(path, b, 0o644)
+	return n, simcore.Save(path, n)
 }
 
 // kept lists the machines persisted in the room's folder.
