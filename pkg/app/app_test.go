@@ -25,7 +25,7 @@ func specFor(app string) Spec {
 	s := Spec{App: app, Name: "cosocial", Version: "4.3.2", Domain: "cosocial.ca", MediaHost: "media.cosocial.ca",
 		Database: Database{Engine: "postgresql", Host: "postgresql-abc.database.cloud.ovh.net", Port: 20184, Name: "mastodon", User: "mastodon",
 			Password: trickyPassword, SSLMode: "require"},
-		Media: &Bucket{Endpoint: "https://s3.bhs.io.cloud.ovh.net", Region: "bhs", Name: "cosocial-media", AccessKey: "AKIAEXAMPLE", SecretKey: "s3cr3t/key+with=chars"},
+		Media: &Bucket{Endpoint: "https://s3.bhs.io.cloud.ovh.net", Name: "cosocial-media", AccessKey: "AKIAEXAMPLE", SecretKey: "s3cr3t/key+with=chars"},
 		SMTP:  &SMTP{Host: "smtp.example.ca", Port: 587, User: "notifications", Password: "mail pass'word", From: "notifications@cosocial.ca"},
 	}
 	if app == "castopod" {
@@ -246,5 +246,29 @@ func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	csecrets, _, _ := MakeSecrets("castopod", nil)
 	if _, err := Render(c, csecrets); err == nil || !strings.Contains(err.Error(), "double quote") {
 		t.Errorf("a Castopod password its image cannot carry: %v", err)
+	}
+}
+
+// TestTheMediaRegionIsTheEndpoints: OVHcloud's S3 refuses a signature for
+// another region than its host's, and the region is nowhere else in the
+// description.
+func TestTheMediaRegionIsTheEndpoints(t *testing.T) {
+	for app, key := range map[string]string{"mastodon": "S3_REGION", "castopod": "CP_MEDIA_S3_REGION"} {
+		for endpoint, want := range map[string]string{
+			"https://s3.bhs.io.cloud.ovh.net": "bhs", "https://tor1.digitaloceanspaces.com": "tor1", "http://127.0.0.1:7070": "us-east-1",
+		} {
+			s := specFor(app)
+			s.Media.Endpoint = endpoint
+			a, _ := Lookup(app)
+			var got string
+			for _, kv := range a.Env(s, map[string]string{}) {
+				if kv.Key == key {
+					got = kv.Value
+				}
+			}
+			if got != want {
+				t.Errorf("%s at %s: %s=%q, want %q", app, endpoint, key, got, want)
+			}
+		}
 	}
 }

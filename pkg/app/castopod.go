@@ -57,10 +57,6 @@ func castopodEnv(s Spec, secrets map[string]string) []Setting {
 	}
 	if m := s.Media; m != nil {
 		u, _ := url.Parse(m.Endpoint)
-		region := m.Region
-		if region == "" {
-			region = "us-east-1"
-		}
 		env = append(env,
 			Setting{"CP_MEDIA_FILE_MANAGER", "s3"},
 			Setting{"CP_MEDIA_S3_ENDPOINT", m.Endpoint},
@@ -68,7 +64,7 @@ func castopodEnv(s Spec, secrets map[string]string) []Setting {
 			Setting{"CP_MEDIA_S3_PATH_STYLE_ENDPOINT", "true"},
 			Setting{"CP_MEDIA_S3_KEY", m.AccessKey},
 			Setting{"CP_MEDIA_S3_SECRET", m.SecretKey},
-			Setting{"CP_MEDIA_S3_REGION", region},
+			Setting{"CP_MEDIA_S3_REGION", m.region()},
 			Setting{"CP_MEDIA_S3_BUCKET", m.Name},
 		)
 		if s.MediaHost != "" {
@@ -83,6 +79,12 @@ func castopodEnv(s Spec, secrets map[string]string) []Setting {
 			Setting{"CP_EMAIL_SMTP_PASSWORD", m.Password},
 			Setting{"CP_EMAIL_FROM", m.From},
 		)
+		// CodeIgniter's email: "tls" is STARTTLS, "ssl" implicit TLS.
+		if m.Port == 465 {
+			env = append(env, Setting{"CP_EMAIL_SMTP_CRYPTO", "ssl"})
+		} else {
+			env = append(env, Setting{"CP_EMAIL_SMTP_CRYPTO", "tls"})
+		}
 	}
 	return env
 }

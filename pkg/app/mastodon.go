@@ -74,10 +74,8 @@ func mastodonEnv(s Spec, secrets map[string]string) []Setting {
 			Setting{"S3_ENDPOINT", m.Endpoint},
 			Setting{"S3_HOSTNAME", u.Host},
 			Setting{"S3_PROTOCOL", u.Scheme},
+			Setting{"S3_REGION", m.region()},
 		)
-		if m.Region != "" {
-			env = append(env, Setting{"S3_REGION", m.Region})
-		}
 		if s.MediaHost != "" {
 			env = append(env, Setting{"S3_ALIAS_HOST", s.MediaHost})
 		}
@@ -86,10 +84,18 @@ func mastodonEnv(s Spec, secrets map[string]string) []Setting {
 		env = append(env,
 			Setting{"SMTP_SERVER", m.Host},
 			Setting{"SMTP_PORT", strconv.Itoa(m.Port)},
-			Setting{"SMTP_LOGIN", m.User},
-			Setting{"SMTP_PASSWORD", m.Password},
 			Setting{"SMTP_FROM_ADDRESS", m.From},
 		)
+		if m.User != "" {
+			env = append(env, Setting{"SMTP_LOGIN", m.User}, Setting{"SMTP_PASSWORD", m.Password})
+		} else {
+			env = append(env, Setting{"SMTP_AUTH_METHOD", "none"})
+		}
+		if m.Port == 465 {
+			// Implicit TLS (smtps): Mastodon's mailer would otherwise
+			// wait for a STARTTLS greeting that never comes.
+			env = append(env, Setting{"SMTP_TLS", "true"}, Setting{"SMTP_ENABLE_STARTTLS", "never"})
+		}
 	}
 	return env
 }

@@ -1,5 +1,11 @@
 package app
 
+import (
+	"net/url"
+
+	"github.com/cosocial/cosocial/pkg/objectstore"
+)
+
 // Spec is what a service block and the stack's outputs say about one
 // deployment. Passwords and keys in it are secrets: never print a Spec.
 type Spec struct {
@@ -37,9 +43,18 @@ type Database struct {
 // Bucket is the object storage for the app's media.
 type Bucket struct {
 	Endpoint             string // https://s3.bhs.io.cloud.ovh.net
-	Region               string
 	Name                 string
 	AccessKey, SecretKey string
+}
+
+// region is what the app signs its S3 requests for: OVHcloud and
+// DigitalOcean refuse any other than their host's.
+func (b *Bucket) region() string {
+	u, err := url.Parse(b.Endpoint)
+	if err != nil {
+		return objectstore.SigningRegion("")
+	}
+	return objectstore.SigningRegion(u.Hostname())
 }
 
 // SMTP is the mail relay the app sends through.

@@ -375,14 +375,75 @@ func (d *decoder) service(block *hcl.Block) *model.Service {
 		}
 	}
 	s.DependsOn = d.dependsOn(c)
-	for i, b := range c.Blocks {
-		if i > 0 {
-			d.diags = append(d.diags, duplicate("allowances block", "", b.DefRange, c.Blocks[0].DefRange))
+	first := map[string]*hcl.Block{}
+	for _, b := range c.Blocks {
+		if f := first[b.Type]; f != nil {
+			d.diags = append(d.diags, duplicate(b.Type+" block", "", b.DefRange, f.DefRange))
 			continue
 		}
-		s.Allowances = d.allowances(b)
+		first[b.Type] = b
+		switch b.Type {
+		case "allowances":
+			s.Allowances = d.allowances(b)
+		case "smtp":
+			s.SMTP = d.smtp(b)
+		}
 	}
 	return s
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// mailboxRE is an address a relay accepts in MAIL FROM: no display name,
+// which the apps add themselves.
+var mailboxRE = regexp.MustCompile(`^[^@\s"<>]+@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$`)
+
+func (d *decoder) smtp(block *hcl.Block) *model.SMTP {
+	c, src := d.content(block, smtpSchema)
+	m := &model.SMTP{Port: model.DefaultSMTPPort, Src: src}
+	if a := c.Attributes["host"]; a != nil {
+		if v, diags := hostname(a); d.keep(diags) {
+			m.Host = v
+		}
+	}
+	if a := c.Attributes["port"]; a != nil {
+		if v, diags := wholeNumber(a, 1); d.keep(diags) {
+			if v > 65535 {
+				d.diags = append(d.diags, invalidValue(a, fmt.Sprintf("%d is not a TCP port: expected 1 to 65535 (587 for submission with STARTTLS, 465 for TLS).", v)))
+			} else {
+				m.Port = v
+			}
+		}
+	}
+	if a := c.Attributes["user"]; a != nil {
+		if v, diags := nonEmptyString(a); d.keep(diags) {
+			m.User = v
+		}
+	}
+	if a := c.Attributes["password_env"]; a != nil {
+		if v, diags := stringValue(a); d.keep(diags) {
+			if envNameRE.MatchString(v) {
+				m.PasswordEnv = v
+			} else {
+				d.diags = append(d.diags, invalidValue(a, fmt.Sprintf("%q is not the name of an environment variable: expected letters, digits and underscores, like \"COSOCIAL_SMTP_PASSWORD\". The password itself never goes in the description.", v)))
+			}
+		}
+	}
+	if a := c.Attributes["from"]; a != nil {
+		if v, diags := stringValue(a); d.keep(diags) {
+			if mailboxRE.MatchString(v) {
+				m.From = v
+			} else {
+				d.diags = append(d.diags, invalidValue(a, fmt.Sprintf("%q is not a mail address: expected one address, like \"notifications@cosocial.ca\".", v)))
+			}
+		}
+	}
+	if m.User != "" && m.PasswordEnv == "" {
+		d.diags = append(d.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing password_env",
+			Detail:  fmt.Sprintf("The relay's user %q needs a password: name the environment variable that holds it with password_env.", m.User),
+			Subject: block.DefRange.Ptr()})
+	}
+	return m
 }
 
 func (d *decoder) allowances(block *hcl.Block) *model.Allowances {

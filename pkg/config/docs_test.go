@@ -16,7 +16,7 @@ func TestLanguageDocCoversTheSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	schemas := []*hcl.BodySchema{topSchema, coopSchema, policySchema, waiverSchema, stateSchema, serverSchema, databaseSchema, bucketSchema, dnsSchema, serviceSchema, allowancesSchema, migrationSchema}
+	schemas := []*hcl.BodySchema{topSchema, coopSchema, policySchema, waiverSchema, stateSchema, serverSchema, databaseSchema, bucketSchema, dnsSchema, serviceSchema, allowancesSchema, smtpSchema, migrationSchema}
 	for _, s := range providerSchemas {
 		schemas = append(schemas, s)
 	}

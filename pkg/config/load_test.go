@@ -97,6 +97,45 @@ func TestLanguageErrors(t *testing.T) {
 			detail:  []string{`Did you mean "server"?`},
 		},
 		{
+			name:    "smtp port out of range",
+			edit:    func(s string) string { return withSMTP(s, `port = 70000`) },
+			summary: `Invalid value for "port"`,
+			at:      `70000`,
+			detail:  []string{"not a TCP port", "587"},
+		},
+		{
+			name: "smtp from is not an address",
+			edit: func(s string) string {
+				return strings.Replace(withSMTP(s, ""), `from = "notifications@test.example.ca"`, `from = "Test <notifications@test.example.ca>"`, 1)
+			},
+			summary: `Invalid value for "from"`,
+			at:      `"Test <`,
+			detail:  []string{"not a mail address"},
+		},
+		{
+			name:    "smtp password written in place of its variable",
+			edit:    func(s string) string { return withSMTP(s, `password_env = "hunter2 !"`) },
+			summary: `Invalid value for "password_env"`,
+			at:      `"hunter2 !"`,
+			detail:  []string{"not the name of an environment variable", "never goes in the description"},
+		},
+		{
+			name:    "smtp user without a password",
+			edit:    func(s string) string { return withSMTP(s, `user = "postmaster"`) },
+			summary: "Missing password_env",
+			at:      "smtp {",
+			detail:  []string{`"postmaster" needs a password`},
+		},
+		{
+			name: "two smtp blocks",
+			edit: func(s string) string {
+				return withSMTP(s, "}\n  smtp {\n    host = \"smtp.test.example.ca\"\n    from = \"a@test.example.ca\"")
+			},
+			summary: "Duplicate smtp block",
+			at:      "smtp {\n    host = \"smtp.test.example.ca\"\n    from = \"a@",
+			detail:  []string{"only one is allowed"},
+		},
+		{
 			name:    "wrong type",
 			edit:    func(s string) string { return strings.Replace(s, `disk_gb  = 80`, `disk_gb  = "eighty"`, 1) },
 			summary: "Incorrect attribute value type",
@@ -303,6 +342,27 @@ func TestLanguageErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// withSMTP adds a mail relay to base's service, with extra lines.
+func withSMTP(s, extra string) string {
+	block := "  smtp {\n    host = \"smtp.test.example.ca\"\n    from = \"notifications@test.example.ca\"\n    " + extra + "\n  }\n"
+	return strings.Replace(s, "  media    = bucket.media\n}", "  media    = bucket.media\n"+block+"}", 1)
+}
+
+func TestTheMailRelayIsDecoded(t *testing.T) {
+	res := LoadBytes("t.hcl", []byte(withSMTP(base, "port = 465\n    user = \"postmaster@test.example.ca\"\n    password_env = \"TEST_SMTP_PASSWORD\"")))
+	if errs := errorsOf(res.Diagnostics); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	m := res.Description.Services[0].SMTP
+	if m == nil || m.Host != "smtp.test.example.ca" || m.Port != 465 || m.User != "postmaster@test.example.ca" || m.PasswordEnv != "TEST_SMTP_PASSWORD" || m.From != "notifications@test.example.ca" {
+		t.Fatalf("smtp decoded as %+v", m)
+	}
+	res = LoadBytes("t.hcl", []byte(withSMTP(base, "")))
+	if m := res.Description.Services[0].SMTP; m == nil || m.Port != 587 || m.User != "" {
+		t.Fatalf("smtp without port or user decoded as %+v (%v)", m, res.Diagnostics)
 	}
 }
 

@@ -122,6 +122,17 @@ var serviceSchema = &hcl.BodySchema{
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "allowances"},
+		{Type: "smtp"},
+	},
+}
+
+var smtpSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "host", Required: true},
+		{Name: "port"},
+		{Name: "user"},
+		{Name: "password_env"},
+		{Name: "from", Required: true},
 	},
 }
 

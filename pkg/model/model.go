@@ -291,6 +291,7 @@ type Service struct {
 	MediaHost  string
 	DNS        *Ref
 	Allowances *Allowances
+	SMTP       *SMTP
 	DependsOn  []Ref
 	Src        Source
 }
@@ -318,6 +319,23 @@ type Allowances struct {
 	APICallsPer5m int
 	Src           Source
 }
+
+// SMTP is the mail relay a service sends sign-up confirmations and
+// notifications through. The password is never in the description: it is
+// read from the environment variable PasswordEnv names, when the plan is
+// made.
+type SMTP struct {
+	Host        string
+	Port        int
+	User        string
+	PasswordEnv string
+	From        string
+	Src         Source
+}
+
+// DefaultSMTPPort is the submission port with STARTTLS, which every relay
+// offers and Mastodon's and Castopod's mailers use by default.
+const DefaultSMTPPort = 587
 
 // Migration moves what another description runs onto this one.
 type Migration struct {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -36,6 +37,21 @@ func (b Bucket) Client() (*minio.Client, error) {
 	return minio.New(u.Host, &minio.Options{
 		Creds: credentials.NewStaticV4(b.AccessKey, b.SecretKey, ""), Secure: u.Scheme == "https", BucketLookup: minio.BucketLookupPath,
 	})
+}
+
+// SigningRegion is the region an S3 client signs for at the endpoint's
+// host: the one in a DigitalOcean Spaces or OVHcloud host name (they
+// refuse another), else us-east-1, which Ceph RGW and versitygw accept.
+func SigningRegion(host string) string {
+	if r, ok := strings.CutSuffix(host, ".digitaloceanspaces.com"); ok && !strings.Contains(r, ".") {
+		return r
+	}
+	if r, ok := strings.CutSuffix(host, ".io.cloud.ovh.net"); ok {
+		if r, ok := strings.CutPrefix(r, "s3."); ok && !strings.Contains(r, ".") {
+			return r
+		}
+	}
+	return "us-east-1"
 }
 
 // Usage counts a bucket's objects and bytes, listing page by page.

@@ -192,7 +192,20 @@ func (c *checker) services() {
 		c.serviceDatabase(s)
 		c.serviceZone(s)
 		c.mediaHost(s)
+		c.mailRelay(s)
 	}
+}
+
+// mailRelay: a relay is no provider of the description, so the residency
+// policy cannot place it; members' addresses and the mail sent to them go
+// through it. Say so rather than let the report read as if it were judged.
+func (c *checker) mailRelay(s *model.Service) {
+	if s.SMTP == nil || c.desc.Policy == nil {
+		return
+	}
+	c.warnf(s.SMTP.Src.Attr("host"), "Mail relay not judged by the residency policy",
+		"service.%s.%s sends members' mail through %s, which is not a provider of this description: the residency report cannot say where it keeps members' addresses and messages. Check its data country and owner yourself, or waive it in the board's minutes.",
+		s.App, s.Name, s.SMTP.Host)
 }
 
 func (c *checker) serviceDatabase(s *model.Service) {

@@ -517,3 +517,20 @@ func TestBucketNamesTheProvidersRefuse(t *testing.T) {
 		}
 	}
 }
+
+// TestAMailRelayIsNamedAsNotJudged: members' addresses go through it, and
+// no provider block says where it is.
+func TestAMailRelayIsNamedAsNotJudged(t *testing.T) {
+	svc := "server \"s\" {\n  provider = provider.bhs\n  flavor = \"b3-8\"\n  image = \"Debian 12\"\n}\n" +
+		"database \"d\" {\n  provider = provider.bhs\n  engine = \"postgresql\"\n  version = \"16\"\n  plan = \"essential\"\n  flavor = \"db1-4\"\n  disk_gb = 80\n}\n" +
+		"service \"mastodon\" \"m\" {\n  domain = \"m.t.example.ca\"\n  version = \"4.3.2\"\n  server = server.s\n  database = database.d\n" +
+		"  smtp {\n    host = \"smtp.relay.example.com\"\n    from = \"n@t.example.ca\"\n  }\n}\n"
+	pol := "policy \"residency\" {\n  data_country = \"CA\"\n  ownership = \"any\"\n  on_violation = \"warn\"\n}\n"
+	got := find(judgeSrc(t, desc(pol, svc)).Diagnostics, hcl.DiagWarning, "Mail relay not judged by the residency policy")
+	if len(got) != 1 || !strings.Contains(got[0].Detail, "smtp.relay.example.com") || got[0].Subject == nil || got[0].Subject.Start.Line == 0 {
+		t.Fatalf("warnings: %v", got)
+	}
+	if got := find(judgeSrc(t, desc(pol, strings.Replace(svc, "  smtp {\n    host = \"smtp.relay.example.com\"\n    from = \"n@t.example.ca\"\n  }\n", "", 1))).Diagnostics, hcl.DiagWarning, "Mail relay not judged by the residency policy"); len(got) != 0 {
+		t.Errorf("a service without a relay: %v", got)
+	}
+}

@@ -100,10 +100,14 @@ var appInputs = []prop{
 	{name: "dbPassword", kind: kString, secret: true},
 	{name: "dbSslMode", kind: kString},
 	{name: "mediaEndpoint", kind: kString},
-	{name: "mediaRegion", kind: kString},
 	{name: "mediaBucket", kind: kString},
 	{name: "mediaAccessKey", kind: kString, secret: true},
 	{name: "mediaSecretKey", kind: kString, secret: true},
+	{name: "smtpHost", kind: kString},
+	{name: "smtpPort", kind: kInt},
+	{name: "smtpUser", kind: kString},
+	{name: "smtpPassword", kind: kString, secret: true},
+	{name: "smtpFrom", kind: kString},
 	{name: "secrets", kind: kStringMap, secret: true},
 }
 
@@ -243,8 +247,12 @@ func appSpec(name string, in props) app.Spec {
 		},
 	}
 	if in.str("mediaBucket") != "" {
-		s.Media = &app.Bucket{Endpoint: in.str("mediaEndpoint"), Region: in.str("mediaRegion"), Name: in.str("mediaBucket"),
+		s.Media = &app.Bucket{Endpoint: in.str("mediaEndpoint"), Name: in.str("mediaBucket"),
 			AccessKey: in.str("mediaAccessKey"), SecretKey: in.str("mediaSecretKey")}
+	}
+	if in.str("smtpHost") != "" {
+		s.SMTP = &app.SMTP{Host: in.str("smtpHost"), Port: in.int("smtpPort"), User: in.str("smtpUser"),
+			Password: in.str("smtpPassword"), From: in.str("smtpFrom")}
 	}
 	return s
 }

@@ -69,3 +69,16 @@ func TestSSHConfigPointsAtTheSandboxMachine(t *testing.T) {
 		t.Errorf("a bad port: %v", err)
 	}
 }
+
+// The relay's inputs make the deployment's SMTP settings; none, no mail.
+func TestTheRelayInputsReachTheSpec(t *testing.T) {
+	in := props(resource.PropertyMap{"smtpHost": resource.NewProperty("smtp.t.example.ca"), "smtpPort": resource.NewProperty(465.0),
+		"smtpUser": resource.NewProperty("postmaster"), "smtpPassword": resource.MakeSecret(resource.NewProperty("pw")), "smtpFrom": resource.NewProperty("n@t.example.ca")})
+	got := appSpec("mastodon", in).SMTP
+	if got == nil || *got != (app.SMTP{Host: "smtp.t.example.ca", Port: 465, User: "postmaster", Password: "pw", From: "n@t.example.ca"}) {
+		t.Errorf("SMTP = %+v", got)
+	}
+	if s := appSpec("mastodon", props(resource.PropertyMap{})); s.SMTP != nil {
+		t.Errorf("no relay given, SMTP = %+v", s.SMTP)
+	}
+}

@@ -320,7 +320,7 @@ func diffMaps(a, b map[string]any) []string {
 func secretProperty(name string) bool {
 	switch name {
 	case "userData", "passwords", "accessKey", "secretKey", "password",
-		"loginKey", "secrets", "dbPassword", "mediaAccessKey", "mediaSecretKey":
+		"loginKey", "secrets", "dbPassword", "mediaAccessKey", "mediaSecretKey", "smtpPassword":
 		return true
 	}
 	return false

@@ -3,6 +3,7 @@ package stack
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"text/template"
@@ -29,6 +30,9 @@ type ProgramOptions struct {
 	// InternalTLS has the services' Caddy issue certificates from its own
 	// CA instead of Let's Encrypt: the sandbox, which no CA can reach.
 	InternalTLS bool
+	// LookupEnv reads the secrets the description names by environment
+	// variable (a mail relay's password); os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
 }
 
 // Resource state structs: RegisterResource fills the output fields the
@@ -520,6 +524,19 @@ func (b *builder) service(s *model.Service) error {
 			deps = append(deps, bk)
 		}
 	}
+	if m := s.SMTP; m != nil {
+		args["smtpHost"], args["smtpPort"], args["smtpFrom"] = pulumi.String(m.Host), pulumi.Int(m.Port), pulumi.String(m.From)
+		if m.User != "" {
+			args["smtpUser"] = pulumi.String(m.User)
+		}
+		if m.PasswordEnv != "" {
+			pw, ok := b.lookupEnv(m.PasswordEnv)
+			if !ok {
+				return MissingSecretError(s, m.PasswordEnv)
+			}
+			args["smtpPassword"] = pulumi.ToSecret(pulumi.String(pw))
+		}
+	}
 	if sec := b.secrets[s.Addr().String()]; sec != nil {
 		args["secrets"] = pulumi.ToSecret(sec.Secrets)
 		deps = append(deps, sec)
@@ -547,6 +564,20 @@ func (b *builder) appSecrets(s *model.Service) error {
 	}
 	b.secrets[s.Addr().String()] = &state
 	return nil
+}
+
+func (b *builder) lookupEnv(name string) (string, bool) {
+	if b.opts.LookupEnv != nil {
+		return b.opts.LookupEnv(name)
+	}
+	return os.LookupEnv(name)
+}
+
+// MissingSecretError says which variable a service's mail relay password
+// should be in: preflight says it at the description's line before the
+// engine starts; the program says it too, for a caller that did not.
+func MissingSecretError(s *model.Service, env string) error {
+	return fmt.Errorf("%s: the mail relay's password is read from the environment variable %s, which is not set: set it (the description never holds the password; the state keeps it encrypted)", s.Addr(), env)
 }
 
 func (b *builder) serverModel(s *model.Service) *model.Server {

@@ -50,12 +50,19 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) { r
 
 func run(t *testing.T, src string) map[string]pulumi.MockResourceArgs {
 	t.Helper()
-	m := &mocks{regs: map[string]pulumi.MockResourceArgs{}}
-	err := pulumi.RunErr(stack.Program(load(t, src), stack.ProgramOptions{Endpoints: map[string]string{"bhs": "http://127.0.0.1:1/1.0"}}), pulumi.WithMocks("cosocial-t", "production", m))
+	regs, err := runWith(t, src, stack.ProgramOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.regs
+	return regs
+}
+
+func runWith(t *testing.T, src string, opts stack.ProgramOptions) (map[string]pulumi.MockResourceArgs, error) {
+	t.Helper()
+	m := &mocks{regs: map[string]pulumi.MockResourceArgs{}}
+	opts.Endpoints = map[string]string{"bhs": "http://127.0.0.1:1/1.0"}
+	err := pulumi.RunErr(stack.Program(load(t, src), opts), pulumi.WithMocks("cosocial-t", "production", m))
+	return m.regs, err
 }
 
 const ovhOnly = `
@@ -204,6 +211,32 @@ func TestProgramRegistersTheDescription(t *testing.T) {
 		if !svc.Inputs[resource.PropertyKey(k)].IsSecret() {
 			t.Errorf("service input %s is not a secret", k)
 		}
+	}
+}
+
+// TestTheMailRelayReachesTheService: the relay's settings go to the
+// deployment, the password read from its variable as a secret; unset, the
+// program refuses rather than deploy an empty one.
+func TestTheMailRelayReachesTheService(t *testing.T) {
+	src := strings.Replace(ovhOnly, "  dns        = dns.zone\n}", "  dns        = dns.zone\n  smtp {\n    host = \"smtp.t.example.ca\"\n    port = 465\n    user = \"postmaster\"\n    password_env = \"T_SMTP\"\n    from = \"n@t.example.ca\"\n  }\n}", 1)
+	env := map[string]string{"T_SMTP": "relay pw"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	regs, err := runWith(t, src, stack.ProgramOptions{LookupEnv: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := regs["service.mastodon.t"]
+	for k, v := range map[string]string{"smtpHost": "smtp.t.example.ca", "smtpUser": "postmaster", "smtpPassword": "relay pw", "smtpFrom": "n@t.example.ca"} {
+		if got := str(svc.Inputs, k); got != v {
+			t.Errorf("service input %s = %q, want %q", k, got, v)
+		}
+	}
+	if svc.Inputs["smtpPort"].NumberValue() != 465 || !svc.Inputs["smtpPassword"].IsSecret() {
+		t.Errorf("smtpPort %v, password secret %v", svc.Inputs["smtpPort"], svc.Inputs["smtpPassword"].IsSecret())
+	}
+	delete(env, "T_SMTP")
+	if _, err := runWith(t, src, stack.ProgramOptions{LookupEnv: lookup}); err == nil || !strings.Contains(err.Error(), "T_SMTP") {
+		t.Errorf("an unset password: %v", err)
 	}
 }
 

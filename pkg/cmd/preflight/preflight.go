@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ func Run(io *iostreams.IOStreams, load func() *config.Result, cat *catalog.Catal
 	if !diags.HasErrors() {
 		judged = policy.Check(res.Description, cat, now)
 		diags = append(diags, judged.Diagnostics...)
+		diags = append(diags, unsetSecrets(res.Description, os.LookupEnv)...)
 		config.SortDiagnostics(diags, res.Description.Files)
 	}
 	views.Diagnostics(io.ErrOut, diags, res.Files, io.ErrColorScheme())
@@ -49,6 +51,26 @@ func Run(io *iostreams.IOStreams, load func() *config.Result, cat *catalog.Catal
 		return nil, exit.ErrSilent
 	}
 	return &Checked{Description: res.Description, Judged: judged, Files: res.Files}, nil
+}
+
+// unsetSecrets are the environment variables the description names for a
+// secret (a mail relay's password) that this shell does not set: the
+// deployment would otherwise write an empty password.
+func unsetSecrets(desc *model.Description, lookup func(string) (string, bool)) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, s := range desc.Services {
+		if s.SMTP == nil || s.SMTP.PasswordEnv == "" {
+			continue
+		}
+		if _, ok := lookup(s.SMTP.PasswordEnv); !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: "The mail relay's password is not set",
+				Detail: fmt.Sprintf("%s sends mail through %s as %q, with the password in the environment variable %s, which this shell does not set. Set it (export %s=…); the description never holds the password, and the state keeps it encrypted.",
+					s.Addr(), s.SMTP.Host, s.SMTP.User, s.SMTP.PasswordEnv, s.SMTP.PasswordEnv),
+				Subject: s.SMTP.Src.Attr("password_env")})
+		}
+	}
+	return diags
 }
 
 // Deps are what every command that drives the engine depends on; each

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +17,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/provider"
 )
 
@@ -91,15 +91,7 @@ func (e Endpoint) region(host string) string {
 	if e.Region != "" {
 		return e.Region
 	}
-	if r, ok := strings.CutSuffix(host, ".digitaloceanspaces.com"); ok && !strings.Contains(r, ".") {
-		return r
-	}
-	if r, ok := strings.CutSuffix(host, ".io.cloud.ovh.net"); ok {
-		if r, ok := strings.CutPrefix(r, "s3."); ok && !strings.Contains(r, ".") {
-			return r
-		}
-	}
-	return "us-east-1"
+	return objectstore.SigningRegion(host)
 }
 
 // countingTransport counts every request either end sends, retries and
