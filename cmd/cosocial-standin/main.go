@@ -1,16 +1,18 @@
 // Command cosocial-standin plays, in the sandbox's containers, the
-// processes of the apps' official images, which the sandbox cannot pull:
+// processes of the apps' images, which the sandbox cannot pull:
 // its mirror registry serves images of this program under the official
 // names. What it is asked to run (Puma, the streaming server, Sidekiq, a
-// Rails task, Castopod's server, Redis) comes from its arguments, the
-// version from the image's STANDIN_VERSION. Servers answer /health and
-// /api/v1/instance with that version; tasks are appended to the log in
+// Rails task, Castopod's server, Pixelfed's Apache, Horizon and artisan
+// tasks, Redis) comes from its arguments, the version from the image's
+// STANDIN_VERSION. Servers answer the apps' health checks, and
+// /api/v1/instance and NodeInfo with that version; tasks are appended to the log in
 // STANDIN_LOG, and fail when a file named fail-<task words>-<version> sits
 // beside it.
 package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -38,13 +40,30 @@ func main() {
 		serve(env("BIND", "127.0.0.1")+":3000", version)
 	case strings.Contains(args, "streaming"):
 		serve(env("BIND", "127.0.0.1")+":4000", version)
+	case args == "" && apacheListen() != "":
+		serve(apacheListen(), version)
 	case args == "" || strings.Contains(args, "castopod"):
 		serve(env("BIND", "127.0.0.1")+":8000", version)
-	case strings.Contains(args, "sidekiq"):
+	case strings.Contains(args, "sidekiq"), strings.Contains(args, "horizon"), strings.Contains(args, "schedule:work"):
 		select {}
 	default:
 		os.Exit(task(args, version))
 	}
+}
+
+// apacheListen is where Pixelfed's image would have Apache listen: the
+// Listen line of the ports.conf its overrides folder puts in place.
+func apacheListen() string {
+	b, err := os.ReadFile("/docker/overrides/etc/apache2/ports.conf")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "Listen" {
+			return f[1]
+		}
+	}
+	return ""
 }
 
 func env(k, def string) string {
@@ -90,6 +109,20 @@ func serve(addr, version string) {
 	})
 	http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "OK") })
 	http.HandleFunc("/api/v1/streaming/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "OK") })
+	// What the container was given, hashed: a test compares it with
+	// what it wrote (a key several lines long arrives whole).
+	http.HandleFunc("/standin/env/", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := os.LookupEnv(strings.TrimPrefix(r.URL.Path, "/standin/env/"))
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "%x", sha256.Sum256([]byte(v)))
+	})
+	http.HandleFunc("/api/service/health-check", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "OK") })
+	http.HandleFunc("/api/nodeinfo/2.0.json", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"version": "2.0", "software": map[string]string{"name": "pixelfed", "version": version}})
+	})
 	http.HandleFunc("/api/v1/instance", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"uri": os.Getenv("LOCAL_DOMAIN"), "version": version, "stand_in": "true"})
 	})

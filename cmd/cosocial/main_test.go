@@ -498,9 +498,12 @@ func TestViolationStopsBeforeAnyRequest(t *testing.T) {
 
 // TestStateInABucket keeps the state in a bucket of the description: the
 // bucket is made outside the stack on first use, the stack folder holds no
-// state, and destroy --include-data leaves the state bucket alone.
+// state, and destroy --include-data leaves the state bucket alone. Its
+// service is Pixelfed, sending mail through a relay whose password only
+// the environment holds: it reaches the server's env file and no output.
 func TestStateInABucket(t *testing.T) {
-	env := standUpEnv(t)
+	const relayPassword = "relay-pass-Lakeside-42"
+	env := append(standUpEnv(t), "LAKESIDE_SMTP_PASSWORD="+relayPassword)
 	dir := t.TempDir()
 	src, err := os.ReadFile("testdata/s3-state.hcl")
 	if err != nil {
@@ -522,12 +525,31 @@ func TestStateInABucket(t *testing.T) {
 	if strings.Contains(out, "bucket.state") {
 		t.Errorf("the state bucket is part of the stack:\n%s", out)
 	}
-	run(0, "plan", "--sandbox", "--detailed-exitcode")
+	out += run(0, "plan", "--sandbox", "--detailed-exitcode")
+	// up waited for Pixelfed's health check through Caddy; its env file
+	// on the machine carries the relay.
+	home := sandboxHomeOf(env)
+	var envFile string
+	filepath.WalkDir(home, func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, "/opt/cosocial/cosocial-pixelfed-lakeside/.env") {
+			envFile = path
+		}
+		return nil
+	})
+	st, err := os.Stat(envFile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("Pixelfed's env file on the machine: %q %v", envFile, err)
+	}
+	if b, _ := os.ReadFile(envFile); !strings.Contains(string(b), "MAIL_PASSWORD='"+relayPassword+"'") || !strings.Contains(string(b), "MAIL_HOST='smtp.lakeside.example.ca'") {
+		t.Errorf("the env file lacks the relay")
+	}
+	if strings.Contains(out, relayPassword) {
+		t.Errorf("the relay's password is in the output")
+	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, ".cosocial", "sandbox", "state")); len(entries) != 0 {
 		t.Errorf("state was written to the stack folder: %v", entries)
 	}
 	run(0, "destroy", "--sandbox", "--include-data", "--confirm", "lakeside.example.ca")
-	home := sandboxHomeOf(env)
 	kept, _ := filepath.Glob(filepath.Join(home, "*", "s3", "data", "lakeside-state", ".pulumi", "stacks", "*", "production.json"))
 	if len(kept) != 1 {
 		t.Fatalf("the state bucket lost the state after destroy: %v", kept)

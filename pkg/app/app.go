@@ -38,6 +38,9 @@ type App struct {
 	// HealthPath answers below 400 once the app serves; VersionPath, when
 	// set, returns JSON whose "version" is the release running.
 	HealthPath, VersionPath string
+	// Files, when set, are more files the project reads from the
+	// service's folder, by path inside it (Pixelfed's Apache ports).
+	Files func(s Spec) (map[string][]byte, error)
 	// Install runs on the first deployment, before the app starts;
 	// PreUpgrade before a new version starts, PostUpgrade once it
 	// answers: the project's documented order for its database.

@@ -28,6 +28,9 @@ func specFor(app string) Spec {
 		Media: &Bucket{Endpoint: "https://s3.bhs.io.cloud.ovh.net", Name: "cosocial-media", AccessKey: "AKIAEXAMPLE", SecretKey: "s3cr3t/key+with=chars"},
 		SMTP:  &SMTP{Host: "smtp.example.ca", Port: 587, User: "notifications", Password: "mail pass'word", From: "notifications@cosocial.ca"},
 	}
+	if app == "pixelfed" {
+		s.Name, s.Version, s.Domain, s.MediaHost = "photos", "0.12.4", "photos.cosocial.ca", "pixmedia.cosocial.ca"
+	}
 	if app == "castopod" {
 		s.Name, s.Version, s.Domain, s.MediaHost = "podcasts", "1.13.2", "podcasts.cosocial.ca", ""
 		s.Database = Database{Engine: "mysql", Host: "mysql-abc.database.cloud.ovh.net", Port: 20184, Name: "castopod", User: "castopod", Password: `p@ss w0rd'$HOME#;{x}`}
@@ -40,7 +43,7 @@ func specFor(app string) Spec {
 // (compose-go) for the compose and env files, with every setting read
 // back exactly as written, and `caddy validate` for the proxy's config.
 func TestRenderedFilesPassTheProjectsTools(t *testing.T) {
-	if len(Names()) < 2 {
+	if len(Names()) < 3 {
 		t.Fatalf("apps registered: %v", Names())
 	}
 	for _, name := range Names() {
@@ -78,7 +81,7 @@ func TestRenderedFilesPassTheProjectsTools(t *testing.T) {
 				if svc.NetworkMode != "host" {
 					t.Errorf("service %s is not on the host's network (podman with runc here needs it)", svc.Name)
 				}
-				if !strings.HasSuffix(svc.Image, ":v"+s.Version) && !strings.HasSuffix(svc.Image, ":"+s.Version) {
+				if !strings.HasSuffix(svc.Image, ":v"+s.Version) && !strings.HasSuffix(svc.Image, ":"+s.Version) && !strings.Contains(svc.Image, ":v"+s.Version+"-") {
 					continue
 				}
 				appServices++
@@ -253,7 +256,7 @@ func TestBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 // another region than its host's, and the region is nowhere else in the
 // description.
 func TestTheMediaRegionIsTheEndpoints(t *testing.T) {
-	for app, key := range map[string]string{"mastodon": "S3_REGION", "castopod": "CP_MEDIA_S3_REGION"} {
+	for app, key := range map[string]string{"mastodon": "S3_REGION", "castopod": "CP_MEDIA_S3_REGION", "pixelfed": "AWS_DEFAULT_REGION"} {
 		for endpoint, want := range map[string]string{
 			"https://s3.bhs.io.cloud.ovh.net": "bhs", "https://tor1.digitaloceanspaces.com": "tor1", "http://127.0.0.1:7070": "us-east-1",
 		} {

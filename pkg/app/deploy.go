@@ -148,17 +148,23 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 	if err := run("mkdir -p " + remote.ShellQuote(dir) + " && chmod 700 " + remote.ShellQuote(dir)); err != nil {
 		return res, fmt.Errorf("making %s: %w", dir, err)
 	}
+	var quoted []string
+	for _, f := range d.Files.written() {
+		quoted = append(quoted, remote.ShellQuote(f.name))
+	}
+	names := strings.Join(quoted, " ")
 	if d.Previous != "" {
 		// The running version's files, for a rollback.
-		if err := run(fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f ] || cp -p $f $f.previous; done", remote.ShellQuote(dir), remote.ShellQuote(d.Files.EnvName))); err != nil {
+		if err := run(fmt.Sprintf("cd %s && for f in %s; do [ ! -f $f ] || cp -p $f $f.previous; done", remote.ShellQuote(dir), names)); err != nil {
 			return res, fmt.Errorf("keeping the running version's files: %w", err)
 		}
 	}
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{{d.Files.EnvName, d.Files.Env, 0o600}, {"compose.yaml", d.Files.Compose, 0o644}, {"Caddyfile", d.Files.Caddyfile, 0o644}} {
+	for _, f := range d.Files.written() {
+		if sub := path.Dir(f.name); sub != "." {
+			if err := run("mkdir -p " + remote.ShellQuote(path.Join(dir, sub))); err != nil {
+				return res, fmt.Errorf("making %s: %w", sub, err)
+			}
+		}
 		if err := sh.WriteFile(ctx, path.Join(dir, f.name), f.data, f.mode); err != nil {
 			return res, fmt.Errorf("writing %s: %w", f.name, err)
 		}
@@ -169,7 +175,7 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 		if d.Previous == "" {
 			return res, cause
 		}
-		restore := fmt.Sprintf("cd %s && for f in compose.yaml Caddyfile %s; do [ ! -f $f.previous ] || mv $f.previous $f; done", remote.ShellQuote(dir), remote.ShellQuote(d.Files.EnvName))
+		restore := fmt.Sprintf("cd %s && for f in %s; do [ ! -f $f.previous ] || mv $f.previous $f; done", remote.ShellQuote(dir), names)
 		if err := run(restore + " && " + d.compose("up -d --remove-orphans")); err != nil {
 			return res, fmt.Errorf("%w; putting %s back failed too: %v", cause, d.Previous, err)
 		}
@@ -350,10 +356,20 @@ func appGet(a *App, s Spec, path string, quiet bool) string {
 
 // reportedVersion reads the "version" of the JSON the app answered at
 // where.
+// reportedVersion reads the release from Mastodon's /api/v1/instance
+// ("version") or a NodeInfo document ("software": {"version"}), which
+// Pixelfed's own instance API words as a Mastodon compatibility string.
 func reportedVersion(where, body string) (string, error) {
-	var inst struct{ Version string }
+	var inst struct {
+		Version  string
+		Software struct{ Version string }
+	}
 	if err := json.Unmarshal([]byte(body), &inst); err != nil {
 		return "", fmt.Errorf("%s: %w", where, err)
+	}
+	// NodeInfo's own "version" is its schema's (2.0).
+	if inst.Software.Version != "" {
+		return inst.Software.Version, nil
 	}
 	return inst.Version, nil
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -351,5 +352,81 @@ func TestCastopodIsDeployedAndItsSettingsChange(t *testing.T) {
 	// Castopod's image runs its own migrations: the tool ran no task.
 	if b, err := os.ReadFile(filepath.Join(s.dir, "media/standin.log")); err == nil {
 		t.Fatalf("tasks were run for Castopod: %s", b)
+	}
+}
+
+// TestPixelfedIsDeployedAndUpgraded deploys Pixelfed with the image's
+// Apache moved behind Caddy, its first-time tasks run by the tool (the
+// image's own would make an APP_KEY of its own), then upgrades it with
+// the migrations Pixelfed's docs order; the OAuth key, several lines of
+// PEM, reaches the containers whole.
+func TestPixelfedIsDeployedAndUpgraded(t *testing.T) {
+	var images []standIn
+	for _, v := range []string{"0.12.4", "0.12.5"} {
+		images = append(images, standIn{"ghcr.io/jippi/docker-pixelfed:v" + v + "-apache-8.4-bookworm", v, "/var/www/storage/standin.log"})
+	}
+	s := newAppServer(t, images...)
+	ctx := context.Background()
+	spec := specFor("pixelfed")
+	spec.Domain, spec.MediaHost, spec.InternalTLS, spec.Address = "photos.cosocial.test", "", true, s.address
+	secrets, _, err := MakeSecrets("pixelfed", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Deployment{Spec: spec, Dir: s.dir, Compose: s.compose, HealthTimeout: time.Minute}
+	t.Cleanup(func() { s.sh.Run(context.Background(), d.compose("down --remove-orphans")) })
+	nodeinfo := func() string {
+		t.Helper()
+		var body string
+		waitFor(t, time.Minute, "Pixelfed over TLS", func() bool {
+			body, err = overTLS(t, s, spec.Domain, "/api/nodeinfo/2.0.json")
+			return err == nil
+		})
+		v, err := reportedVersion("nodeinfo", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	log := func() string {
+		b, _ := os.ReadFile(filepath.Join(s.dir, "storage/standin.log"))
+		return string(b)
+	}
+	for _, step := range []struct{ version, previous, log string }{
+		{"0.12.4", "", "0.12.4 gosu www-data php artisan migrate --force SKIP_POST_DEPLOYMENT_MIGRATIONS=\n" +
+			"0.12.4 gosu www-data php artisan import:cities SKIP_POST_DEPLOYMENT_MIGRATIONS=\n" +
+			"0.12.4 gosu www-data php artisan instance:actor SKIP_POST_DEPLOYMENT_MIGRATIONS=\n"},
+		{"0.12.5", "0.12.4", "0.12.5 gosu www-data php artisan migrate --force SKIP_POST_DEPLOYMENT_MIGRATIONS=\n"},
+	} {
+		want := log() + step.log
+		d.Spec.Version, d.Previous = step.version, step.previous
+		if d.Files, err = Render(d.Spec, secrets); err != nil {
+			t.Fatal(err)
+		}
+		res, err := Deploy(ctx, s.sh, d)
+		t.Logf("deploy %s: %q", step.version, res.Steps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := nodeinfo(); got != step.version {
+			t.Fatalf("NodeInfo reports %q, want %s", got, step.version)
+		}
+		if body, err := overTLS(t, s, spec.Domain, "/api/service/health-check"); err != nil || body != "OK" {
+			t.Fatalf("health check through Caddy: %q, %v", body, err)
+		}
+		if log() != want {
+			t.Fatalf("tasks:\n%s\nwant\n%s", log(), want)
+		}
+	}
+	ports, _ := os.ReadFile(filepath.Join(s.dir, "overrides/etc/apache2/ports.conf"))
+	if !strings.Contains(string(ports), "Listen "+s.address+":8080\n") {
+		t.Errorf("Apache's ports.conf:\n%s", ports)
+	}
+	body, err := overTLS(t, s, spec.Domain, "/standin/env/PASSPORT_PRIVATE_KEY")
+	if want := fmt.Sprintf("%x", sha256.Sum256([]byte(secrets["PASSPORT_PRIVATE_KEY"]))); err != nil || body != want {
+		t.Errorf("the OAuth key in the container: %q, %v; want the one written (%d lines)", body, err, strings.Count(secrets["PASSPORT_PRIVATE_KEY"], "\n"))
+	}
+	if v, err := Running(ctx, s.sh, d.Spec, s.dir); err != nil || v != "0.12.5" {
+		t.Fatalf("Running = %q, %v; want 0.12.5", v, err)
 	}
 }

@@ -3,7 +3,9 @@ package app
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +21,23 @@ type Files struct {
 	EnvName   string
 	Env       []byte
 	Caddyfile []byte
+	// Extra are the project's own files, by path in the folder.
+	Extra map[string][]byte
+}
+
+// written is every file in the order Deploy writes them, with its mode.
+func (f Files) written() []file {
+	out := []file{{f.EnvName, f.Env, 0o600}, {"compose.yaml", f.Compose, 0o644}, {"Caddyfile", f.Caddyfile, 0o644}}
+	for _, name := range slices.Sorted(maps.Keys(f.Extra)) {
+		out = append(out, file{name, f.Extra[name], 0o644})
+	}
+	return out
+}
+
+type file struct {
+	name string
+	data []byte
+	mode os.FileMode
 }
 
 var (
@@ -72,6 +91,11 @@ func Render(s Spec, secrets map[string]string) (Files, error) {
 	}
 	if f.Caddyfile, err = execute("apps/Caddyfile.tmpl", proxy); err != nil {
 		return Files{}, err
+	}
+	if a.Files != nil {
+		if f.Extra, err = a.Files(s); err != nil {
+			return Files{}, err
+		}
 	}
 	f.EnvName = a.EnvFile
 	header := fmt.Sprintf("%s %s for %s, written by cosocial from the stack's outputs.\nIt holds the app's passwords and keys: mode 0600, never copy it elsewhere.", a.Name, s.Version, s.Domain)

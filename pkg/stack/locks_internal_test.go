@@ -2,11 +2,13 @@ package stack
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestALockOfAKilledEngineIsRemoved: the lock a killed engine left on a
@@ -28,6 +30,17 @@ func TestALockOfAKilledEngineIsRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { live.Process.Kill(); live.Wait() })
+	// Until the child has exec'd, its command line is this test's.
+	for i := 0; ; i++ {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", live.Process.Pid))
+		if strings.Contains(string(b), "pulumi-engine-stand-in") {
+			break
+		}
+		if i == 6000 {
+			t.Fatalf("the stand-in engine never exec'd: %q", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	dir := t.TempDir()
 	locks := filepath.Join(dir, ".pulumi", "locks", "organization", "cosocial-northwind", "production")

@@ -49,12 +49,19 @@ dns "zone" {
   ttl      = 60
 }
 
-service "mastodon" "lakeside" {
+service "pixelfed" "lakeside" {
   domain     = "lakeside.example.ca"
-  version    = "4.3.2"
+  version    = "0.12.4"
   server     = server.web
   database   = database.main
   media      = bucket.media
   media_host = "media.lakeside.example.ca"
   dns        = dns.zone
+
+  smtp {
+    host         = "smtp.lakeside.example.ca"
+    user         = "postmaster@lakeside.example.ca"
+    password_env = "LAKESIDE_SMTP_PASSWORD"
+    from         = "photos@lakeside.example.ca"
+  }
 }

@@ -50,13 +50,15 @@ type mirror struct {
 
 // standIns are the images the mirror serves, by repository (as podman
 // asks for it, without the registry's name); the tag is the version.
-var standIns = map[string]struct{ log string }{
-	"mastodon/mastodon":           {"/mastodon/public/system/standin.log"},
-	"mastodon/mastodon-streaming": {"/mastodon/public/system/standin.log"},
+var standIns = map[string]struct{ log, tagSuffix string }{
+	"mastodon/mastodon":           {log: "/mastodon/public/system/standin.log"},
+	"mastodon/mastodon-streaming": {log: "/mastodon/public/system/standin.log"},
 	// The volume the Castopod template mounts for its media.
-	"castopod/castopod": {"/var/www/castopod/public/media/standin.log"},
-	"library/redis":     {"/data/standin.log"},
-	"redis":             {"/data/standin.log"},
+	"castopod/castopod": {log: "/var/www/castopod/public/media/standin.log"},
+	// Its tags name the runtime after the release.
+	"jippi/docker-pixelfed": {log: "/var/www/storage/standin.log", tagSuffix: "-apache-8.4-bookworm"},
+	"library/redis":         {log: "/data/standin.log"},
+	"redis":                 {log: "/data/standin.log"},
 }
 
 // caddyRepos are served with Debian's Caddy, which really serves TLS.
@@ -142,7 +144,7 @@ func manifestRequest(p string) (repo, tag string, ok bool) {
 	return repo, tag, true
 }
 
-var errNotMirrored = errors.New("it serves stand-ins for Mastodon, Castopod, Redis and Caddy only")
+var errNotMirrored = errors.New("it serves stand-ins for Mastodon, Castopod, Pixelfed, Redis and Caddy only")
 
 func (m *mirror) ensure(ctx context.Context, repo, tag string) error {
 	_, standIn := standIns[repo]
@@ -199,7 +201,8 @@ func (m *mirror) image(repo, tag string) (v1.Image, error) {
 		cfg.Cmd = []string{"run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"}
 	} else {
 		layer, err = m.layer("standin", m.standInFiles)
-		cfg.Env = append(cfg.Env, "STANDIN_VERSION="+strings.TrimPrefix(tag, "v"), "STANDIN_LOG="+standIns[repo].log)
+		version := strings.TrimSuffix(strings.TrimPrefix(tag, "v"), standIns[repo].tagSuffix)
+		cfg.Env = append(cfg.Env, "STANDIN_VERSION="+version, "STANDIN_LOG="+standIns[repo].log)
 		cfg.Entrypoint = []string{"/standin"}
 	}
 	if err != nil {
