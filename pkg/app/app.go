@@ -18,6 +18,11 @@ import (
 type App struct {
 	// Name is the service block's first label: service "mastodon" "…".
 	Name string
+	// Example is a release number as the project tags it, for messages.
+	Example string
+	// Releases are the project's release notes that matter before an
+	// upgrade, oldest first (releases.go).
+	Releases []Release
 	// EnvFile is the env file's name beside the compose file, as the
 	// project's own docs name it.
 	EnvFile string

@@ -14,6 +14,7 @@ import (
 func init() {
 	Register(&App{
 		Name:      "castopod",
+		Example:   `"1.13.2"`,
 		EnvFile:   ".env",
 		AppPort:   8000,
 		RedisPort: 6380,

@@ -11,6 +11,8 @@ import (
 func init() {
 	Register(&App{
 		Name:      "mastodon",
+		Example:   `"4.3.2"`,
+		Releases:  mastodonReleases,
 		EnvFile:   ".env.production",
 		AppPort:   3000,
 		Routes:    []Route{{Path: "/api/v1/streaming*", Port: 4000}},

@@ -23,6 +23,7 @@ func init() {
 	migrate := Task{Service: "tasks", Command: "gosu www-data php artisan migrate --force"}
 	Register(&App{
 		Name:      "pixelfed",
+		Example:   `"0.12.4"`,
 		EnvFile:   ".env",
 		AppPort:   8080,
 		RedisPort: 6381,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/cosocial/cosocial/pkg/app"
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/didyoumean"
 	"github.com/cosocial/cosocial/pkg/model"
@@ -193,6 +194,24 @@ func (c *checker) services() {
 		c.serviceZone(s)
 		c.mediaHost(s)
 		c.mailRelay(s)
+		c.serviceRelease(s)
+	}
+}
+
+// serviceRelease: a version the project never tagged, or one its notes
+// say the database is too old for, fails at plan or halfway through up;
+// say it at the version's line instead.
+func (c *checker) serviceRelease(s *model.Service) {
+	if s.Version == "" {
+		return
+	}
+	var engine string
+	var dbMajor int
+	if r, _ := c.ix.Resources[s.Database.Addr].(*model.Database); r != nil {
+		engine, dbMajor = r.Engine, mustMajor(r.Version, 0)
+	}
+	if err := app.CheckRelease(s.App, s.Version, engine, dbMajor); err != nil {
+		c.errorf(s.Src.Attr("version"), "Release not deployable", "%s.", strings.TrimSuffix(err.Error(), "."))
 	}
 }
 

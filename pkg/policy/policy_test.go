@@ -343,7 +343,7 @@ func TestDomainRules(t *testing.T) {
 			extra: "server \"s\" {\n  provider = provider.bhs\n  flavor = \"b3-8\"\n  image = \"Debian 12\"\n}\n" +
 				"database \"d\" {\n  provider = provider.bhs\n  engine = \"postgresql\"\n  version = \"16\"\n  plan = \"essential\"\n  flavor = \"db1-4\"\n  disk_gb = 80\n}\n" +
 				"dns \"z\" {\n  provider = provider.bhs\n  zone = \"other.ca\"\n}\n" +
-				"service \"pixelfed\" \"p\" {\n  domain = \"pix.t.example.ca\"\n  version = \"0.12\"\n  server = server.s\n  database = database.d\n  dns = dns.z\n}\n",
+				"service \"pixelfed\" \"p\" {\n  domain = \"pix.t.example.ca\"\n  version = \"0.12.4\"\n  server = server.s\n  database = database.d\n  dns = dns.z\n}\n",
 			summary: "Domain outside the zone",
 		},
 	}
@@ -393,7 +393,7 @@ func TestPixelfedTakesEitherEngine(t *testing.T) {
 		version := map[string]string{"postgresql": "16", "mysql": "8"}[engine]
 		res := judgeSrc(t, desc("", "server \"s\" {\n  provider = provider.bhs\n  flavor = \"b3-8\"\n  image = \"Debian 12\"\n}\n"+
 			"database \"d\" {\n  provider = provider.bhs\n  engine = \""+engine+"\"\n  version = \""+version+"\"\n  plan = \"essential\"\n  flavor = \"db1-4\"\n  disk_gb = 80\n}\n"+
-			"service \"pixelfed\" \"p\" {\n  domain = \"pix.t.example.ca\"\n  version = \"0.12\"\n  server = server.s\n  database = database.d\n}\n"))
+			"service \"pixelfed\" \"p\" {\n  domain = \"pix.t.example.ca\"\n  version = \"0.12.4\"\n  server = server.s\n  database = database.d\n}\n"))
 		if res.Blocked() {
 			t.Errorf("pixelfed on %s: %v", engine, res.Diagnostics)
 		}
@@ -532,5 +532,32 @@ func TestAMailRelayIsNamedAsNotJudged(t *testing.T) {
 	}
 	if got := find(judgeSrc(t, desc(pol, strings.Replace(svc, "  smtp {\n    host = \"smtp.relay.example.com\"\n    from = \"n@t.example.ca\"\n  }\n", "", 1))).Diagnostics, hcl.DiagWarning, "Mail relay not judged by the residency policy"); len(got) != 0 {
 		t.Errorf("a service without a relay: %v", got)
+	}
+}
+
+// TestAReleaseTheDatabaseCannotRunIsRefused: Mastodon's notes give each
+// line's oldest PostgreSQL; a version that is no release number is refused
+// at its line too.
+func TestAReleaseTheDatabaseCannotRunIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		version, pg string
+		want        string // "" when it may go ahead
+	}{
+		{"4.3.2", "12", ""},
+		{"4.4.0", "13", ""},
+		{"4.5.1", "13", "Mastodon 4.5.1 needs PostgreSQL 14 or newer; the database is PostgreSQL 13"},
+		{"4.4.3", "12", "needs PostgreSQL 13 or newer"},
+		{"4.3", "16", `"4.3" is not a release number`},
+	} {
+		src := "server \"s\" {\n  provider = provider.bhs\n  flavor = \"b3-8\"\n  image = \"Debian 12\"\n}\n" +
+			"database \"d\" {\n  provider = provider.bhs\n  engine = \"postgresql\"\n  version = \"" + tc.pg + "\"\n  plan = \"essential\"\n  flavor = \"db1-4\"\n  disk_gb = 80\n}\n" +
+			"service \"mastodon\" \"m\" {\n  domain = \"m.t.example.ca\"\n  version = \"" + tc.version + "\"\n  server = server.s\n  database = database.d\n}\n"
+		got := find(judgeSrc(t, desc("", src)).Diagnostics, hcl.DiagError, "Release not deployable")
+		switch {
+		case tc.want == "" && len(got) != 0:
+			t.Errorf("%s on PostgreSQL %s: %v", tc.version, tc.pg, got)
+		case tc.want != "" && (len(got) != 1 || !strings.Contains(got[0].Detail, tc.want) || got[0].Subject == nil):
+			t.Errorf("%s on PostgreSQL %s: want %q, got %v", tc.version, tc.pg, tc.want, got)
+		}
 	}
 }

@@ -127,6 +127,9 @@ func appType(name string) *resourceType {
 			if olderRelease(news.str("version"), olds.str("version")) {
 				return []failure{{"version", fmt.Sprintf("version %s is older than %s, which runs now and migrated the database: an app is never downgraded by cosocial", news.str("version"), olds.str("version"))}}
 			}
+			if err := app.CheckUpgrade(name, olds.str("version"), news.str("version")); err != nil {
+				return []failure{{"version", err.Error()}}
+			}
 			return nil
 		},
 		create: func(ctx context.Context, _ clouds, in props) (string, resource.PropertyMap, error) {

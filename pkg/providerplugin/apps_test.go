@@ -45,6 +45,13 @@ func TestAppVersionChangesAreUpgradesNeverDowngrades(t *testing.T) {
 	if f := rt.validate(props(in("4.2.9")), props(in("4.3.0"))); len(f) != 0 {
 		t.Errorf("4.2.9 → 4.3.0: %v", f)
 	}
+	// Mastodon's notes: 4.4 is reached from 4.3 only, without downtime.
+	if f := rt.validate(props(in("4.2.9")), props(in("4.4.1"))); len(f) != 1 || !strings.Contains(f[0].reason, "last 4.3 release first") || !strings.Contains(f[0].reason, "releases/tag/v4.4.0") {
+		t.Errorf("4.2.9 → 4.4.1: %v", f)
+	}
+	if f := rt.validate(props(in("4.3.8")), props(in("4.4.1"))); len(f) != 0 {
+		t.Errorf("4.3.8 → 4.4.1: %v", f)
+	}
 }
 
 // The sandbox's ssh_config says where a server's sshd listens; only the
