@@ -75,7 +75,7 @@ demo: build test-deps
 	./$(BIN) plan --sandbox --detailed-exitcode -f $(DEMO); \
 	echo; echo "== Taking it down, data included"; \
 	./$(BIN) destroy --sandbox --include-data --confirm northwind.example.ca -f $(DEMO); \
-	echo; echo "== CoSocial's whole target on the sandbox: servers and media at the Canadian-owned OpenStack cloud, PostgreSQL, MySQL and DNS at OVHcloud"; \
+	echo; echo "== CoSocial's whole target on the sandbox: servers and media at the Canadian-owned OpenStack cloud, PostgreSQL, MySQL and DNS at OVHcloud; Castopod answers, Mastodon waits, stopped, for the migration's cutover"; \
 	./$(BIN) up --sandbox --yes -f $(TARGET); \
 	./$(BIN) plan --sandbox --detailed-exitcode -f $(TARGET); \
 	./$(BIN) destroy --sandbox --include-data --confirm cosocial.ca -f $(TARGET)

@@ -67,7 +67,7 @@ func TestMigrateRehearsalOnTheSandbox(t *testing.T) {
 		t.Fatalf("cutover with blockers:\n%s", out)
 	}
 	out = step(1, "migrate", "run", "--sandbox", "--yes", "--ignore-blockers")
-	if !strings.Contains(out, "the sandbox's servers run no SSH") {
+	if !strings.Contains(out, "the sandbox's DigitalOcean runs no app to move") {
 		t.Fatalf("cutover on the sandbox:\n%s", out)
 	}
 }

@@ -126,12 +126,19 @@ func TestCoSocialTargetOnTheSandbox(t *testing.T) {
 	for _, want := range []string{
 		"✓ server.web created", "✓ server.podcasts created", "✓ database.main created", "✓ database.podcasts created",
 		"✓ bucket.media created", "✓ bucket.podcasts created", "creating the state bucket cosocial-state",
-		// The services, deployed and answering through Caddy over TLS.
-		"✓ service.mastodon.cosocial created", "Caddy answers https://cosocial.ca/health",
+		// Castopod, new, deployed and answering through Caddy over TLS;
+		// Mastodon, whose server the migration moves, staged: started
+		// now, it would write into the database being copied to.
 		"✓ service.castopod.podcasts created", "Caddy answers https://podcasts.cosocial.ca/",
+		"✓ service.mastodon.cosocial created", "mastodon starts at the migration's cutover",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("up output lacks %q", want)
+		}
+	}
+	for _, never := range []string{"Caddy answers https://cosocial.ca/", "rails db:prepare"} {
+		if strings.Contains(out, never) {
+			t.Errorf("Mastodon was started before the cutover: %q", never)
 		}
 	}
 	if t.Failed() {

@@ -36,6 +36,11 @@ type Deployment struct {
 	Compose string
 	// Previous is the version running now; empty on the first deployment.
 	Previous string
+	// Stage writes the files and pulls the images, and starts nothing:
+	// a service whose data a migration has not moved yet. Started now,
+	// it would migrate an empty database and write into the one being
+	// copied to, forking the service.
+	Stage bool
 	// Progress, when set, is told each step as it is done: a first
 	// deployment pulls images for minutes.
 	Progress func(step string)
@@ -170,6 +175,13 @@ func Deploy(ctx context.Context, sh Shell, d Deployment) (Result, error) {
 		}
 	}
 	step("files written to %s (%s with mode 0600)", dir, d.Files.EnvName)
+	if d.Stage {
+		if err := run(d.compose("pull --quiet")); err != nil {
+			return res, fmt.Errorf("pulling %s %s's images: %w", a.Name, d.Spec.Version, err)
+		}
+		step("images pulled; %s starts at the migration's cutover, on the data moved", a.Name)
+		return res, nil
+	}
 
 	rollback := func(cause error) (Result, error) {
 		if d.Previous == "" {

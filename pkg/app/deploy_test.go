@@ -254,6 +254,19 @@ func TestMastodonIsDeployedUpgradedAndRolledBack(t *testing.T) {
 		return string(b)
 	}
 
+	// Staged, as up leaves a service a migration moves: the files and
+	// images are there, nothing runs, no task touched the database.
+	d.Stage = true
+	if res, err := deploy("4.3.2", ""); err != nil || len(res.Steps) != 2 {
+		t.Fatalf("staged: %q, %v", res.Steps, err)
+	}
+	d.Stage = false
+	if _, err := os.Stat(filepath.Join(s.dir, ".env.production")); err != nil {
+		t.Fatalf("staged, the env file: %v", err)
+	}
+	if ps, _, err := s.sh.Run(ctx, d.compose("ps -q")); err != nil || strings.TrimSpace(ps) != "" || log() != "" {
+		t.Fatalf("staged, yet running %q (%v), tasks run: %q", ps, err, log())
+	}
 	if _, err := deploy("4.3.2", ""); err != nil {
 		t.Fatal(err)
 	}

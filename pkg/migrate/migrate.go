@@ -9,10 +9,13 @@ package migrate
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/app"
+	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/objectstore"
 )
@@ -253,6 +256,19 @@ func MakePlan(in Input) *Plan {
 // Redis, the TLS certificates) and the tasks a new server needs once the
 // service runs there.
 func (p *Plan) manual(in Input) {
+	if svc := MovedService(in.Target); svc != nil && svc.App == model.AppMastodon {
+		// The app cosocial deployed: Caddy gets its own certificate, and
+		// Mastodon's tasks run in the deployment's Compose project.
+		tasks := app.ComposeCommand(app.Spec{App: svc.App, Name: svc.Name}, "", "run --rm --no-deps tasks bin/tootctl")
+		p.Manual = append(p.Manual,
+			"Before the window, at the source: let Sidekiq drain (its queues live in the source's Redis and are not moved; the target's Redis starts empty): "+
+				"`redis-cli llen queue:default` (and queue:push, queue:pull, queue:mailers) should reach 0 once new posts stop.",
+			fmt.Sprintf("After switch-dns, at the target: `%s feeds build` (home feeds live in Redis), and with Elasticsearch `%s search deploy`. "+
+				"Caddy there asks Let's Encrypt for %s's certificate itself once the name resolves to it.", tasks, tasks, svc.Domain),
+		)
+		p.cnames(in)
+		return
+	}
 	domain := ""
 	for _, s := range in.Target.Services {
 		if domain == "" {
@@ -267,6 +283,12 @@ func (p *Plan) manual(in Input) {
 		"After switch-dns, at the target, as the mastodon user in ~/live: `RAILS_ENV=production bin/tootctl feeds build` (home feeds live in Redis), "+
 			"and with Elasticsearch `RAILS_ENV=production bin/tootctl search deploy`.",
 	)
+	p.cnames(in)
+}
+
+// cnames: a CNAME to anything but a switched host is left pointing where
+// it did.
+func (p *Plan) cnames(in Input) {
 	switched := map[string]bool{}
 	for _, r := range in.Facts.Records {
 		if r.Type == "A" || r.Type == "AAAA" {
@@ -388,4 +410,59 @@ func Round(d time.Duration) string {
 		return fmt.Sprintf("%d min", m)
 	}
 	return fmt.Sprintf("%d s", sec)
+}
+
+// JournalDir is where a migration's journals are kept: beside the
+// target's stack, one folder per migration.
+func JournalDir(stackDir string, m *model.Migration) string {
+	return filepath.Join(stackDir, "migrations", m.Name)
+}
+
+// AwaitingCutover are the services of the target (by address) whose
+// server is moved by its migration, while the cutover has not switched
+// the DNS: up writes their files and starts nothing, since started they
+// would write into the database being copied to. Nil once the cutover is
+// done, or without a migration.
+func AwaitingCutover(target *model.Description, stackDir string) map[string]bool {
+	m := target.Migration
+	if m == nil || m.Source == nil {
+		return nil
+	}
+	steps, _ := journal.Read(filepath.Join(JournalDir(stackDir, m), "journal.json"))
+	for _, s := range steps {
+		if s.Name == "switch-dns" && s.State == journal.Done {
+			return nil
+		}
+	}
+	pairs, _, _ := Pairs(target)
+	moved := map[string]bool{}
+	for _, p := range pairs {
+		if p.Addr.Kind == model.KindServer {
+			moved[p.Addr.Name] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, s := range target.Services {
+		if moved[s.Server.Name] {
+			out[s.Addr().String()] = true
+		}
+	}
+	return out
+}
+
+// MovedService is the target's service on the server its migration moves:
+// the app the cutover stops at the source and starts at the target.
+func MovedService(target *model.Description) *model.Service {
+	pairs, _, _ := Pairs(target)
+	for _, p := range pairs {
+		if p.Addr.Kind != model.KindServer {
+			continue
+		}
+		for _, s := range target.Services {
+			if s.Server.Name == p.Addr.Name {
+				return s
+			}
+		}
+	}
+	return nil
 }

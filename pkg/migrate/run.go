@@ -23,6 +23,14 @@ import (
 type App struct {
 	Stop, Start string // shell commands, run as the SSH user
 	EnvFile     string
+	// Secrets, at a target cosocial deployed, name the settings the app
+	// made once (SECRET_KEY_BASE, OTP_SECRET, the VAPID and Active Record
+	// keys): the deployment's env file already points at the target's
+	// database and bucket, and the cutover puts the source's values of
+	// these in it, since sessions, two-factor codes, push subscriptions
+	// and encrypted columns were made with them. Empty for a target set
+	// up by hand, whose env file is the source's, rewritten.
+	Secrets []string
 }
 
 // Mastodon is a standard Mastodon install: its three systemd units and
@@ -57,9 +65,14 @@ type Runner struct {
 	Public      map[string]bool // buckets whose objects are public-read
 	LowDowntime bool
 	Width       int
-	// Source and Target are the app's servers; App how it runs there.
+	// Source and Target are the app's servers; App how it runs at the
+	// source, TargetApp at the target (App's commands when empty).
 	Source, Target Shell
-	App            App
+	App, TargetApp App
+	// Adopt records the source's secrets as the target service's own
+	// (its secrets resource in the stack), before they are written at
+	// the target: a later up must write the same ones.
+	Adopt func(ctx context.Context, secrets map[string]string) error
 	// HealthURL is the target app's base URL, as its health check reaches
 	// it; HTTP the client that does.
 	HealthURL string
@@ -215,6 +228,9 @@ func (r *Runner) windowSteps() []journal.Step {
 	// until start-target, and a setting still naming the source stops the
 	// window before members lose a second of service.
 	steps = append(steps, journal.Step{Name: "rewrite-env", Do: func(ctx context.Context) (string, error) {
+		if len(r.target().Secrets) > 0 {
+			return r.carrySecrets(ctx)
+		}
 		old, err := r.Source.ReadFile(ctx, r.App.EnvFile)
 		if err != nil {
 			return "", fmt.Errorf("reading the app's environment at the source: %w", err)
@@ -339,8 +355,8 @@ func (r *Runner) windowSteps() []journal.Step {
 	}
 	steps = append(steps,
 		journal.Step{Name: "start-target", Do: func(ctx context.Context) (string, error) {
-			return "the app is started at the target", run(ctx, r.Target, r.App.Start)
-		}, Undo: func(ctx context.Context) error { return run(ctx, r.Target, r.App.Stop) }},
+			return "the app is started at the target", run(ctx, r.Target, r.target().Start)
+		}, Undo: func(ctx context.Context) error { return run(ctx, r.Target, r.target().Stop) }},
 		journal.Step{Name: "health-check", Do: func(ctx context.Context) (string, error) {
 			limit := r.HealthTimeout
 			if limit == 0 {
@@ -363,6 +379,76 @@ func (r *Runner) windowSteps() []journal.Step {
 		}},
 	)
 	return steps
+}
+
+// target is how the app runs at the target.
+func (r *Runner) target() App {
+	if r.TargetApp.Start == "" {
+		t := r.App
+		t.EnvFile = r.TargetApp.EnvFile
+		if t.EnvFile == "" {
+			t.EnvFile = r.App.EnvFile
+		}
+		t.Secrets = r.TargetApp.Secrets
+		return t
+	}
+	return r.TargetApp
+}
+
+// carrySecrets writes the source's secrets into the env file cosocial
+// deployed at the target, after recording them in the stack; every other
+// setting stays the deployment's, which names the target's database and
+// bucket.
+func (r *Runner) carrySecrets(ctx context.Context) (string, error) {
+	t := r.target()
+	srcEnv, err := r.Source.ReadFile(ctx, r.App.EnvFile)
+	if err != nil {
+		return "", fmt.Errorf("reading the app's environment at the source: %w", err)
+	}
+	source, err := remote.ParseEnv(srcEnv)
+	if err != nil {
+		return "", err
+	}
+	tgtEnv, err := r.Target.ReadFile(ctx, t.EnvFile)
+	if err != nil {
+		return "", fmt.Errorf("reading the env file the deployment wrote at the target (run up first): %w", err)
+	}
+	carried := map[string]string{}
+	for _, k := range t.Secrets {
+		if v := source[k]; v != "" {
+			carried[k] = v
+		}
+	}
+	if len(carried) == 0 {
+		return "", fmt.Errorf("the source's %s holds none of the app's secrets (%s): it is not the app's env file, and the target would start with secrets no member's session or key was made with", r.App.EnvFile, strings.Join(t.Secrets, ", "))
+	}
+	// The instance's names are its identity to every other server: the
+	// deployment's must be the source's, or followers are orphaned.
+	target, err := remote.ParseEnv(tgtEnv)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range []string{"LOCAL_DOMAIN", "WEB_DOMAIN", "S3_ALIAS_HOST"} {
+		if source[k] != "" && source[k] != target[k] {
+			return "", fmt.Errorf("the source's %s is not the deployment's (the service's domain and media_host in the description): moved, the instance would answer under another name than the one other servers know; make the description's the source's and run up", k)
+		}
+	}
+	envOut, err := remote.KeepEnv(tgtEnv, carried)
+	if err != nil {
+		return "", err
+	}
+	if err := r.stillAtSource(envOut); err != nil {
+		return "", err
+	}
+	if r.Adopt != nil {
+		if err := r.Adopt(ctx, carried); err != nil {
+			return "", fmt.Errorf("recording the source's secrets in the stack: %w", err)
+		}
+	}
+	if err := r.Target.WriteFile(ctx, t.EnvFile, envOut, 0o600); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s at the target keeps the deployment's settings, with the source's %d secrets (recorded in the stack)", t.EnvFile, len(carried)), nil
 }
 
 // DeletedList is the file listing the objects of a bucket that the final

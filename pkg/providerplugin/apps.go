@@ -7,14 +7,12 @@ import (
 	"net"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/cosocial/cosocial/pkg/app"
 	"github.com/cosocial/cosocial/pkg/migrate/remote"
@@ -49,11 +47,15 @@ var secretsType = &resourceType{
 	inputs: []prop{
 		{name: "app", kind: kString, required: true, replace: true},
 		{name: "service", kind: kString, required: true, replace: true},
+		// The source's values, at a migration's cutover: the members'
+		// sessions, two-factor codes and encrypted columns were made with
+		// them. The one way a secret that exists is ever replaced.
+		{name: "adopted", kind: kStringMap, secret: true, whenGiven: true},
 	},
 	stable:  []string{"secrets"},
 	capable: func(clouds) bool { return true },
 	create: func(ctx context.Context, _ clouds, in props) (string, resource.PropertyMap, error) {
-		secrets, _, err := app.MakeSecrets(in.str("app"), nil)
+		secrets, _, err := app.MakeSecrets(in.str("app"), in.strMap("adopted"))
 		if err != nil {
 			return "", nil, err
 		}
@@ -63,7 +65,17 @@ var secretsType = &resourceType{
 		return resource.PropertyMap(in), resource.PropertyMap(out), nil
 	},
 	update: func(ctx context.Context, _ clouds, id string, old, in, out props) (resource.PropertyMap, error) {
-		secrets, added, err := app.MakeSecrets(in.str("app"), out.strMap("secrets"))
+		have := out.strMap("secrets")
+		if adopted := in.strMap("adopted"); len(adopted) > 0 {
+			if have == nil {
+				have = map[string]string{}
+			}
+			for k, v := range adopted {
+				have[k] = v
+			}
+			provider.Report(ctx, "took %d secrets from the migration's source", len(adopted))
+		}
+		secrets, added, err := app.MakeSecrets(in.str("app"), have)
 		if err != nil {
 			return nil, err
 		}
@@ -109,6 +121,9 @@ var appInputs = []prop{
 	{name: "smtpPassword", kind: kString, secret: true},
 	{name: "smtpFrom", kind: kString},
 	{name: "secrets", kind: kStringMap, secret: true},
+	// A service whose data a migration has not moved yet: its files are
+	// written, nothing is started (app.Deployment.Stage).
+	{name: "staged", kind: kBool},
 }
 
 // appType deploys one project over SSH with the app package: create is
@@ -142,9 +157,13 @@ func appType(name string) *resourceType {
 				// deployment (an update) instead of starting another.
 				return "", nil, &partialCreate{ID: id, Outputs: outputs(in, nil), Err: err}
 			}
-			return id, outputs(in, resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}), nil
+			return id, outputs(in, deployed(in)), nil
 		},
 		read: func(ctx context.Context, _ clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
+			if in.bool("staged") {
+				// Nothing runs yet to ask; the cutover starts it.
+				return resource.PropertyMap(in), resource.PropertyMap(out), nil
+			}
 			running, err := runningVersion(ctx, name, in)
 			if unreachable(ctx, err) {
 				// Its server does not answer: nothing can be said of the
@@ -179,9 +198,9 @@ func appType(name string) *resourceType {
 				}
 				// The new version runs, its last migrations failed: the
 				// error says what to run.
-				return outputs(in, resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}), err
+				return outputs(in, deployed(in)), err
 			}
-			return outputs(in, resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}), nil
+			return outputs(in, deployed(in)), nil
 		},
 		delete: func(ctx context.Context, _ clouds, id string, in, out props) error {
 			sh, err := dialApp(ctx, in)
@@ -207,6 +226,16 @@ func appType(name string) *resourceType {
 			return nil
 		},
 	}
+}
+
+// deployed records the release that runs: none while staged, so that the
+// update after the cutover is a first deployment (Mastodon's db:prepare
+// migrates the database moved in, if it needs to).
+func deployed(in props) resource.PropertyMap {
+	if in.bool("staged") {
+		return resource.PropertyMap{}
+	}
+	return resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}
 }
 
 // partialCreate is a create that made something it could not finish: the
@@ -272,7 +301,7 @@ func deployApp(ctx context.Context, name string, in props, previous string) (app
 	if err != nil {
 		return app.Result{}, err
 	}
-	return app.Deploy(ctx, sh, app.Deployment{Spec: spec, Files: files, Previous: previous,
+	return app.Deploy(ctx, sh, app.Deployment{Spec: spec, Files: files, Previous: previous, Stage: in.bool("staged"),
 		Progress: func(step string) { provider.Report(ctx, "%s", step) }})
 }
 
@@ -309,72 +338,11 @@ func connectApp(ctx context.Context, name string, in props) (*remote.Client, app
 }
 
 // dialApp logs in to the service's server with the login key the tool
-// made for it, accepting only the host key it gave it. Where a sandbox
-// plays the servers, COSOCIAL_SSH_CONFIG names the ssh_config that says
-// where each server's sshd really listens.
+// made for it, accepting only the host key it gave it (remote.DialServer).
 func dialApp(ctx context.Context, in props) (*remote.Client, error) {
 	if in.str("server") == "" {
 		return nil, errors.New("the server has no address yet")
 	}
-	if in.str("hostKey") == "" || in.str("loginKey") == "" {
-		return nil, errors.New("the server has no host and login keys from cosocial in the state (it was made before cosocial made them, or its creation's answer was lost): nothing can log in to it safely; delete it at the provider and run up again, which makes a new one")
-	}
-	hostKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(in.str("hostKey")))
-	if err != nil {
-		return nil, fmt.Errorf("the server's pinned host key: %w", err)
-	}
-	signer, err := ssh.ParsePrivateKey([]byte(in.str("loginKey")))
-	if err != nil {
-		return nil, errors.New("the server's login key in the state cannot be read")
-	}
-	t := remote.Target{Host: in.str("server"), User: LoginUser, AgentSocket: "none", Signer: signer,
-		HostKey: hostKey, PinnedBy: "the stack's state"}
-	if cfg := os.Getenv("COSOCIAL_SSH_CONFIG"); cfg != "" {
-		if err := applySSHConfig(cfg, &t); err != nil {
-			return nil, err
-		}
-	}
-	return remote.Dial(ctx, t)
-}
-
-// applySSHConfig reads the HostName, Port and User an ssh_config file
-// gives the target's host, as OpenSSH's client would: the sandbox writes
-// one saying on which loopback address and port each server's sshd
-// listens. Only the first matching Host block counts, and only exact
-// names (the sandbox's file has no patterns).
-func applySSHConfig(file string, t *remote.Target) error {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return fmt.Errorf("COSOCIAL_SSH_CONFIG: %w", err)
-	}
-	in := false
-	for n, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
-			continue
-		}
-		key := strings.ToLower(f[0])
-		if len(f) < 2 {
-			return fmt.Errorf("%s:%d: want a keyword and its value", file, n+1)
-		}
-		switch {
-		case key == "host":
-			if in {
-				return nil
-			}
-			in = f[1] == t.Host
-		case !in:
-		case key == "hostname":
-			t.Host = f[1]
-		case key == "port":
-			p, err := strconv.Atoi(f[1])
-			if err != nil || p <= 0 || p > 65535 {
-				return fmt.Errorf("%s:%d: port %q is not a port number", file, n+1, f[1])
-			}
-			t.Port = p
-		case key == "user":
-			t.User = f[1]
-		}
-	}
-	return nil
+	return remote.DialServer(ctx, remote.Server{Address: in.str("server"), HostKey: in.str("hostKey"), LoginKey: in.str("loginKey"),
+		User: LoginUser, SSHConfig: os.Getenv("COSOCIAL_SSH_CONFIG")})
 }

@@ -1,8 +1,6 @@
 package providerplugin
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,7 +8,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
 	"github.com/cosocial/cosocial/pkg/app"
-	"github.com/cosocial/cosocial/pkg/migrate/remote"
 )
 
 // Every app the app package registers is a resource type of the plugin.
@@ -51,29 +48,6 @@ func TestAppVersionChangesAreUpgradesNeverDowngrades(t *testing.T) {
 	}
 	if f := rt.validate(props(in("4.3.8")), props(in("4.4.1"))); len(f) != 0 {
 		t.Errorf("4.3.8 → 4.4.1: %v", f)
-	}
-}
-
-// The sandbox's ssh_config says where a server's sshd listens; only the
-// server's own block counts.
-func TestSSHConfigPointsAtTheSandboxMachine(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "ssh_config")
-	os.WriteFile(f, []byte("# the sandbox's machines\nHost 203.0.113.2\n  HostName 127.9.8.2\n  Port 40022\n  User root\n  UserKnownHostsFile \"/a folder/known_hosts\"\n\nHost 203.0.113.3\n  HostName 127.9.8.3\n  Port 40023\n"), 0o600)
-	tg := remote.Target{Host: "203.0.113.3", User: LoginUser}
-	if err := applySSHConfig(f, &tg); err != nil || tg.Host != "127.9.8.3" || tg.Port != 40023 || tg.User != LoginUser {
-		t.Errorf("203.0.113.3: %+v, %v", tg, err)
-	}
-	tg = remote.Target{Host: "203.0.113.2", User: LoginUser}
-	if err := applySSHConfig(f, &tg); err != nil || tg.Host != "127.9.8.2" || tg.Port != 40022 || tg.User != "root" {
-		t.Errorf("203.0.113.2: %+v, %v", tg, err)
-	}
-	tg = remote.Target{Host: "192.0.2.1", User: LoginUser}
-	if err := applySSHConfig(f, &tg); err != nil || tg.Host != "192.0.2.1" || tg.Port != 0 {
-		t.Errorf("a host not in the file: %+v, %v", tg, err)
-	}
-	os.WriteFile(f, []byte("Host 203.0.113.2\n  Port twenty-two\n"), 0o600)
-	if err := applySSHConfig(f, &remote.Target{Host: "203.0.113.2"}); err == nil || !strings.Contains(err.Error(), ":2:") {
-		t.Errorf("a bad port: %v", err)
 	}
 }
 

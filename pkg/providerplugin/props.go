@@ -35,6 +35,10 @@ type prop struct {
 	// createOnly is read when the resource is made and never compared
 	// after: a server's SSH keys are set at its first boot.
 	createOnly bool
+	// whenGiven is compared only when the new inputs carry it: a value
+	// handed over once (the source's secrets at a cutover), whose absence
+	// afterwards changes nothing.
+	whenGiven bool
 }
 
 // props reads a property map, unwrapping secrets and outputs; the engine

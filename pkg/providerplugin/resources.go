@@ -97,6 +97,9 @@ func (rt *resourceType) diff(oldInputs, newInputs resource.PropertyMap) plugin.D
 		newV, hasNew := newInputs[key]
 		hadOld = hadOld && !oldV.IsNull()
 		hasNew = hasNew && !newV.IsNull()
+		if p.whenGiven && !hasNew {
+			continue
+		}
 		var k plugin.DiffKind
 		switch {
 		case !hadOld && !hasNew:

@@ -108,6 +108,14 @@ func ServerHostKey(out auto.OutputMap, name string) string {
 	return k
 }
 
+// ServerLoginKey is the private key of the account cosocial logs in to a
+// stood-up server with (a secret); "" for a server made before it had one.
+func ServerLoginKey(out auto.OutputMap, name string) string {
+	v, _ := output(out, "server."+name, "loginKey")
+	k, _ := v.(string)
+	return k
+}
+
 // ServerIPv4 is a stood-up server's public address.
 func ServerIPv4(out auto.OutputMap, name string) (string, error) {
 	v, err := output(out, "server."+name, "ipv4")

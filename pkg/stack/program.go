@@ -30,6 +30,14 @@ type ProgramOptions struct {
 	// InternalTLS has the services' Caddy issue certificates from its own
 	// CA instead of Let's Encrypt: the sandbox, which no CA can reach.
 	InternalTLS bool
+	// AwaitingCutover are the services (by address) whose data a
+	// migration has not moved yet: their files are written and nothing
+	// is started until the cutover, which starts them.
+	AwaitingCutover map[string]bool
+	// AdoptSecrets are, by service address, the secrets a migration's
+	// cutover takes from the source for the service's secrets resource
+	// (Stack.AdoptSecrets).
+	AdoptSecrets map[string]map[string]string
 	// LookupEnv reads the secrets the description names by environment
 	// variable (a mail relay's password); os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
@@ -297,6 +305,8 @@ func (b *builder) server(s *model.Server) error {
 	b.ctx.Export(s.Addr().String()+".ipv4", state.IPv4)
 	b.ctx.Export(s.Addr().String()+".ipv6", state.IPv6)
 	b.ctx.Export(s.Addr().String()+".hostKey", state.HostKey)
+	// What migrate run logs in to the server with, encrypted in the state.
+	b.ctx.Export(s.Addr().String()+".loginKey", pulumi.ToSecret(state.LoginKey))
 	return nil
 }
 
@@ -511,6 +521,9 @@ func (b *builder) service(s *model.Service) error {
 	if s.MediaHost != "" {
 		args["mediaHost"] = pulumi.String(s.MediaHost)
 	}
+	if b.opts.AwaitingCutover[s.Addr().String()] {
+		args["staged"] = pulumi.Bool(true)
+	}
 	if b.opts.InternalTLS {
 		args["internalTls"] = pulumi.Bool(true)
 	} else if b.desc.Coop != nil && b.desc.Coop.Domain != "" {
@@ -558,6 +571,9 @@ func (b *builder) appSecrets(s *model.Service) error {
 	}
 	var state secretsState
 	args := pulumi.Map{"app": pulumi.String(s.App), "service": pulumi.String(s.Name)}
+	if adopted := b.opts.AdoptSecrets[s.Addr().String()]; len(adopted) > 0 {
+		args["adopted"] = pulumi.ToSecret(pulumi.ToStringMap(adopted))
+	}
 	if err := b.ctx.RegisterResource(providerplugin.SecretsToken, s.Addr().String()+".secrets", args, &state,
 		pulumi.Provider(b.providers[dbModel.ProviderRef().Name]), pulumi.Protect(true), pulumi.AdditionalSecretOutputs([]string{"secrets"})); err != nil {
 		return err

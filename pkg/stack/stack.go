@@ -22,6 +22,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
@@ -224,6 +225,27 @@ func (s *Stack) Up(ctx context.Context, onEvent Events) (*Plan, error) {
 		return err
 	})
 	return plan, s.failure("up", plan, err)
+}
+
+// AdoptSecrets records the source's secrets as the service's own, at a
+// migration's cutover: an update of that service's secrets resource
+// alone, with the secrets handed to the program in memory (never in a
+// file or the stack's config), kept encrypted in the state.
+func (s *Stack) AdoptSecrets(ctx context.Context, service string, secrets map[string]string, onEvent Events) error {
+	if err := s.Settle(ctx, onEvent); err != nil {
+		return err
+	}
+	opts := s.opts.Program
+	opts.AdoptSecrets = map[string]map[string]string{service: secrets}
+	ws := s.auto.Workspace()
+	ws.SetProgram(Program(s.opts.Description, opts))
+	defer ws.SetProgram(Program(s.opts.Description, s.opts.Program))
+	urn := resource.NewURN(tokens.QName(s.label), tokens.PackageName(ProjectName(s.opts.Description)), "", tokens.Type(providerplugin.SecretsToken), service+".secrets")
+	plan, err := collect(applying, onEvent, func(ch chan<- events.EngineEvent) error {
+		_, err := s.auto.Up(ctx, optup.Target([]string{string(urn)}), optup.EventStreams(ch))
+		return err
+	})
+	return s.failure("up", plan, err)
 }
 
 // Refresh reads every resource from its provider and records what it

@@ -11,12 +11,14 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/provider/ovh"
 	"github.com/cosocial/cosocial/pkg/providerplugin"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/cosocial/cosocial/pkg/stack"
 	"github.com/cosocial/cosocial/pkg/stack/stacktest"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
 )
 
 // TestMain lets the test binary serve the provider plugin: the engine
@@ -186,5 +188,110 @@ func TestEngineLifeCycleOnTheSandbox(t *testing.T) {
 	res, _ = st.Resources(ctx)
 	if len(res) > 0 {
 		t.Fatalf("after destroy with data: %+v", res)
+	}
+}
+
+// TestAMovedServiceStartsWithTheSourcesSecrets: a service whose data a
+// migration moves is staged by up (nothing started); the cutover records
+// the source's secrets in the stack (AdoptSecrets, the one change of a
+// secret that exists); the up after the cutover starts the app with
+// them, and they stay without being handed over again.
+func TestAMovedServiceStartsWithTheSourcesSecrets(t *testing.T) {
+	engine := stacktest.Engine(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	// A folder the database clusters' postgres account can reach.
+	home := pgserver.TempDir(t)
+	sb := sandboxtest.Start(t, sandbox.Options{Dir: home})
+	src, err := os.ReadFile("../../stacks/starter/cosocial.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	const service = "service.mastodon.northwind"
+	open := func(awaiting bool) *stack.Stack {
+		t.Helper()
+		exe, _ := os.Executable()
+		prog := stack.ProgramOptions{Endpoints: map[string]string{"beauharnois": sb.OVHEndpoint()}, InternalTLS: true}
+		if awaiting {
+			prog.AwaitingCutover = map[string]bool{service: true}
+		}
+		st, err := stack.Open(ctx, stack.Options{Description: load(t, string(src)), Stack: "test", Dir: dir, Passphrase: "correct horse",
+			Engine: engine, PluginBinary: exe, Env: sb.Env(), Program: prog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	envFile := func() map[string]string {
+		t.Helper()
+		var found string
+		filepath.WalkDir(home, func(path string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(path, "/opt/cosocial/cosocial-mastodon-northwind/.env.production") {
+				found = path
+			}
+			return nil
+		})
+		b, err := os.ReadFile(found)
+		if err != nil {
+			t.Fatalf("the service's env file on its machine: %v", err)
+		}
+		env := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, "="); ok {
+				env[k] = strings.Trim(v, "'")
+			}
+		}
+		return env
+	}
+
+	var said strings.Builder
+	hear := func(e events.EngineEvent) {
+		if e.DiagnosticEvent != nil {
+			said.WriteString(e.DiagnosticEvent.Message)
+		}
+	}
+	st := open(true)
+	if _, err := st.Up(ctx, hear); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(said.String(), "mastodon starts at the migration's cutover") || strings.Contains(said.String(), "db:prepare") {
+		t.Errorf("up did not stage the service:\n%s", said.String())
+	}
+	made := envFile()
+	if made["SECRET_KEY_BASE"] == "" {
+		t.Fatal("the staged deployment wrote no SECRET_KEY_BASE")
+	}
+
+	adopted := map[string]string{"SECRET_KEY_BASE": "adopted-from-the-source-0123456789", "OTP_SECRET": "adopted-otp-0123456789"}
+	if err := st.AdoptSecrets(ctx, service, adopted, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// The cutover done: up starts the app, with the source's secrets.
+	st = open(false)
+	plan, err := st.Preview(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plan.Changes {
+		if c.Address == service+".secrets" && c.Action != stack.ActionSame {
+			t.Errorf("the secrets change again once handed over: %+v", c)
+		}
+	}
+	if _, err := st.Up(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	env := envFile()
+	for k, v := range adopted {
+		if env[k] != v {
+			t.Errorf("%s on the server is not the source's", k)
+		}
+	}
+	if env["VAPID_PRIVATE_KEY"] != made["VAPID_PRIVATE_KEY"] || env["VAPID_PRIVATE_KEY"] == "" {
+		t.Error("a secret the source did not hand over was made again")
+	}
+	if plan, err := st.Preview(ctx, nil); err != nil || plan.HasChanges() {
+		t.Errorf("after the cutover's up: %+v, %v", plan.Changes, err)
 	}
 }

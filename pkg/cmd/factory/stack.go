@@ -12,6 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 
+	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/stack"
@@ -67,6 +68,9 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 		Passphrase: os.Getenv("COSOCIAL_PASSPHRASE"),
 		Say:        func(msg string) { fmt.Fprintln(f.IOStreams.ErrOut, msg) },
 	}
+	// A service moved by the description's migration starts at the
+	// cutover, not before: it would write into the database being copied.
+	opts.Program.AwaitingCutover = migrate.AwaitingCutover(desc, opened.Dir)
 	var backendEndpoints map[string]string
 	if useSandbox {
 		dir, err := sandbox.DefaultDir(f.File)

@@ -239,6 +239,18 @@ func ParseEnv(data []byte) (map[string]string, error) {
 // media URLs stay stable) are refused with a *ProtectedKeyError. Errors
 // never hold a value.
 func RewriteEnv(old []byte, changes map[string]string) ([]byte, error) {
+	return rewriteEnv(old, changes, false)
+}
+
+// KeepEnv writes the source's values of settings a move must keep
+// (SECRET_KEY_BASE, OTP_SECRET…) into another env file, as RewriteEnv
+// does: the env file cosocial deployed at the target, whose own values of
+// them no member's session or key was made with.
+func KeepEnv(old []byte, kept map[string]string) ([]byte, error) {
+	return rewriteEnv(old, kept, true)
+}
+
+func rewriteEnv(old []byte, changes map[string]string, keeping bool) ([]byte, error) {
 	keys := make([]string, 0, len(changes))
 	for k := range changes {
 		keys = append(keys, k)
@@ -246,7 +258,7 @@ func RewriteEnv(old []byte, changes map[string]string) ([]byte, error) {
 	sort.Strings(keys)
 	formatted := map[string]string{}
 	for _, k := range keys {
-		if reason, ok := protectedKeys[k]; ok {
+		if reason, ok := protectedKeys[k]; ok && !keeping {
 			return nil, &ProtectedKeyError{Key: k, Reason: reason}
 		}
 		if !envKey.MatchString(k) {

@@ -37,8 +37,8 @@ func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Run
 	if err != nil {
 		return err
 	}
-	if opts.Sandbox && (opts.SourceSSH == "" || opts.TargetSSH == "") {
-		return errors.New("the sandbox's servers run no SSH: give --source-ssh and --target-ssh (servers of your own, in their known_hosts) to rehearse the cutover")
+	if opts.Sandbox && opts.SourceSSH == "" {
+		return errors.New("the sandbox's DigitalOcean runs no app to move: give --source-ssh (a server of your own running it, in your known_hosts) to rehearse the cutover")
 	}
 	dial := func(addr, fallback string) (*remote.Client, error) {
 		if addr == "" {
@@ -59,7 +59,14 @@ func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Run
 	if err != nil {
 		return fmt.Errorf("the source app server: %w", err)
 	}
-	tgt, err := dial(opts.TargetSSH, targetIP)
+	var tgt *remote.Client
+	if opts.TargetSSH != "" {
+		tgt, err = dial(opts.TargetSSH, "")
+	} else {
+		// A server cosocial made: its host key and login key are the
+		// stack's, no known_hosts needed.
+		tgt, err = remote.DialServer(ctx, sd.TargetServerLogin(server))
+	}
 	if err != nil {
 		src.Close()
 		return fmt.Errorf("the target app server: %w", err)

@@ -46,6 +46,11 @@ type Options struct {
 	EnvFile    string
 	StopCmd    string
 	StartCmd   string
+	// The target's, when cosocial did not deploy the app there: by
+	// default the deployment's env file and Compose project.
+	TargetEnvFile  string
+	TargetStopCmd  string
+	TargetStartCmd string
 }
 
 // NewCmdRun builds the command; runF replaces the run function in tests.
@@ -66,16 +71,20 @@ func NewCmdRun(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 verified) and, in low-downtime mode, copy the database and keep it in step by
 logical replication. Then, after asking (or with --yes), the window:
 
-  rewrite-env        the app's env file, pointed at the target's database and
-                     bucket (S3_ALIAS_HOST unchanged), written at the target
-                     while the service still runs
+  rewrite-env        the app's env file at the target: the one up deployed
+                     there, given the source's secrets (SECRET_KEY_BASE,
+                     OTP_SECRET, VAPID and Active Record keys), which the
+                     stack records as the service's own; for an app set up
+                     by hand (--target-*), the source's, pointed at the
+                     target's database and bucket (S3_ALIAS_HOST unchanged)
   catch-up-*         wait until replication has caught up (low-downtime)
   stop-writers       stop the app at the source (SSH)
   final-*-sync       copy what was written since; catch the database up, set
                      its sequences and detach (or dump and restore it with
                      --dump-restore)
   check-*-at-switch  row counts (last keys of large tables) and sequences
-  start-target       start the app at the target (SSH)
+  start-target       start the app at the target (SSH): the deployment's
+                     Compose project, which up wrote and left stopped
   health-check       /health and /api/v1/instance on the target
   switch-dns         the services' A records at DigitalOcean pointed at the
                      target server
@@ -85,8 +94,10 @@ Every step is journaled beside the stack (cosocial migrate status shows it);
 running again resumes. A failure before switch-dns undoes the steps done, in
 reverse: the source runs as it was.
 
-SSH checks host keys against known_hosts (--known-hosts); the key comes from
-the SSH agent or --ssh-key.`,
+SSH checks host keys: the target server's against the key cosocial gave it
+(pinned in the stack, which also holds the key it logs in with); the
+source's against known_hosts (--known-hosts), the key coming from the SSH
+agent or --ssh-key.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -113,9 +124,12 @@ the SSH agent or --ssh-key.`,
 	fl.StringVar(&opts.SourceSSH, "source-ssh", "", "[user@]host[:port] of the source app server, when not --ssh-user at its public address")
 	fl.StringVar(&opts.TargetSSH, "target-ssh", "", "[user@]host[:port] of the target app server, when not --ssh-user at its public address")
 	fl.StringVar(&opts.HealthURL, "health-url", "", "the target app's base URL for the health check (default https://<domain>, reached at the target's address)")
-	fl.StringVar(&opts.EnvFile, "env-file", migrate.Mastodon.EnvFile, "the app's env file on both servers")
-	fl.StringVar(&opts.StopCmd, "stop-command", migrate.Mastodon.Stop, "stops the app's writers")
-	fl.StringVar(&opts.StartCmd, "start-command", migrate.Mastodon.Start, "starts the app")
+	fl.StringVar(&opts.EnvFile, "env-file", migrate.Mastodon.EnvFile, "the app's env file at the source")
+	fl.StringVar(&opts.StopCmd, "stop-command", migrate.Mastodon.Stop, "stops the app's writers at the source")
+	fl.StringVar(&opts.StartCmd, "start-command", migrate.Mastodon.Start, "starts the app at the source (when a window is undone)")
+	fl.StringVar(&opts.TargetEnvFile, "target-env-file", "", "the app's env file at the target, for an app not deployed there by cosocial (default: the deployment's)")
+	fl.StringVar(&opts.TargetStopCmd, "target-stop-command", "", "stops the app at the target, for an app not deployed there by cosocial (default: the deployment's Compose project)")
+	fl.StringVar(&opts.TargetStartCmd, "target-start-command", "", "starts the app at the target, for an app not deployed there by cosocial (default: the deployment's Compose project)")
 	return cmd
 }
 
@@ -130,7 +144,7 @@ func runRun(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	dir := sides.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration)
+	dir := migrate.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration)
 	j, err := journal.Open(filepath.Join(dir, "journal.json"))
 	if err != nil {
 		return err
@@ -143,6 +157,9 @@ func runRun(opts *Options) error {
 	bar := map[string]*progress{}
 	r := &migrate.Runner{Journal: j, Dir: dir, Ends: ends, Public: public, LowDowntime: !opts.DumpRestore, Width: opts.Width,
 		App: migrate.App{Stop: opts.StopCmd, Start: opts.StartCmd, EnvFile: opts.EnvFile}}
+	if err := targetApp(opts, sd, r); err != nil {
+		return err
+	}
 	if opts.IO.IsStderrTTY() {
 		r.OnProgress = func(step string, s objects.Snapshot) {
 			if bar[step] == nil {

@@ -5,7 +5,6 @@ package sides
 
 import (
 	"os"
-	"path/filepath"
 
 	"context"
 	"errors"
@@ -22,9 +21,11 @@ import (
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/objects"
 	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
+	"github.com/cosocial/cosocial/pkg/migrate/remote"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/provider/digitalocean"
+	"github.com/cosocial/cosocial/pkg/providerplugin"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/stack"
 )
@@ -98,8 +99,10 @@ type Sides struct {
 	Stock  *migrate.Stock
 	// Outputs are the target stack's outputs, secrets included; nil when
 	// the stack could not be opened. Stood lists what it stood up.
-	Outputs  auto.OutputMap
-	Stood    map[string]bool
+	Outputs auto.OutputMap
+	Stood   map[string]bool
+	// Stack is the target's stack; nil when it could not be opened.
+	Stack    *stack.Stack
 	Sandbox  *sandbox.Sandbox
 	Warnings []string
 	closers  []func()
@@ -152,7 +155,7 @@ func Open(d Deps, f Flags, needTarget bool) (*Sides, error) {
 	switch {
 	case err == nil:
 		s.closers = append(s.closers, func() { opened.Close() })
-		s.Sandbox = opened.Sandbox
+		s.Sandbox, s.Stack = opened.Sandbox, opened.Stack
 		if s.Outputs, err = opened.Stack.Outputs(ctx); err != nil {
 			if needTarget {
 				return nil, err
@@ -212,6 +215,18 @@ func (s *Sides) TargetServer(name string) (string, error) {
 	return stack.ServerIPv4(s.Outputs, name)
 }
 
+// TargetServerLogin is how the tool logs in to a stood-up server of the
+// target: its pinned host key and the login key the stack keeps; on the
+// sandbox, the ssh_config saying where its machine listens.
+func (s *Sides) TargetServerLogin(name string) remote.Server {
+	srv := remote.Server{HostKey: stack.ServerHostKey(s.Outputs, name), LoginKey: stack.ServerLoginKey(s.Outputs, name), User: providerplugin.LoginUser}
+	srv.Address, _ = stack.ServerIPv4(s.Outputs, name)
+	if s.Sandbox != nil {
+		srv.SSHConfig = s.Sandbox.Env()["COSOCIAL_SSH_CONFIG"]
+	}
+	return srv
+}
+
 // TargetServerIPv6 is a target server's IPv6 address, "" when it has none.
 func (s *Sides) TargetServerIPv6(name string) string {
 	return stack.ServerIPv6(s.Outputs, name)
@@ -252,10 +267,4 @@ func (s *Sides) Ends() (migrate.Ends, error) {
 		}
 	}
 	return ends, nil
-}
-
-// JournalDir is where a migration's journals are kept: beside the
-// target's stack, one folder per migration.
-func JournalDir(stackDir string, m *model.Migration) string {
-	return filepath.Join(stackDir, "migrations", m.Name)
 }

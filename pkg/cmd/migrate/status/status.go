@@ -64,7 +64,7 @@ func statusRun(opts *Options) error {
 	if m == nil {
 		return errors.New("the description has no migration block")
 	}
-	path := filepath.Join(sides.JournalDir(opts.StackDir(opts.Sandbox), m), "journal.json")
+	path := filepath.Join(migrate.JournalDir(opts.StackDir(opts.Sandbox), m), "journal.json")
 	steps, err := journal.Read(path)
 	if err != nil {
 		return err

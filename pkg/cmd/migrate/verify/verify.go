@@ -71,7 +71,7 @@ func verifyRun(opts *Options) error {
 	}
 	// Once the DNS switched, the app writes at the target: only what the
 	// source had is judged.
-	steps, err := journal.Read(filepath.Join(sides.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration), "journal.json"))
+	steps, err := journal.Read(filepath.Join(migrate.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration), "journal.json"))
 	if err != nil {
 		return err
 	}
