@@ -2,13 +2,17 @@ package migrate
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cosocial/cosocial/pkg/app"
 	"github.com/cosocial/cosocial/pkg/migrate/objects"
+	"github.com/cosocial/cosocial/pkg/migrate/rehearse"
 	"github.com/cosocial/cosocial/pkg/migrate/remote"
 	"github.com/cosocial/cosocial/pkg/migrate/remote/sshdtest"
 	"github.com/cosocial/cosocial/pkg/objectstore"
@@ -119,5 +123,82 @@ func TestACutoverToADeploymentCarriesTheSourcesSecrets(t *testing.T) {
 	}
 	if again, _ := os.ReadFile(tgtPath); string(again) != string(out) {
 		t.Error("the target's env file changed")
+	}
+}
+
+// TestACutoverStartsTheDeployedAppWithTheSourcesSecrets moves the running
+// stand-in to a target whose env file cosocial deployed (the target's
+// database and bucket, secrets of its own): after the cutover the app at
+// the target writes to the target's database, with the source's
+// SECRET_KEY_BASE, which the stack was told of before the env file
+// changed.
+func TestACutoverStartsTheDeployedAppWithTheSourcesSecrets(t *testing.T) {
+	w := newWindow(t, windowOptions{seed: rehearse.Options{Statuses: 500, Objects: 20, Seed: 3}})
+	ctx := context.Background()
+	tURL, _ := url.Parse(w.targetDSN)
+	tPort, _ := strconv.Atoi(tURL.Port())
+	tPW, _ := tURL.User.Password()
+	tb := w.ends.Buckets["media"][1].Bucket
+	spec := app.Spec{App: "mastodon", Name: "northwind", Version: "4.3.2", Domain: "northwind.example.ca", MediaHost: "media.northwind.example.ca",
+		Database: app.Database{Engine: "postgresql", Host: tURL.Hostname(), Port: tPort, Name: strings.TrimPrefix(tURL.Path, "/"), User: tURL.User.Username(), Password: tPW},
+		Media:    &app.Bucket{Endpoint: tb.Endpoint, Name: tb.Name, AccessKey: tb.AccessKey, SecretKey: tb.SecretKey}}
+	made, _, err := app.MakeSecrets("mastodon", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := app.Render(spec, made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stand-in listens on PORT; Mastodon's Puma on its default.
+	srcEnv, err := w.src.ReadFile(ctx, ".env.production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := remote.ParseEnv(srcEnv)
+	deployed := append(files.Env, "PORT="+port["PORT"]+"\n"...)
+	if err := w.tgt.WriteFile(ctx, ".env.production", deployed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	a, _ := app.Lookup("mastodon")
+	for _, s := range a.Secrets {
+		names = append(names, s.Names...)
+	}
+	var adopted map[string]string
+	w.r.TargetApp = App{EnvFile: ".env.production", Start: w.app.Start, Stop: w.app.Stop, Secrets: names}
+	w.r.Adopt = func(_ context.Context, m map[string]string) error {
+		// Told before the env file changes.
+		if env, _ := w.tgt.ReadFile(ctx, ".env.production"); string(env) != string(deployed) {
+			t.Error("the env file changed before the stack was told")
+		}
+		adopted = m
+		return nil
+	}
+	if err := w.r.Bulk(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.r.Cutover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := instance(t, w.health); got["db_port"] != tURL.Port() || got["bucket"] != tb.Name {
+		t.Fatalf("the app answering after the cutover is not the deployment's: %v", got)
+	}
+	srcMax := maxID(t, w.stock.Databases["main"])
+	for deadline := time.Now().Add(time.Minute); maxID(t, w.targetDSN) <= srcMax; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no post written at the target by the app a minute after the cutover")
+		}
+	}
+	env, err := w.tgt.ReadFile(ctx, ".env.production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := remote.ParseEnv(env)
+	if got["SECRET_KEY_BASE"] != "kept-as-is" || adopted["SECRET_KEY_BASE"] != "kept-as-is" || len(adopted) != 1 {
+		t.Errorf("SECRET_KEY_BASE at the target is not the source's, or the stack was told of %d secrets", len(adopted))
+	}
+	if got["OTP_SECRET"] != made["OTP_SECRET"] || got["DB_HOST"] != tURL.Hostname() {
+		t.Error("the deployment's own settings were not kept")
 	}
 }
