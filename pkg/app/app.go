@@ -104,6 +104,16 @@ func Names() []string {
 	return names
 }
 
+// SecretNames are the settings the app makes once, in the order its
+// registration lists them.
+func (a *App) SecretNames() []string {
+	var names []string
+	for _, s := range a.Secrets {
+		names = append(names, s.Names...)
+	}
+	return names
+}
+
 // engines are the database engines the project runs on, as the
 // language says (model.AppEngines).
 func (a *App) engines() []string { return model.AppEngines[a.Name] }

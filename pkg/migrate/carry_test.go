@@ -53,10 +53,7 @@ func TestACutoverToADeploymentCarriesTheSourcesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, _ := app.Lookup("mastodon")
-	var names []string
-	for _, s := range a.Secrets {
-		names = append(names, s.Names...)
-	}
+	names := a.SecretNames()
 	var adopted map[string]string
 	r := &Runner{Source: sh, Target: sh, App: App{EnvFile: srcPath, Stop: "true", Start: "true"},
 		TargetApp: App{EnvFile: tgtPath, Stop: "true", Start: "true", Secrets: names},
@@ -160,11 +157,8 @@ func TestACutoverStartsTheDeployedAppWithTheSourcesSecrets(t *testing.T) {
 	if err := w.tgt.WriteFile(ctx, ".env.production", deployed, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var names []string
 	a, _ := app.Lookup("mastodon")
-	for _, s := range a.Secrets {
-		names = append(names, s.Names...)
-	}
+	names := a.SecretNames()
 	var adopted map[string]string
 	w.r.TargetApp = App{EnvFile: ".env.production", Start: w.app.Start, Stop: w.app.Stop, Secrets: names}
 	w.r.Adopt = func(_ context.Context, m map[string]string) error {

@@ -42,9 +42,7 @@ func targetApp(opts *Options, sd *sides.Sides, r *migrate.Runner) error {
 		Start:   app.ComposeCommand(spec, "", "up -d --remove-orphans"),
 		Stop:    app.ComposeCommand(spec, "", "stop"),
 	}
-	for _, s := range a.Secrets {
-		r.TargetApp.Secrets = append(r.TargetApp.Secrets, s.Names...)
-	}
+	r.TargetApp.Secrets = a.SecretNames()
 	if sd.Stack != nil {
 		addr := svc.Addr().String()
 		r.Adopt = func(ctx context.Context, secrets map[string]string) error {
