@@ -22,7 +22,17 @@ type Table struct {
 	// repack would give back, from its row count and the planner's average
 	// row width; 0 when the table has never been analysed.
 	BloatBytes int64 `json:"bloat_bytes"`
-	DeadRows   int64 `json:"dead_rows"`
+	// IndexBloatBytes estimates the same for its B-tree indexes: leaf
+	// pages beyond what their entries need at the index's fill factor.
+	IndexBloatBytes int64 `json:"index_bloat_bytes"`
+	DeadRows        int64 `json:"dead_rows"`
+}
+
+// RepackNeeds is the free disk pg_repack needs while it rebuilds the
+// table: a new copy of the table, its TOAST and its indexes, without the
+// bloat, beside the old one until the swap.
+func (t Table) RepackNeeds() int64 {
+	return max(0, t.TotalBytes()-t.BloatBytes-t.IndexBloatBytes)
 }
 
 // TotalBytes is the table with its indexes and TOAST.
@@ -35,8 +45,9 @@ type Measurement struct {
 	Sample   Sample  `json:"sample"`
 	Tables   []Table `json:"tables"`
 	// BloatBytes is the estimated bloat over every table, not only the
-	// largest ones listed.
-	BloatBytes int64 `json:"bloat_bytes"`
+	// largest ones listed; IndexBloatBytes over their B-tree indexes.
+	BloatBytes      int64 `json:"bloat_bytes"`
+	IndexBloatBytes int64 `json:"index_bloat_bytes"`
 	// OtherDatabasesBytes is what the cluster's other databases hold on
 	// the same disk; -1 when the role may not see them.
 	OtherDatabasesBytes int64 `json:"other_databases_bytes"`
@@ -114,34 +125,7 @@ func Measure(ctx context.Context, conn *pgx.Conn, opts MeasureOptions) (*Measure
 		m.Sample.WALBytes = wal
 	}
 
-	// The estimated bloat of a table is its pages beyond what its rows
-	// need at the planner's average width (24-byte header and a 4-byte
-	// line pointer each), the approach of the widely used check_postgres
-	// estimate, simplified: it reads low for tables with many nulls.
-	rows, err := conn.Query(ctx, `
-WITH widths AS (
-  SELECT schemaname, tablename, sum(avg_width) AS width
-  FROM pg_stats GROUP BY schemaname, tablename
-), t AS (
-  SELECT c.oid, n.nspname, c.relname, c.relpages::bigint AS relpages, GREATEST(c.reltuples, 0)::bigint AS tuples,
-         COALESCE(c.reltoastrelid, 0) AS toast, w.width,
-         COALESCE(s.n_dead_tup, 0) AS dead,
-         current_setting('block_size')::bigint AS bs
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  LEFT JOIN widths w ON w.schemaname = n.nspname AND w.tablename = c.relname
-  LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-  WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-)
-SELECT nspname, relname,
-       pg_relation_size(oid)::bigint,
-       pg_indexes_size(oid)::bigint,
-       CASE WHEN toast = 0 THEN 0 ELSE pg_total_relation_size(toast) END::bigint,
-       tuples, dead,
-       CASE WHEN width IS NULL OR tuples = 0 THEN 0
-            ELSE GREATEST(0, relpages - ceil(tuples / floor((bs - 24) / (24 + 4 + width)))) * bs END::bigint
-FROM t
-ORDER BY pg_total_relation_size(oid) DESC`)
+	rows, err := conn.Query(ctx, tableBloatSQL)
 	if err != nil {
 		return nil, fmt.Errorf("reading table sizes: %w", err)
 	}
@@ -149,13 +133,14 @@ ORDER BY pg_total_relation_size(oid) DESC`)
 	for rows.Next() {
 		var schema string
 		var t Table
-		if err := rows.Scan(&schema, &t.Name, &t.TableBytes, &t.IndexBytes, &t.ToastBytes, &t.Rows, &t.DeadRows, &t.BloatBytes); err != nil {
+		if err := rows.Scan(&schema, &t.Name, &t.TableBytes, &t.IndexBytes, &t.ToastBytes, &t.Rows, &t.DeadRows, &t.BloatBytes, &t.IndexBloatBytes); err != nil {
 			return nil, err
 		}
 		if schema != "public" {
 			t.Name = schema + "." + t.Name
 		}
 		m.BloatBytes += t.BloatBytes
+		m.IndexBloatBytes += t.IndexBloatBytes
 		if len(m.Tables) < opts.Largest {
 			m.Tables = append(m.Tables, t)
 		}
@@ -183,3 +168,80 @@ ORDER BY pg_total_relation_size(oid) DESC`)
 	}
 	return m, nil
 }
+
+// tableBloatSQL lists every table, largest first, with its sizes and the
+// estimated bloat of its heap and of its B-tree indexes, the way the
+// widely used estimates of check_postgres and ioguix's pgsql-bloat-
+// estimation compute it from the planner's statistics: a row's size is
+// its 23-byte header with the null bitmap, padded to MAXALIGN, plus its
+// columns' average widths weighted by how often they are not null, padded
+// too, plus a 4-byte line pointer; a page holds what fits after its
+// 24-byte header at the table's fill factor. An index entry is its 8-byte
+// header (and null bitmap) and its columns, padded likewise, on pages
+// that also keep 16 bytes of B-tree data, at the index's fill factor (90
+// unless set); the metapage is not bloat. Tables never analysed show none.
+const tableBloatSQL = `
+WITH settings AS (
+  SELECT current_setting('block_size')::numeric AS bs, 8 AS ma, 24 AS pagehdr
+), cols AS (
+  SELECT s.schemaname, s.tablename, s.attname, s.null_frac, s.avg_width
+  FROM pg_stats s
+), heap AS (
+  SELECT c.oid, n.nspname, c.relname, c.relpages::numeric AS relpages, GREATEST(c.reltuples, 0)::numeric AS tuples,
+         COALESCE(c.reltoastrelid, 0) AS toast,
+         COALESCE(substring(array_to_string(c.reloptions, ' ') FROM 'fillfactor=([0-9]+)')::smallint, 100) AS ff,
+         23 + CASE WHEN max(COALESCE(st.null_frac, 0)) > 0 THEN (7 + count(a.attname)) / 8 ELSE 0 END AS hdr,
+         sum((1 - COALESCE(st.null_frac, 0)) * COALESCE(st.avg_width, 0)) AS datawidth,
+         count(st.attname) AS analysed,
+         COALESCE(max(u.n_dead_tup), 0) AS dead
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN cols st ON st.schemaname = n.nspname AND st.tablename = c.relname AND st.attname = a.attname
+  LEFT JOIN pg_stat_user_tables u ON u.relid = c.oid
+  WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  GROUP BY c.oid, n.nspname, c.relname, c.relpages, c.reltuples, c.reltoastrelid, c.reloptions
+), heap_est AS (
+  SELECT h.*, s.bs,
+         4 + h.hdr + s.ma - CASE WHEN h.hdr % s.ma = 0 THEN s.ma ELSE h.hdr % s.ma END
+           + h.datawidth + s.ma - CASE WHEN ceil(h.datawidth)::int % s.ma = 0 THEN s.ma ELSE ceil(h.datawidth)::int % s.ma END AS tplsize,
+         s.pagehdr
+  FROM heap h, settings s
+), idx AS (
+  SELECT i.indrelid AS tbl, ic.oid AS idx, ic.relpages::numeric AS relpages, GREATEST(ic.reltuples, 0)::numeric AS tuples,
+         COALESCE(substring(array_to_string(ic.reloptions, ' ') FROM 'fillfactor=([0-9]+)')::smallint, 90) AS ff,
+         CASE WHEN max(COALESCE(st.null_frac, 0)) = 0 THEN 8 ELSE 8 + (32 + 8 - 1) / 8 END AS hdr,
+         sum((1 - COALESCE(st.null_frac, 0)) * COALESCE(st.avg_width, 1024)) AS datawidth,
+         bool_and(st.attname IS NOT NULL) AS analysed
+  FROM pg_index i
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+  JOIN pg_class tc ON tc.oid = i.indrelid
+  JOIN pg_namespace n ON n.oid = tc.relnamespace
+  JOIN LATERAL unnest(i.indkey) AS k(attnum) ON true
+  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+  LEFT JOIN cols st ON st.schemaname = n.nspname AND st.tablename = tc.relname AND st.attname = a.attname
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  GROUP BY i.indrelid, ic.oid, ic.relpages, ic.reltuples, ic.reloptions
+), idx_est AS (
+  SELECT x.tbl, x.relpages, x.tuples, x.ff, x.analysed, s.bs,
+         x.hdr + s.ma - CASE WHEN x.hdr % s.ma = 0 THEN s.ma ELSE x.hdr % s.ma END
+           + x.datawidth + s.ma - CASE WHEN x.datawidth = 0 THEN 0 WHEN x.datawidth::int % s.ma = 0 THEN s.ma ELSE x.datawidth::int % s.ma END AS entry,
+         s.pagehdr
+  FROM idx x, settings s
+), idx_bloat AS (
+  SELECT tbl, sum(CASE WHEN NOT analysed OR tuples = 0 THEN 0
+                       ELSE GREATEST(0, relpages - 1 - ceil(tuples / floor((bs - pagehdr - 16) * ff / (100 * (4 + entry))))) * bs END) AS bytes
+  FROM idx_est GROUP BY tbl
+)
+SELECT h.nspname, h.relname,
+       pg_relation_size(h.oid)::bigint,
+       pg_indexes_size(h.oid)::bigint,
+       CASE WHEN h.toast = 0 THEN 0 ELSE pg_total_relation_size(h.toast) END::bigint,
+       h.tuples::bigint, h.dead::bigint,
+       CASE WHEN h.analysed = 0 OR h.tuples = 0 THEN 0
+            ELSE GREATEST(0, h.relpages - ceil(h.tuples / floor((h.bs - h.pagehdr) * h.ff / (100 * h.tplsize)))) * h.bs END::bigint,
+       COALESCE(ib.bytes, 0)::bigint
+FROM heap_est h
+LEFT JOIN idx_bloat ib ON ib.tbl = h.oid
+ORDER BY pg_total_relation_size(h.oid) DESC`
