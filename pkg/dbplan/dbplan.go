@@ -23,6 +23,10 @@ type Sample struct {
 	WALBytes int64 `json:"wal_bytes"`
 	// Source says where the sample came from: "measured" or "imported".
 	Source string `json:"source"`
+	// Tables are the largest tables' sizes with their indexes and TOAST,
+	// by name, when measured: the forecast says which one drives the
+	// growth.
+	Tables map[string]int64 `json:"tables,omitempty"`
 }
 
 // Used is the share of the disk the sample fills, 0 when the disk is

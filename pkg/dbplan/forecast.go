@@ -202,6 +202,57 @@ type Forecast struct {
 	GrowthPerMonth int64      `json:"growth_per_month_bytes"`
 	Crossings      []Crossing `json:"crossings"`
 	Gaps           []Gap      `json:"gaps"`
+	// Drivers are the tables that grew, most first, between the first
+	// and the last sample that measured them; empty without two such.
+	Drivers []TableGrowth `json:"drivers"`
+}
+
+// TableGrowth is one table's growth over the history.
+type TableGrowth struct {
+	Table string    `json:"table"`
+	Since time.Time `json:"since"`
+	// Bytes is the table's growth with its indexes and TOAST; Share its
+	// part of the database's growth over the same time.
+	Bytes int64   `json:"bytes"`
+	Share float64 `json:"share"`
+}
+
+// drivers says which tables the database's growth went to, between the
+// first and the last samples that measured them a week or more apart.
+func drivers(h History) []TableGrowth {
+	out := []TableGrowth{}
+	first, last := -1, -1
+	for i, s := range h {
+		if len(s.Tables) == 0 {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		last = i
+	}
+	if first < 0 || h[last].Time.Sub(h[first].Time) < 7*day {
+		return out
+	}
+	grew := h[last].DatabaseBytes - h[first].DatabaseBytes
+	if grew <= 0 {
+		return out
+	}
+	for name, now := range h[last].Tables {
+		// A table not among the largest at first had no more than the
+		// smallest listed then.
+		before, ok := h[first].Tables[name]
+		if !ok {
+			before = 0
+		}
+		if d := now - before; d > 0 {
+			out = append(out, TableGrowth{Table: name, Since: h[first].Time, Bytes: d, Share: float64(d) / float64(grew)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Bytes > out[j].Bytes || (out[i].Bytes == out[j].Bytes && out[i].Table < out[j].Table)
+	})
+	return out
 }
 
 // Full is true when the latest sample fills the disk or more.
@@ -240,7 +291,7 @@ func Predict(h History, diskBytes int64) (*Forecast, error) {
 	}
 	latest := h[len(h)-1]
 	latest.DiskBytes = diskBytes
-	f := &Forecast{Samples: len(h), From: h[0].Time, Latest: latest, DiskBytes: diskBytes, Fit: chosen, Other: other, Tie: tie, Gaps: gaps(h)}
+	f := &Forecast{Samples: len(h), From: h[0].Time, Latest: latest, DiskBytes: diskBytes, Fit: chosen, Other: other, Tie: tie, Gaps: gaps(h), Drivers: drivers(h)}
 	f.GrowthPerMonth = int64(chosen.At(latest.Time.Add(30*day)) - chosen.At(latest.Time))
 	switch lo, hi := chosen.slopeInterval(); {
 	case lo > 0:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,7 +31,7 @@ func (e *HistoryError) Error() string {
 	return fmt.Sprintf("%s line %d: %s", e.File, e.Line, e.Msg)
 }
 
-var historyHeader = []string{"time", "database_bytes", "disk_bytes", "wal_bytes", "source"}
+var historyHeader = []string{"time", "database_bytes", "disk_bytes", "wal_bytes", "source", "tables"}
 
 // HistoryPath is where a database's history is kept: beside the stack's
 // state, one file per stack and database, so that a sandbox rehearsal
@@ -66,10 +67,16 @@ func LoadHistory(path string) (History, error) {
 			first = 2
 			continue
 		}
-		if len(rec) != len(historyHeader) {
+		// Histories written before the tables were kept have five fields.
+		if len(rec) != len(historyHeader) && len(rec) != len(historyHeader)-1 {
 			return nil, &HistoryError{File: path, Line: line, Msg: fmt.Sprintf("expected %d fields (%s), found %d", len(historyHeader), strings.Join(historyHeader, ","), len(rec))}
 		}
 		s := Sample{Source: rec[4]}
+		if len(rec) == len(historyHeader) && rec[5] != "" {
+			if s.Tables, err = parseTables(rec[5]); err != nil {
+				return nil, &HistoryError{File: path, Line: line, Msg: err.Error()}
+			}
+		}
 		if s.Time, err = time.Parse(time.RFC3339, rec[0]); err != nil {
 			return nil, &HistoryError{File: path, Line: line, Msg: fmt.Sprintf("time %q is not RFC 3339", rec[0])}
 		}
@@ -102,6 +109,33 @@ func (h History) ordered(file string, first int) error {
 	return nil
 }
 
+// formatTables writes a sample's tables as one CSV field a person can
+// still read: name=bytes pairs joined by &, names query-escaped (a
+// quoted identifier may hold any character), in name order.
+func formatTables(t map[string]int64) string {
+	v := url.Values{}
+	for n, b := range t {
+		v.Set(n, strconv.FormatInt(b, 10))
+	}
+	return v.Encode()
+}
+
+func parseTables(field string) (map[string]int64, error) {
+	v, err := url.ParseQuery(field)
+	if err != nil {
+		return nil, fmt.Errorf("tables: %q is not name=bytes pairs joined by &", field)
+	}
+	out := map[string]int64{}
+	for name, sizes := range v {
+		n, err := strconv.ParseInt(sizes[len(sizes)-1], 10, 64)
+		if name == "" || err != nil || n < 0 {
+			return nil, fmt.Errorf("tables: the size of %q is not a whole number of bytes", name)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
 // OutOfLine says whether a size is under a third or over three times the
 // last one: no database grows or shrinks that much between two looks,
 // but two databases of one cluster differ that much.
@@ -124,7 +158,7 @@ func (h History) Save(path string) error {
 	_ = w.Write(historyHeader)
 	for _, s := range h {
 		_ = w.Write([]string{s.Time.UTC().Format(time.RFC3339), strconv.FormatInt(s.DatabaseBytes, 10),
-			strconv.FormatInt(s.DiskBytes, 10), strconv.FormatInt(s.WALBytes, 10), s.Source})
+			strconv.FormatInt(s.DiskBytes, 10), strconv.FormatInt(s.WALBytes, 10), s.Source, formatTables(s.Tables)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -2,7 +2,9 @@ package dbplan
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +81,7 @@ func TestImportNamesTheBadLine(t *testing.T) {
 func TestHistorySurvivesSaveAndLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history", "production", "main.csv")
 	h := History{
-		{Time: start, DatabaseBytes: 60 * GB, DiskBytes: 100 * GB, WALBytes: 1 << 30, Source: "measured"},
+		{Time: start, DatabaseBytes: 60 * GB, DiskBytes: 100 * GB, WALBytes: 1 << 30, Source: "measured", Tables: map[string]int64{"statuses": 40 * GB, "public.media attachments": 9 * GB}},
 		{Time: start.Add(7 * day), DatabaseBytes: 61 * GB, DiskBytes: 100 * GB, WALBytes: -1, Source: "imported"},
 	}
 	if err := h.Save(path); err != nil {
@@ -89,8 +91,15 @@ func TestHistorySurvivesSaveAndLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0] != h[0] || got[1] != h[1] {
+	if !reflect.DeepEqual(got, h) {
 		t.Fatalf("got %+v", got)
+	}
+	// A history written before the tables were kept still loads.
+	if err := os.WriteFile(path, []byte("time,database_bytes,disk_bytes,wal_bytes,source\n2026-01-01T00:00:00Z,5,10,-1,measured\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if old, err := LoadHistory(path); err != nil || len(old) != 1 || old[0].Tables != nil {
+		t.Fatalf("a five-column history: %+v, %v", old, err)
 	}
 	// Merging an import over it keeps order, and a repeated date replaces.
 	merged := got.Merge(Sample{Time: start.Add(-7 * day), DatabaseBytes: 59 * GB}, Sample{Time: start, DatabaseBytes: 1})

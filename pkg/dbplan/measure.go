@@ -143,6 +143,10 @@ func Measure(ctx context.Context, conn *pgx.Conn, opts MeasureOptions) (*Measure
 		m.IndexBloatBytes += t.IndexBloatBytes
 		if len(m.Tables) < opts.Largest {
 			m.Tables = append(m.Tables, t)
+			if m.Sample.Tables == nil {
+				m.Sample.Tables = map[string]int64{}
+			}
+			m.Sample.Tables[t.Name] = t.TotalBytes()
 		}
 	}
 	if err := rows.Err(); err != nil {

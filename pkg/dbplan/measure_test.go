@@ -122,8 +122,12 @@ func TestMeasureFollowsAGrowingMastodon(t *testing.T) {
 	ctx := context.Background()
 	var h History
 	var last int64
+	var statuses [5]int64 // pg_total_relation_size after each step
 	for step := 1; step <= 4; step++ {
 		grow(t, conn, step, 6000)
+		if err := conn.QueryRow(ctx, "SELECT pg_total_relation_size('statuses')").Scan(&statuses[step]); err != nil {
+			t.Fatal(err)
+		}
 		when := start.Add(time.Duration(step*7) * day)
 		m, err := Measure(ctx, conn, MeasureOptions{DiskBytes: 100 * GB, Now: func() time.Time { return when }})
 		if err != nil {
@@ -158,6 +162,11 @@ func TestMeasureFollowsAGrowingMastodon(t *testing.T) {
 	}
 	if fc.Trend != Growing || fc.GrowthPerMonth <= 0 {
 		t.Fatalf("a database grown every week: %s, %d bytes/month", fc.Trend, fc.GrowthPerMonth)
+	}
+	// What drives it: statuses, by what PostgreSQL says it grew.
+	if len(fc.Drivers) == 0 || fc.Drivers[0].Table != "statuses" || fc.Drivers[0].Bytes != statuses[4]-statuses[1] ||
+		!fc.Drivers[0].Since.Equal(h[0].Time) || fc.Drivers[0].Share <= 0.3 || fc.Drivers[0].Share > 1 {
+		t.Fatalf("drivers %+v; statuses grew %d bytes", fc.Drivers, statuses[4]-statuses[1])
 	}
 }
 

@@ -170,6 +170,9 @@ func Forecast(w io.Writer, name string, fc *dbplan.Forecast, h dbplan.History, n
 		for _, c := range fc.Crossings {
 			fmt.Fprintf(w, "| %d %% | %s |\n", c.Percent, crossingText(c, fc.Trend, now))
 		}
+		if d := driversText(fc); d != "" {
+			fmt.Fprintf(w, "\n%s\n", d)
+		}
 		if stale != "" {
 			fmt.Fprintf(w, "\n> %s\n", stale)
 		}
@@ -194,6 +197,9 @@ func Forecast(w io.Writer, name string, fc *dbplan.Forecast, h dbplan.History, n
 		}
 		fmt.Fprintf(w, "  %3d %%  %s\n", c.Percent, text)
 	}
+	if d := driversText(fc); d != "" {
+		fmt.Fprintf(w, "\n%s\n", d)
+	}
 	for _, g := range fc.Gaps {
 		fmt.Fprintf(w, "\nNo samples between %s and %s: the fit bridges the gap.\n", g.From.Format(time.DateOnly), g.To.Format(time.DateOnly))
 	}
@@ -202,6 +208,22 @@ func Forecast(w io.Writer, name string, fc *dbplan.Forecast, h dbplan.History, n
 	}
 	fmt.Fprintln(w)
 	Chart(w, fc, h, 64, 10)
+}
+
+// driversText names the three tables the growth went to, "" when the
+// history does not say.
+func driversText(fc *dbplan.Forecast) string {
+	if len(fc.Drivers) == 0 {
+		return ""
+	}
+	var parts []string
+	for i, d := range fc.Drivers {
+		if i == 3 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s +%s (%.0f %%)", d.Table, size(d.Bytes), d.Share*100))
+	}
+	return fmt.Sprintf("Growing most since %s: %s of the database's growth.", fc.Drivers[0].Since.Format(time.DateOnly), strings.Join(parts, ", "))
 }
 
 // Chart draws the history (*), the fitted growth ahead (.) and the disk

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cosocial/cosocial/pkg/dbplan"
 )
@@ -23,5 +24,17 @@ func TestMeasurementMarkdownKeepsTheCaveats(t *testing.T) {
 				t.Errorf("markdown %v lacks %q:\n%s", markdown, want, b.String())
 			}
 		}
+	}
+}
+
+func TestTheForecastNamesWhatGrows(t *testing.T) {
+	since := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	fc := &dbplan.Forecast{Drivers: []dbplan.TableGrowth{{Table: "statuses", Since: since, Bytes: 4.1e9, Share: 0.82}, {Table: "media_attachments", Since: since, Bytes: 5e8, Share: 0.1}}}
+	want := "Growing most since 2026-10-01: statuses +4.1 GB (82 %), media_attachments +500.0 MB (10 %) of the database's growth."
+	if got := driversText(fc); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := driversText(&dbplan.Forecast{}); got != "" {
+		t.Errorf("without tables: %q", got)
 	}
 }
