@@ -87,8 +87,9 @@ demo: build test-deps
 # migration's cutover, rclone as the object copy's speed anchor (make bench),
 # Caddy to validate the proxy config written for each app and to serve it,
 # podman with runc and Compose (talking to podman's Docker API) to run the
-# apps' containers on this machine playing their server, and cloud-init
-# to validate the servers' user data.
+# apps' containers on this machine playing their server, cloud-init
+# to validate the servers' user data, and the OpenStack CLI, whose
+# everyday commands the simulator must answer as a cloud does.
 test-deps: bin/versitygw bin/cosocial-standin
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
@@ -103,6 +104,7 @@ test-deps: bin/versitygw bin/cosocial-standin
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	command -v cloud-init >/dev/null || missing="$$missing cloud-init"; \
 	command -v pidwait >/dev/null || missing="$$missing procps"; \
+	command -v openstack >/dev/null || missing="$$missing python3-openstackclient"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -240,6 +240,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.networkRoutes(mux)
 	s.imageRoutes(mux)
 	s.dnsRoutes(mux)
+	s.readOnlyRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		(&call{w: w, r: r, s: s, svc: identity}).fail(http.StatusNotFound, "The resource could not be found.")
 	})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/google/uuid"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
@@ -42,6 +44,25 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listRegions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.operator().RegionCodes())
+}
+
+// getRegion is one region and the services it runs, all up.
+func (s *Server) getRegion(w http.ResponseWriter, r *http.Request) {
+	code := r.PathValue("region")
+	reg := s.operator().Region(code)
+	if reg == nil {
+		s.notFound(w, code)
+		return
+	}
+	services := []map[string]any{}
+	for _, name := range []string{"image", "instance", "network", "storage", "volume", "workflow"} {
+		services = append(services, map[string]any{"name": name, "status": "UP", "endpoint": nil})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name": reg.Code, "type": "region", "status": "UP", "continentCode": "NA",
+		"datacenterLocation": strings.TrimRight(reg.Code, "0123456789"), "countryCode": strings.ToLower(reg.Country),
+		"ipCountries": []string{}, "services": services, "availabilityZones": []string{},
+	})
 }
 
 func flavorJSON(region string, f catalog.Flavor) map[string]any {
@@ -156,8 +177,14 @@ func sshKeyJSON(k *sshKey) map[string]any {
 	return map[string]any{"id": k.ID, "name": k.Name, "publicKey": k.PublicKey, "regions": k.Regions, "fingerPrint": fingerprint(k.PublicKey)}
 }
 
+// fingerprint is the key's MD5 fingerprint in colon-separated hex, as
+// ssh-keygen -E md5 prints it, which the API shows for a key.
 func fingerprint(pub string) string {
-	return stableID("fp", pub)[:23]
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pub))
+	if err != nil {
+		return ""
+	}
+	return ssh.FingerprintLegacyMD5(k)
 }
 
 func (s *Server) listSSHKeys(w http.ResponseWriter, r *http.Request) {
@@ -252,13 +279,15 @@ func (s *Server) instanceJSON(in *instance, detail bool) map[string]any {
 	}
 	region, flavor := s.flavorByID(in.FlavorID)
 	_, imageName := s.imageByID(in.ImageID)
+	if flavor != nil {
+		out["planCode"] = flavor.Name + ".consumption"
+	}
 	if !detail {
 		out["flavorId"], out["imageId"], out["sshKeyId"] = in.FlavorID, in.ImageID, nilIfEmpty(in.SSHKeyID)
 		return out
 	}
 	if flavor != nil {
 		out["flavor"] = flavorJSON(region, *flavor)
-		out["planCode"] = flavor.Name + ".consumption"
 	}
 	out["image"] = imageJSON(in.Region, imageName)
 	out["sshKey"] = nil

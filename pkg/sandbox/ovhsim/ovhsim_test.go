@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +139,71 @@ func TestUnsignedCallsAreRefused(t *testing.T) {
 		t.Fatalf("auth/time: %v %v", resp.Status, err)
 	}
 	resp.Body.Close()
+}
+
+// TestTheAPISpeaksAsOVHcloud checks what a client nobody on the project
+// wrote relies on: a region's own route, an SSH key's fingerprint as
+// ssh-keygen prints it, an instance's plan code in a listing, and an
+// unknown consumer key refused in the authentication layer's words.
+func TestTheAPISpeaksAsOVHcloud(t *testing.T) {
+	s, c := client(t, Options{})
+	var region struct {
+		Name, Status string
+		Services     []struct{ Name, Status string }
+	}
+	if err := c.Get("/cloud/project/p/region/BHS5", &region); err != nil || region.Name != "BHS5" || region.Status != "UP" || len(region.Services) == 0 {
+		t.Fatalf("region: %+v, %v", region, err)
+	}
+	if err := c.Get("/cloud/project/p/region/XYZ1", &region); err == nil {
+		t.Fatal("an unknown region was found")
+	}
+
+	dir := t.TempDir()
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "k")).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	pub, _ := os.ReadFile(filepath.Join(dir, "k.pub"))
+	out, err := exec.Command("ssh-keygen", "-E", "md5", "-lf", filepath.Join(dir, "k.pub")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimPrefix(strings.Fields(string(out))[1], "MD5:")
+	var key struct{ FingerPrint string }
+	if err := c.Post("/cloud/project/p/sshkey", map[string]any{"name": "volunteer", "publicKey": strings.TrimSpace(string(pub)), "region": "BHS5"}, &key); err != nil || key.FingerPrint != want {
+		t.Fatalf("fingerPrint %q, ssh-keygen says %q (%v)", key.FingerPrint, want, err)
+	}
+
+	var flavors []struct{ ID string }
+	var images []struct{ ID string }
+	if err := c.Get("/cloud/project/p/flavor?region=BHS5", &flavors); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get("/cloud/project/p/image?osType=linux&region=BHS5", &images); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Post("/cloud/project/p/instance", map[string]any{"name": "web", "flavorId": flavors[0].ID, "imageId": images[0].ID, "region": "BHS5"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var list []struct{ PlanCode *string }
+	if err := c.Get("/cloud/project/p/instance", &list); err != nil || len(list) != 1 || list[0].PlanCode == nil || !strings.HasSuffix(*list[0].PlanCode, ".consumption") {
+		t.Fatalf("listed instances' planCode: %+v, %v", list, err)
+	}
+
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/1.0/cloud/project/p/instance", nil)
+	req.Header.Set("X-Ovh-Application", "ak")
+	req.Header.Set("X-Ovh-Consumer", "never-issued")
+	req.Header.Set("X-Ovh-Timestamp", "1")
+	req.Header.Set("X-Ovh-Signature", "$1$0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body apiError
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || body.ErrorCode != "NOT_CREDENTIAL" || body.HTTPCode != "403 Forbidden" || body.Message != "This credential does not exist" {
+		t.Fatalf("an unknown consumer key: %d %+v", resp.StatusCode, body)
+	}
 }

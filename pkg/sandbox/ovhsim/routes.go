@@ -24,6 +24,7 @@ func (s *Server) routes(root *http.ServeMux) {
 	const p = "/cloud/project/{sn}"
 	mux.HandleFunc("GET "+p, s.getProject)
 	mux.HandleFunc("GET "+p+"/region", s.listRegions)
+	mux.HandleFunc("GET "+p+"/region/{region}", s.getRegion)
 	mux.HandleFunc("GET "+p+"/flavor", s.listFlavors)
 	mux.HandleFunc("GET "+p+"/flavor/{id}", s.getFlavor)
 	mux.HandleFunc("GET "+p+"/image", s.listImages)

@@ -160,7 +160,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, mux *http.ServeMu
 	}
 	if path != "/auth/time" {
 		if code, class, msg := s.authenticate(r, body); code != 0 {
-			s.fail(w, code, class, msg)
+			e := apiError{Class: class, Message: msg, HTTPCode: fmt.Sprintf("%d %s", code, http.StatusText(code))}
+			switch msg {
+			case credentialUnknown:
+				e.ErrorCode = "NOT_CREDENTIAL"
+			}
+			w.Header().Set("X-Ovh-QueryID", s.queryID())
+			writeJSON(w, code, e)
 			return
 		}
 		if code := s.faults.Next(); code != 0 {
@@ -187,6 +193,10 @@ func (l lostAnswer) Header() http.Header         { return l.header }
 func (l lostAnswer) Write(b []byte) (int, error) { return len(b), nil }
 func (l lostAnswer) WriteHeader(int)             {}
 
+// credentialUnknown is OVHcloud's word for a consumer key it never issued
+// (errorCode NOT_CREDENTIAL).
+const credentialUnknown = "This credential does not exist"
+
 // authenticate checks go-ovh's signature: "$1$" + sha1 hex of
 // AS+CK+METHOD+URL+BODY+TS joined by "+", where URL is the full URL the
 // client asked for, query included.
@@ -202,7 +212,7 @@ func (s *Server) authenticate(r *http.Request, body []byte) (int, string, string
 	case ak != creds.ApplicationKey:
 		return http.StatusForbidden, "Client::Forbidden", "This application key is invalid"
 	case ck != creds.ConsumerKey:
-		return http.StatusForbidden, "Client::Forbidden", "This credential is not valid"
+		return http.StatusForbidden, "Client::Forbidden", credentialUnknown
 	}
 	scheme := "http"
 	if r.TLS != nil {
@@ -239,10 +249,14 @@ func faultClass(code int) string {
 }
 
 // apiError is OVHcloud's error body. It never carries "code" or non-string
-// details: go-ovh would read them as the status or lose the class.
+// details: go-ovh would read them as the status or lose the class. The
+// authentication layer adds its own errorCode and httpCode
+// ({"errorCode":"NOT_CREDENTIAL","httpCode":"403 Forbidden",…}).
 type apiError struct {
-	Class   string `json:"class"`
-	Message string `json:"message"`
+	Class     string `json:"class,omitempty"`
+	Message   string `json:"message"`
+	ErrorCode string `json:"errorCode,omitempty"`
+	HTTPCode  string `json:"httpCode,omitempty"`
 }
 
 func (s *Server) queryID() string {
