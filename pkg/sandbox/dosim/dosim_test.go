@@ -538,3 +538,32 @@ func putObject(ctx context.Context, endpoint, access, secret string) error {
 	_, err = mc.PutObject(ctx, "cosocial-media", "avatars/1.png", strings.NewReader("png"), 3, minio.PutObjectOptions{})
 	return err
 }
+
+// TestSeveralDropletsInOneRequest: godo's CreateMultiple sends "names";
+// DigitalOcean makes each, up to ten, with an action each.
+func TestSeveralDropletsInOneRequest(t *testing.T) {
+	ctx := context.Background()
+	_, c := start(t, dosim.Options{})
+	ds, resp, err := c.Droplets.CreateMultiple(ctx, &godo.DropletMultiCreateRequest{
+		Names: []string{"web-1", "web-2", "web-3"}, Region: "tor1", Size: "s-2vcpu-4gb", Image: godo.DropletCreateImage{Slug: "debian-12-x64"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusAccepted || len(ds) != 3 || len(resp.Links.Actions) != 3 || ds[0].Name != "web-1" || ds[2].Name != "web-3" || ds[0].ID == ds[1].ID {
+		t.Fatalf("create multiple: %d %+v %+v", resp.StatusCode, ds, resp.Links)
+	}
+	list, _, err := c.Droplets.List(ctx, nil)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("list: %d droplets, %v", len(list), err)
+	}
+	eleven := make([]string, 11)
+	for i := range eleven {
+		eleven[i] = "w" + strconv.Itoa(i)
+	}
+	_, _, err = c.Droplets.CreateMultiple(ctx, &godo.DropletMultiCreateRequest{Names: eleven, Region: "tor1", Size: "s-2vcpu-4gb", Image: godo.DropletCreateImage{Slug: "debian-12-x64"}})
+	apiErr(t, err, http.StatusUnprocessableEntity, "at most 10")
+	if list, _, _ := c.Droplets.List(ctx, nil); len(list) != 3 {
+		t.Errorf("a refused request made droplets: %d", len(list))
+	}
+}

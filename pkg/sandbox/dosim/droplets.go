@@ -177,17 +177,27 @@ func (s *Server) createDroplet(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &body) {
 		return
 	}
-	if len(body.Names) > 0 {
-		s.unprocessable(w, r, "Creating several droplets in one request is not simulated: send one name.")
+	// One name, or up to ten in "names": the same droplet several times,
+	// answered as "droplets" with one create action each.
+	names := body.Names
+	switch {
+	case len(names) > 0 && body.Name != "":
+		s.unprocessable(w, r, "Name and names cannot both be given.")
 		return
-	}
-	if body.Name == "" {
+	case len(names) > 10:
+		s.unprocessable(w, r, "You can create at most 10 Droplets in one request.")
+		return
+	case len(names) == 0 && body.Name == "":
 		s.unprocessable(w, r, "Name is required.")
 		return
+	case len(names) == 0:
+		names = []string{body.Name}
 	}
-	if !hostname.MatchString(body.Name) {
-		s.unprocessable(w, r, "Name is invalid: only letters, digits, periods and dashes, not starting or ending with a period or dash.")
-		return
+	for _, name := range names {
+		if !hostname.MatchString(name) {
+			s.unprocessable(w, r, "Name is invalid: only letters, digits, periods and dashes, not starting or ending with a period or dash.")
+			return
+		}
 	}
 	reg := s.region(body.Region)
 	if reg == nil {
@@ -203,42 +213,47 @@ func (s *Server) createDroplet(w http.ResponseWriter, r *http.Request) {
 		s.unprocessable(w, r, "You specified an invalid image for Droplet creation: %s (available: %s).", string(body.Image), imageSlugs())
 		return
 	}
-	n := s.nextID()
-	id := 400000000 + n
 	if body.Tags == nil {
 		body.Tags = []string{}
 	}
 	if body.VPC == "" {
 		body.VPC = uuid.NewSHA1(uuid.NameSpaceOID, []byte("vpc/"+reg.Code)).String()
 	}
-	d := &droplet{
-		ID: id, Name: body.Name, Region: reg.Code, Size: body.Size, Image: im.Slug, Tags: body.Tags,
-		UserData: body.UserData != "", Created: s.now(), ActiveAt: s.now().Add(s.opts.Timing.DropletBuild),
-		// TEST-NET-2: apart from the OpenStack simulator's addresses, so
-		// a migration's two sides never share one.
-		PublicIPv4:  fmt.Sprintf("198.51.100.%d", 1+n%250),
-		PrivateIPv4: fmt.Sprintf("10.118.%d.%d", (n/250)%16, 2+n%250),
-		VPC:         body.VPC,
-	}
-	if body.IPv6 {
-		d.IPv6 = fmt.Sprintf("2001:db8::%x", n)
-	}
-	if s.opts.Machines != nil && body.UserData != "" {
-		if err := s.opts.Machines.Boot(r.Context(), strconv.FormatInt(id, 10), d.PublicIPv4, body.UserData); err != nil {
-			s.logf("droplet %d: its machine: %v", id, err)
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"id": "server_error", "message": "Server Error"})
-			return
+	var made []map[string]any
+	var actions []map[string]any
+	for _, name := range names {
+		n := s.nextID()
+		id := 400000000 + n
+		d := &droplet{
+			ID: id, Name: name, Region: reg.Code, Size: body.Size, Image: im.Slug, Tags: body.Tags,
+			UserData: body.UserData != "", Created: s.now(), ActiveAt: s.now().Add(s.opts.Timing.DropletBuild),
+			// TEST-NET-2: apart from the OpenStack simulator's addresses, so
+			// a migration's two sides never share one.
+			PublicIPv4:  fmt.Sprintf("198.51.100.%d", 1+n%250),
+			PrivateIPv4: fmt.Sprintf("10.118.%d.%d", (n/250)%16, 2+n%250),
+			VPC:         body.VPC,
 		}
+		if body.IPv6 {
+			d.IPv6 = fmt.Sprintf("2001:db8::%x", n)
+		}
+		if s.opts.Machines != nil && body.UserData != "" {
+			if err := s.opts.Machines.Boot(r.Context(), strconv.FormatInt(id, 10), d.PublicIPv4, body.UserData); err != nil {
+				s.logf("droplet %d: its machine: %v", id, err)
+				writeJSON(w, http.StatusInternalServerError, map[string]any{"id": "server_error", "message": "Server Error"})
+				return
+			}
+		}
+		s.st.Droplets[id] = d
+		actionID := 900000000 + n
+		made = append(made, s.dropletJSON(d))
+		actions = append(actions, map[string]any{"id": actionID, "rel": "create", "href": fmt.Sprintf("http://%s/v2/actions/%d", r.Host, actionID)})
 	}
-	s.st.Droplets[id] = d
 	s.save()
-	actionID := 900000000 + n
-	writeJSON(w, http.StatusAccepted, map[string]any{
-		"droplet": s.dropletJSON(d),
-		"links": map[string]any{"actions": []map[string]any{{
-			"id": actionID, "rel": "create", "href": fmt.Sprintf("http://%s/v2/actions/%d", r.Host, actionID),
-		}}},
-	})
+	if len(body.Names) == 0 {
+		writeJSON(w, http.StatusAccepted, map[string]any{"droplet": made[0], "links": map[string]any{"actions": actions}})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"droplets": made, "links": map[string]any{"actions": actions}})
 }
 
 // imageFrom reads the image of a create request: a slug, or a numeric ID
