@@ -139,6 +139,9 @@ func (c *Cluster) Start(ctx context.Context, port int) error {
 			return err
 		}
 	}
+	if err := c.ensureTLS(); err != nil {
+		return fmt.Errorf("giving PostgreSQL in %s its certificate: %w", c.Dir, err)
+	}
 	if err := os.MkdirAll(c.SocketDir(), 0o700); err != nil {
 		return err
 	}

@@ -297,9 +297,18 @@ func TestSandboxDatabaseAndSpaces(t *testing.T) {
 	if db.StorageGB() != 30 || db.Status != "online" {
 		t.Errorf("database: %+v", db)
 	}
+	// DigitalOcean's clusters take TLS only: the URI says so, and the
+	// connection it makes is encrypted, as the migration's will be.
+	if !strings.Contains(db.Secrets().URI, "sslmode=require") {
+		t.Errorf("the URI does not ask for TLS")
+	}
 	conn, err := pgx.Connect(ctx, db.Secrets().URI)
 	if err != nil {
 		t.Fatalf("connect as doadmin: %v", err)
+	}
+	var encrypted bool
+	if err := conn.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&encrypted); err != nil || !encrypted {
+		t.Errorf("the connection is not encrypted: %v, %v", encrypted, err)
 	}
 	if _, err := conn.Exec(ctx, "CREATE TABLE accounts (id bigint)"); err != nil {
 		t.Errorf("doadmin cannot create in defaultdb: %v", err)

@@ -41,15 +41,16 @@ func (db *database) status(now time.Time) string {
 }
 
 func (s *Server) databaseJSON(db *database) map[string]any {
-	conn := map[string]any{"protocol": "postgresql", "database": DefaultDatabase, "user": AdminUser, "password": db.Password, "ssl": false}
+	conn := map[string]any{"protocol": "postgresql", "database": DefaultDatabase, "user": AdminUser, "password": db.Password, "ssl": true}
 	private := map[string]any{}
 	if db.Host != "" {
-		// The sandbox's servers listen without TLS on loopback, one address
-		// for both networks; DigitalOcean requires TLS and gives the
-		// private network its own host name.
+		// DigitalOcean's clusters take TLS only, and say sslmode=require;
+		// the sandbox's servers speak TLS with a certificate of their own,
+		// on loopback, one address for both networks (DigitalOcean gives
+		// the private network its own host name).
 		u := url.URL{
 			Scheme: "postgresql", User: url.UserPassword(AdminUser, db.Password),
-			Host: fmt.Sprintf("%s:%d", db.Host, db.Port), Path: "/" + DefaultDatabase, RawQuery: "sslmode=disable",
+			Host: fmt.Sprintf("%s:%d", db.Host, db.Port), Path: "/" + DefaultDatabase, RawQuery: "sslmode=require",
 		}
 		conn["uri"], conn["host"], conn["port"] = u.String(), db.Host, db.Port
 	}
