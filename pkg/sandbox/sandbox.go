@@ -286,6 +286,9 @@ func (sb *Sandbox) CloudsYAML(cloudName, region string) []byte {
 	return []byte(b.String())
 }
 
+// Dir is the folder the sandbox keeps its data in.
+func (sb *Sandbox) Dir() string { return sb.dir }
+
 // OVHEndpoint is the URL to give go-ovh (and a description's endpoint).
 func (sb *Sandbox) OVHEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/1.0", sb.ports.OVH) }
 

@@ -73,16 +73,11 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 	opts.Program.AwaitingCutover = migrate.AwaitingCutover(desc, opened.Dir)
 	var backendEndpoints map[string]string
 	if useSandbox {
-		dir, err := sandbox.DefaultDir(f.File)
-		if err != nil {
-			return nil, err
-		}
-		sopts := SandboxOptions(desc, dir)
-		sopts.Waiting = SandboxWaiting(f.IOStreams.ErrOut)
-		sb, err := sandbox.Start(ctx, sopts)
+		sb, err := f.StartSandbox(ctx, desc, nil)
 		if err != nil {
 			return nil, fmt.Errorf("starting the sandbox: %w", err)
 		}
+		dir := sb.Dir()
 		opened.Sandbox = sb
 		if opts.Passphrase == "" {
 			opts.Passphrase = SandboxPassphrase
@@ -123,6 +118,24 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 	}
 	opened.Stack = st
 	return opened, nil
+}
+
+// StartSandbox starts the description's sandbox (desc may be nil): its
+// folder, its OVHcloud projects and DNS zones, waiting, with a word on
+// stderr, while another process holds it. Every command that needs the
+// sandbox starts it here; adjust changes the options first (cosocial
+// sandbox's folder and faults). The caller closes it.
+func (f *Factory) StartSandbox(ctx context.Context, desc *model.Description, adjust func(*sandbox.Options)) (*sandbox.Sandbox, error) {
+	dir, err := sandbox.DefaultDir(f.File)
+	if err != nil {
+		return nil, err
+	}
+	opts := SandboxOptions(desc, dir)
+	opts.Waiting = SandboxWaiting(f.IOStreams.ErrOut)
+	if adjust != nil {
+		adjust(&opts)
+	}
+	return sandbox.Start(ctx, opts)
 }
 
 // SandboxWaiting tells the person, on w, why a command does not start

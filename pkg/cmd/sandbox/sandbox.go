@@ -27,6 +27,8 @@ type Options struct {
 	Load func() *config.Result
 	File func() string
 	Ctx  context.Context
+	// Start starts the sandbox (the factory's StartSandbox).
+	Start func(ctx context.Context, desc *model.Description, adjust func(*sb.Options)) (*sb.Sandbox, error)
 
 	Dir       string
 	Projects  []string
@@ -37,7 +39,7 @@ type Options struct {
 
 // NewCmdSandbox builds the command; runF replaces the run function in tests.
 func NewCmdSandbox(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Load: f.Description, File: func() string { return f.File }}
+	opts := &Options{IO: f.IOStreams, Load: f.Description, File: func() string { return f.File }, Start: f.StartSandbox}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Serve the built-in provider simulators for other tools",
@@ -73,27 +75,22 @@ func sandboxRun(opts *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	sopts := sb.Options{Dir: opts.Dir}
 	var desc *model.Description
 	if _, err := os.Stat(opts.File()); err == nil {
-		res := opts.Load()
-		if !res.Diagnostics.HasErrors() {
+		if res := opts.Load(); !res.Diagnostics.HasErrors() {
 			desc = res.Description
-			sopts = factory.SandboxOptions(desc, opts.Dir)
 		}
 	}
-	if sopts.Dir == "" {
-		dir, err := sb.DefaultDir(opts.File())
-		if err != nil {
-			return err
+	var sopts sb.Options
+	s, err := opts.Start(ctx, desc, func(o *sb.Options) {
+		if opts.Dir != "" {
+			o.Dir = opts.Dir
 		}
-		sopts.Dir = dir
-	}
-	sopts.Projects = append(sopts.Projects, opts.Projects...)
-	sopts.Zones = append(sopts.Zones, opts.Zones...)
-	sopts.Faults = ovhsim.Faults{Rate: opts.FaultRate, Burst: opts.Burst, Codes: []int{429, 500, 503}, Seed: 1}
-	sopts.Waiting = factory.SandboxWaiting(opts.IO.ErrOut)
-	s, err := sb.Start(ctx, sopts)
+		o.Projects = append(o.Projects, opts.Projects...)
+		o.Zones = append(o.Zones, opts.Zones...)
+		o.Faults = ovhsim.Faults{Rate: opts.FaultRate, Burst: opts.Burst, Codes: []int{429, 500, 503}, Seed: 1}
+		sopts = *o
+	})
 	if err != nil {
 		return err
 	}

@@ -44,13 +44,7 @@ type Deps struct {
 // NewDeps takes the dependencies from the factory.
 func NewDeps(f *factory.Factory) Deps {
 	return Deps{Deps: preflight.NewDeps(f), Getenv: os.Getenv, StackDir: f.StackDir, StartSandbox: func(ctx context.Context, desc *model.Description) (*sandbox.Sandbox, error) {
-		dir, err := sandbox.DefaultDir(f.File)
-		if err != nil {
-			return nil, err
-		}
-		sopts := factory.SandboxOptions(desc, dir)
-		sopts.Waiting = factory.SandboxWaiting(f.IOStreams.ErrOut)
-		return sandbox.Start(ctx, sopts)
+		return f.StartSandbox(ctx, desc, nil)
 	}}
 }
 
