@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"encoding/pem"
 	"fmt"
 	"regexp"
 	"strings"
@@ -10,6 +11,13 @@ import (
 // pemLike is what a PEM block is made of: base64, its armour's words and
 // dashes, and line breaks.
 var pemLike = regexp.MustCompile(`^[A-Za-z0-9+/= \n-]*$`)
+
+// isPEM says the value is one PEM block and nothing else (a key the app
+// made), never a password that happens to hold a line break.
+func isPEM(v string) bool {
+	block, rest := pem.Decode([]byte(v))
+	return block != nil && strings.TrimSpace(string(rest)) == "" && pemLike.MatchString(v)
+}
 
 // envFile writes settings one per line, each value in single quotes: the
 // Compose env-file syntax takes them literally (no $ expansion, no
@@ -28,7 +36,7 @@ func envFile(header string, settings []Setting) ([]byte, error) {
 			return nil, fmt.Errorf("setting %s is written twice", s.Key)
 		}
 		seen[s.Key] = true
-		if pemLike.MatchString(s.Value) && strings.Contains(s.Value, "\n") {
+		if isPEM(s.Value) {
 			// A key in PEM: Compose reads \n in double quotes as a line
 			// break, and the value holds nothing else double quotes
 			// would change ($, quotes, backslashes).
