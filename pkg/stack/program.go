@@ -545,7 +545,7 @@ func (b *builder) service(s *model.Service) error {
 		if m.PasswordEnv != "" {
 			pw, ok := b.lookupEnv(m.PasswordEnv)
 			if !ok {
-				return MissingSecretError(s, m.PasswordEnv)
+				return missingSecret(s, m.PasswordEnv)
 			}
 			args["smtpPassword"] = pulumi.ToSecret(pulumi.String(pw))
 		}
@@ -589,10 +589,10 @@ func (b *builder) lookupEnv(name string) (string, bool) {
 	return os.LookupEnv(name)
 }
 
-// MissingSecretError says which variable a service's mail relay password
+// missingSecret says which variable a service's mail relay password
 // should be in: preflight says it at the description's line before the
 // engine starts; the program says it too, for a caller that did not.
-func MissingSecretError(s *model.Service, env string) error {
+func missingSecret(s *model.Service, env string) error {
 	return fmt.Errorf("%s: the mail relay's password is read from the environment variable %s, which is not set: set it (the description never holds the password; the state keeps it encrypted)", s.Addr(), env)
 }
 
