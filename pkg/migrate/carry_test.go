@@ -34,14 +34,7 @@ func TestACutoverToADeploymentCarriesTheSourcesSecrets(t *testing.T) {
 	spec := app.Spec{App: "mastodon", Name: "northwind", Version: "4.3.2", Domain: "northwind.example.ca", MediaHost: "media.northwind.example.ca",
 		Database: app.Database{Engine: "postgresql", Host: "db-ovh.example", Port: 5432, Name: "mastodon", User: "mastodon", Password: "target pw'$x", SSLMode: "require"},
 		Media:    &app.Bucket{Endpoint: "https://s3.bhs.io.cloud.ovh.net", Name: "northwind-media", AccessKey: "TARGETKEY1", SecretKey: "target-secret-key"}}
-	made, _, err := app.MakeSecrets("mastodon", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := app.Render(spec, made)
-	if err != nil {
-		t.Fatal(err)
-	}
+	made, files := deployment(t, spec)
 	if err := os.WriteFile(tgtPath, files.Env, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +114,24 @@ func TestACutoverToADeploymentCarriesTheSourcesSecrets(t *testing.T) {
 	if again, _ := os.ReadFile(tgtPath); string(again) != string(out) {
 		t.Error("the target's env file changed")
 	}
+
+	// An app set up by hand (--target-env-file): the source's file,
+	// rewritten, goes where the target's is, not to the source's path.
+	if err := os.WriteFile(srcPath, []byte(source), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	handPath := filepath.Join(dir, "by-hand.env")
+	r.TargetApp = App{EnvFile: handPath, Stop: "true", Start: "true"}
+	if _, err := r.windowSteps()[0].Do(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hand, err := os.ReadFile(handPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := remote.ParseEnv(hand); got["DB_HOST"] != "db-ovh.example" || got["SECRET_KEY_BASE"] != "src0123456789abcdef" {
+		t.Errorf("the hand-made target's env file is not the source's, rewritten")
+	}
 }
 
 // TestACutoverStartsTheDeployedAppWithTheSourcesSecrets moves the running
@@ -139,14 +150,7 @@ func TestACutoverStartsTheDeployedAppWithTheSourcesSecrets(t *testing.T) {
 	spec := app.Spec{App: "mastodon", Name: "northwind", Version: "4.3.2", Domain: "northwind.example.ca", MediaHost: "media.northwind.example.ca",
 		Database: app.Database{Engine: "postgresql", Host: tURL.Hostname(), Port: tPort, Name: strings.TrimPrefix(tURL.Path, "/"), User: tURL.User.Username(), Password: tPW},
 		Media:    &app.Bucket{Endpoint: tb.Endpoint, Name: tb.Name, AccessKey: tb.AccessKey, SecretKey: tb.SecretKey}}
-	made, _, err := app.MakeSecrets("mastodon", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := app.Render(spec, made)
-	if err != nil {
-		t.Fatal(err)
-	}
+	made, files := deployment(t, spec)
 	// The stand-in listens on PORT; Mastodon's Puma on its default.
 	srcEnv, err := w.src.ReadFile(ctx, ".env.production")
 	if err != nil {
@@ -195,4 +199,19 @@ func TestACutoverStartsTheDeployedAppWithTheSourcesSecrets(t *testing.T) {
 	if got["OTP_SECRET"] != made["OTP_SECRET"] || got["DB_HOST"] != tURL.Hostname() {
 		t.Error("the deployment's own settings were not kept")
 	}
+}
+
+// deployment is what up writes for spec: the secrets it makes and the
+// files, the env file among them.
+func deployment(t *testing.T, spec app.Spec) (map[string]string, app.Files) {
+	t.Helper()
+	made, _, err := app.MakeSecrets(spec.App, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := app.Render(spec, made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return made, files
 }

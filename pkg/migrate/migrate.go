@@ -434,18 +434,9 @@ func AwaitingCutover(target *model.Description, stackDir string) map[string]bool
 			return nil
 		}
 	}
-	pairs, _, _ := Pairs(target)
-	moved := map[string]bool{}
-	for _, p := range pairs {
-		if p.Addr.Kind == model.KindServer {
-			moved[p.Addr.Name] = true
-		}
-	}
 	out := map[string]bool{}
-	for _, s := range target.Services {
-		if moved[s.Server.Name] {
-			out[s.Addr().String()] = true
-		}
+	for _, s := range movedServices(target) {
+		out[s.Addr().String()] = true
 	}
 	return out
 }
@@ -453,16 +444,26 @@ func AwaitingCutover(target *model.Description, stackDir string) map[string]bool
 // MovedService is the target's service on the server its migration moves:
 // the app the cutover stops at the source and starts at the target.
 func MovedService(target *model.Description) *model.Service {
+	if moved := movedServices(target); len(moved) > 0 {
+		return moved[0]
+	}
+	return nil
+}
+
+// movedServices are the target's services on a server its migration
+// pairs with the source's.
+func movedServices(target *model.Description) []*model.Service {
 	pairs, _, _ := Pairs(target)
+	var out []*model.Service
 	for _, p := range pairs {
 		if p.Addr.Kind != model.KindServer {
 			continue
 		}
 		for _, s := range target.Services {
 			if s.Server.Name == p.Addr.Name {
-				return s
+				out = append(out, s)
 			}
 		}
 	}
-	return nil
+	return out
 }

@@ -253,10 +253,10 @@ func (r *Runner) windowSteps() []journal.Step {
 		if err := r.stillAtSource(envOut); err != nil {
 			return "", err
 		}
-		if err := r.Target.WriteFile(ctx, r.App.EnvFile, envOut, 0o600); err != nil {
+		if err := r.Target.WriteFile(ctx, r.target().EnvFile, envOut, 0o600); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%s written at the target with %d settings changed", r.App.EnvFile, len(changes)), nil
+		return fmt.Sprintf("%s written at the target with %d settings changed", r.target().EnvFile, len(changes)), nil
 	}})
 	// The writers stop only once replication has caught up with them:
 	// what is left to apply then is seconds' worth, not a backlog, and
@@ -381,16 +381,11 @@ func (r *Runner) windowSteps() []journal.Step {
 	return steps
 }
 
-// target is how the app runs at the target.
+// target is how the app runs at the target: TargetApp, or App where the
+// caller gave none.
 func (r *Runner) target() App {
 	if r.TargetApp.Start == "" {
-		t := r.App
-		t.EnvFile = r.TargetApp.EnvFile
-		if t.EnvFile == "" {
-			t.EnvFile = r.App.EnvFile
-		}
-		t.Secrets = r.TargetApp.Secrets
-		return t
+		return r.App
 	}
 	return r.TargetApp
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path"
@@ -70,9 +71,7 @@ var secretsType = &resourceType{
 			if have == nil {
 				have = map[string]string{}
 			}
-			for k, v := range adopted {
-				have[k] = v
-			}
+			maps.Copy(have, adopted)
 			provider.Report(ctx, "took %d secrets from the migration's source", len(adopted))
 		}
 		secrets, added, err := app.MakeSecrets(in.str("app"), have)
