@@ -245,7 +245,7 @@ func output(t *testing.T, up, name string) string {
 func TestOpenStackRefusalsPointAtTheDescription(t *testing.T) {
 	env := standUpEnv(t)
 	cat := catalog.Default()
-	vexxhost := cat.Kinds["openstack"].Operator("vexxhost").Region("ca-ymq-1")
+	vexxhost := cat.Operator("vexxhost").Region("ca-ymq-1")
 	vexxhost.Flavors = slices.DeleteFunc(vexxhost.Flavors, func(f catalog.Flavor) bool { return f.Name == "v3-standard-32" })
 	sb := sandboxtest.Start(t, sandbox.Options{NoBackends: true, Catalog: cat})
 	dir := t.TempDir()

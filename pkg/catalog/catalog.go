@@ -178,9 +178,11 @@ func (o *Operator) RegionCodes() []string {
 	return codes
 }
 
-// Kind is one provider kind of the language and the operators that speak it.
+// Kind is one provider kind of the language and the operators that speak
+// it, as the kind's registration (pkg/provider/providers) links them.
 type Kind struct {
-	Kind      string // "ovh", "openstack", "digitalocean"
+	Kind      string
+	Title     string // how messages name the API
 	Operators []*Operator
 	// Open is true for an API that many companies run (OpenStack): a
 	// provider of this kind must be matched to its operator, never assumed.
@@ -206,9 +208,10 @@ func (k *Kind) OperatorIDs() []string {
 	return ids
 }
 
-// Catalog is every provider kind the tool knows.
+// Catalog is every cloud operator the tool knows. Which API each speaks
+// is the provider kinds' registrations' to say.
 type Catalog struct {
-	Kinds map[string]*Kind
+	Operators []*Operator
 	// PulumiCloud is the owner of Pulumi's hosted state service, judged
 	// when a description keeps its state there.
 	PulumiCloud PulumiCloud
@@ -225,13 +228,19 @@ type PulumiCloud struct {
 // caller can never alter the facts another caller sees.
 func Default() *Catalog {
 	return &Catalog{
-		Kinds: map[string]*Kind{
-			"ovh":          {Kind: "ovh", Operators: []*Operator{ovhcloud()}},
-			"openstack":    {Kind: "openstack", Operators: []*Operator{vexxhost()}, Open: true},
-			"digitalocean": {Kind: "digitalocean", Operators: []*Operator{digitalOcean()}},
-		},
+		Operators:   []*Operator{ovhcloud(), vexxhost(), digitalOcean()},
 		PulumiCloud: pulumiCloud(),
 	}
+}
+
+// Operator finds an operator by ID, ignoring case.
+func (c *Catalog) Operator(id string) *Operator {
+	for _, o := range c.Operators {
+		if strings.EqualFold(o.ID, id) {
+			return o
+		}
+	}
+	return nil
 }
 
 // Database finds the offer for an engine in a region.

@@ -22,40 +22,38 @@ func TestEveryFactIsSourcedAndDated(t *testing.T) {
 		}
 	}
 	cat := Default()
-	for kind, k := range cat.Kinds {
-		for _, op := range k.Operators {
-			check(kind+"/"+op.ID+" owner", op.Owner.Source)
-			if len(op.Owner.Country) != 2 || op.Owner.Company == "" {
-				t.Errorf("%s: owner %+v", op.ID, op.Owner)
+	for _, op := range cat.Operators {
+		check(op.ID+" owner", op.Owner.Source)
+		if len(op.Owner.Country) != 2 || op.Owner.Company == "" {
+			t.Errorf("%s: owner %+v", op.ID, op.Owner)
+		}
+		seen := map[string]bool{}
+		for _, r := range op.Regions {
+			where := op.ID + "/" + r.Code
+			if seen[strings.ToLower(r.Code)] {
+				t.Errorf("%s: region listed twice", where)
 			}
-			seen := map[string]bool{}
-			for _, r := range op.Regions {
-				where := op.ID + "/" + r.Code
-				if seen[strings.ToLower(r.Code)] {
-					t.Errorf("%s: region listed twice", where)
-				}
-				seen[strings.ToLower(r.Code)] = true
-				check(where, r.Source)
-				if len(r.Flavors) > 0 {
-					check(where+" flavors", r.FlavorSource)
-				}
-				if _, named := countryNames[r.Country]; !named {
-					t.Errorf("%s: country %q has no name", where, r.Country)
-				}
-				for _, db := range r.Databases {
-					check(where+" "+db.Engine, db.Source)
-					for _, p := range db.Plans {
-						for _, f := range p.Flavors {
-							check(where+" "+f.Name+" disk", f.DiskSource)
-							if f.DiskMinGB <= 0 || f.DiskMaxGB < f.DiskMinGB {
-								t.Errorf("%s %s: disk %d-%d", where, f.Name, f.DiskMinGB, f.DiskMaxGB)
-							}
+			seen[strings.ToLower(r.Code)] = true
+			check(where, r.Source)
+			if len(r.Flavors) > 0 {
+				check(where+" flavors", r.FlavorSource)
+			}
+			if _, named := countryNames[r.Country]; !named {
+				t.Errorf("%s: country %q has no name", where, r.Country)
+			}
+			for _, db := range r.Databases {
+				check(where+" "+db.Engine, db.Source)
+				for _, p := range db.Plans {
+					for _, f := range p.Flavors {
+						check(where+" "+f.Name+" disk", f.DiskSource)
+						if f.DiskMinGB <= 0 || f.DiskMaxGB < f.DiskMinGB {
+							t.Errorf("%s %s: disk %d-%d", where, f.Name, f.DiskMinGB, f.DiskMaxGB)
 						}
 					}
 				}
-				if r.ObjectStorage != nil {
-					check(where+" object storage", r.ObjectStorage.Source)
-				}
+			}
+			if r.ObjectStorage != nil {
+				check(where+" object storage", r.ObjectStorage.Source)
 			}
 		}
 	}
@@ -76,7 +74,7 @@ func TestResidencyFacts(t *testing.T) {
 		{"openstack", "vexxhost", "ca-ymq-1", "CA", "CA"},
 		{"openstack", "vexxhost", "sjc1", "CA", "US"},
 	} {
-		op := cat.Kinds[tc.kind].Operator(tc.operator)
+		op := cat.Operator(tc.operator)
 		r := op.Region(tc.region)
 		if r == nil || op.Owner.Country != tc.owner || r.Country != tc.country {
 			t.Errorf("%s %s: owner %s, region %+v; want owner %s, country %s", tc.operator, tc.region, op.Owner.Country, r, tc.owner, tc.country)
@@ -99,8 +97,8 @@ func TestDiskAllowed(t *testing.T) {
 // TestDefaultIsACopy guards the facts against a caller editing them.
 func TestDefaultIsACopy(t *testing.T) {
 	a := Default()
-	a.Kinds["ovh"].Operators[0].Owner.Country = "CA"
-	if Default().Kinds["ovh"].Operators[0].Owner.Country != "FR" {
+	a.Operator("ovhcloud").Owner.Country = "CA"
+	if Default().Operator("ovhcloud").Owner.Country != "FR" {
 		t.Fatal("editing one catalog changed another")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/didyoumean"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 )
 
 // decoder turns HCL blocks into model values, collecting every problem it
@@ -193,35 +194,33 @@ func (d *decoder) state(block *hcl.Block) *model.State {
 	return s
 }
 
-// ovhEndpoints are the endpoint names go-ovh knows. A value containing "/"
-// is a literal API URL, which is how the sandbox is reached.
-var ovhEndpoints = []string{"ovh-ca", "ovh-eu", "ovh-us", "kimsufi-ca", "kimsufi-eu", "soyoustart-ca", "soyoustart-eu"}
-
 func (d *decoder) provider(block *hcl.Block) *model.Provider {
-	kind, known := d.word(block, 0, "provider kind", model.ProviderKinds)
+	kind, known := d.word(block, 0, "provider kind", providers.Names())
 	p := &model.Provider{Kind: kind, Name: d.name(block, 1)}
-	if !known {
+	k, _ := providers.Lookup(kind)
+	if !known || k == nil {
 		p.Src = model.Source{Decl: block.DefRange}
 		return p
 	}
-	c, src := d.content(block, providerSchemas[kind])
+	c, src := d.content(block, providerSchema(k))
 	p.Src = src
-	for name, field := range map[string]*string{"region": &p.Region, "project": &p.Project, "cloud": &p.Cloud, "operator": &p.Operator} {
-		if a := c.Attributes[name]; a != nil {
-			if v, diags := nonEmptyString(a); d.keep(diags) {
-				*field = v
-			}
+	for _, set := range k.Settings {
+		a := c.Attributes[set.Name]
+		if a == nil {
+			continue
 		}
-	}
-	if a := c.Attributes["endpoint"]; a != nil {
 		v, diags := nonEmptyString(a)
-		if d.keep(diags) {
-			if !strings.Contains(v, "/") {
-				v, diags = oneOf(a, ovhEndpoints)
-				d.keep(diags)
-			}
-			p.Endpoint = v
+		if !d.keep(diags) {
+			continue
 		}
+		// A value holding "/" is then a literal URL: how the sandbox
+		// is reached.
+		if len(set.Values) > 0 && !(set.OrURL && strings.Contains(v, "/")) {
+			if v, diags = oneOf(a, set.Values); !d.keep(diags) {
+				continue
+			}
+		}
+		p.SetSetting(set.Name, v)
 	}
 	return p
 }

@@ -6,6 +6,10 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/cosocial/cosocial/pkg/provider/providers"
+	// The provider kinds register themselves; the language takes theirs.
+	_ "github.com/cosocial/cosocial/pkg/provider/all"
 )
 
 // TestLanguageDocCoversTheSchema keeps docs/language.md in step with the
@@ -17,8 +21,8 @@ func TestLanguageDocCoversTheSchema(t *testing.T) {
 	}
 	doc := string(b)
 	schemas := []*hcl.BodySchema{topSchema, coopSchema, policySchema, waiverSchema, stateSchema, serverSchema, databaseSchema, bucketSchema, dnsSchema, serviceSchema, allowancesSchema, smtpSchema, migrationSchema}
-	for _, s := range providerSchemas {
-		schemas = append(schemas, s)
+	for _, k := range providers.All() {
+		schemas = append(schemas, providerSchema(k))
 	}
 	for _, s := range schemas {
 		for _, a := range s.Attributes {
@@ -32,7 +36,7 @@ func TestLanguageDocCoversTheSchema(t *testing.T) {
 			}
 		}
 	}
-	for kind := range providerSchemas {
+	for _, kind := range providers.Names() {
 		if !strings.Contains(doc, "### `provider \""+kind+"\"`") {
 			t.Errorf("docs/language.md has no section for provider %q", kind)
 		}

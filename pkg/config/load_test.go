@@ -221,7 +221,7 @@ func TestLanguageErrors(t *testing.T) {
 			edit:    func(s string) string { return s + "\nprovider \"aws\" \"x\" {\n  region = \"ca-central-1\"\n}\n" },
 			summary: "Unsupported provider kind",
 			at:      `"aws"`,
-			detail:  []string{`"ovh", "openstack" or "digitalocean"`},
+			detail:  []string{`"digitalocean", "openstack" or "ovh"`},
 		},
 		{
 			name: "argument of another provider kind",

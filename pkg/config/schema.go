@@ -1,6 +1,9 @@
 package config
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"github.com/cosocial/cosocial/pkg/provider/providers"
+	"github.com/hashicorp/hcl/v2"
+)
 
 // The schemas below are the language: docs/language.md describes the same
 // blocks and arguments, and a test keeps the two in step.
@@ -56,22 +59,15 @@ var stateSchema = &hcl.BodySchema{
 	},
 }
 
-// Each provider kind takes its own arguments, so that an OVHcloud argument on
-// a DigitalOcean provider is reported as unsupported rather than ignored.
-var providerSchemas = map[string]*hcl.BodySchema{
-	"ovh": {Attributes: []hcl.AttributeSchema{
-		{Name: "endpoint", Required: true},
-		{Name: "project", Required: true},
-		{Name: "region", Required: true},
-	}},
-	"openstack": {Attributes: []hcl.AttributeSchema{
-		{Name: "cloud"},
-		{Name: "operator"},
-		{Name: "region", Required: true},
-	}},
-	"digitalocean": {Attributes: []hcl.AttributeSchema{
-		{Name: "region", Required: true},
-	}},
+// providerSchema is a provider kind's own arguments, as it registered
+// them, so that an OVHcloud argument on a DigitalOcean provider is reported
+// as unsupported rather than ignored.
+func providerSchema(k *providers.Kind) *hcl.BodySchema {
+	s := &hcl.BodySchema{}
+	for _, set := range k.Settings {
+		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: set.Name, Required: set.Required})
+	}
+	return s
 }
 
 // resourceAttributes are accepted by every resource block.

@@ -28,16 +28,6 @@ const (
 // tool reports them.
 var ResourceKinds = []string{KindServer, KindDatabase, KindBucket, KindDNS}
 
-// Provider kinds the language knows.
-const (
-	ProviderOVH          = "ovh"
-	ProviderOpenStack    = "openstack"
-	ProviderDigitalOcean = "digitalocean"
-)
-
-// ProviderKinds lists the provider kinds in the order the tool reports them.
-var ProviderKinds = []string{ProviderOVH, ProviderOpenStack, ProviderDigitalOcean}
-
 // Applications a service can run.
 const (
 	AppMastodon = "mastodon"
@@ -185,19 +175,39 @@ type State struct {
 
 // Provider is one account or project at a cloud provider.
 type Provider struct {
-	Kind   string // ProviderOVH, ProviderOpenStack, ProviderDigitalOcean
+	Kind   string // a kind registered in pkg/provider/providers
 	Name   string
 	Region string
 
-	// OVHcloud
-	Endpoint string // "ovh-ca", or a literal URL (the sandbox)
+	// The arguments kinds share by name (each kind registers those it
+	// takes); Settings holds every argument given, these included.
+	Endpoint string // the API: "ovh-ca", or a literal URL (the sandbox)
 	Project  string
-
-	// OpenStack
 	Cloud    string // an entry of clouds.yaml
 	Operator string // the company running the cloud, when neither cloud nor region says
+	Settings map[string]string
 
 	Src Source
+}
+
+// SetSetting records an argument of the provider block.
+func (p *Provider) SetSetting(name, value string) {
+	if p.Settings == nil {
+		p.Settings = map[string]string{}
+	}
+	p.Settings[name] = value
+	switch name {
+	case "region":
+		p.Region = value
+	case "endpoint":
+		p.Endpoint = value
+	case "project":
+		p.Project = value
+	case "cloud":
+		p.Cloud = value
+	case "operator":
+		p.Operator = value
+	}
 }
 
 // Addr returns the provider's address, e.g. provider.montreal.

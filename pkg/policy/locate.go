@@ -16,6 +16,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/didyoumean"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 )
 
 // placement is where a provider or resource runs, as far as the catalog
@@ -54,11 +55,12 @@ func (l *locator) provider(p *model.Provider) placement {
 	return pl
 }
 
-// operator finds the company behind a provider. OVHcloud and DigitalOcean
-// are one company each; an OpenStack provider is matched by its operator
-// argument, else by its clouds.yaml entry's name, else by its region.
+// operator finds the company behind a provider. A kind one company runs
+// (OVHcloud, DigitalOcean) is that company; a kind anyone may run
+// (OpenStack) is matched by its operator argument, else by its clouds.yaml
+// entry's name, else by its region.
 func (l *locator) operator(p *model.Provider) *catalog.Operator {
-	kind := l.cat.Kinds[p.Kind]
+	kind := providers.CatalogKind(l.cat, p.Kind)
 	if kind == nil || len(kind.Operators) == 0 {
 		return nil // the language already refused the kind
 	}
@@ -98,8 +100,8 @@ func (l *locator) operator(p *model.Provider) *catalog.Operator {
 		}
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  "Unknown OpenStack region",
-			Detail:   fmt.Sprintf("No OpenStack operator in the catalog has a region %q, so the tool cannot tell who runs it or where. Known regions: %s.", p.Region, strings.Join(known, "; ")),
+			Summary:  "Unknown " + kind.Title + " region",
+			Detail:   fmt.Sprintf("No %s operator in the catalog has a region %q, so the tool cannot tell who runs it or where. Known regions: %s.", kind.Title, p.Region, strings.Join(known, "; ")),
 			Subject:  p.Src.Attr("region"),
 		})
 	default:
@@ -109,7 +111,7 @@ func (l *locator) operator(p *model.Provider) *catalog.Operator {
 		}
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  "Ambiguous OpenStack region",
+			Summary:  "Ambiguous " + kind.Title + " region",
 			Detail:   fmt.Sprintf("Several operators have a region %q (%s): add operator = \"<id>\" to say which.", p.Region, strings.Join(ids, ", ")),
 			Subject:  p.Src.Attr("region"),
 		})

@@ -33,9 +33,9 @@ const SecretsToken = "cosocial:app:Secrets"
 
 func init() {
 	for _, name := range app.Names() {
-		types[tokens.Type(AppToken(name))] = appType(name)
+		appTypes[tokens.Type(AppToken(name))] = appType(name)
 	}
-	types[SecretsToken] = secretsType
+	appTypes[SecretsToken] = secretsType
 }
 
 // secretsType holds the secrets an app makes once (SECRET_KEY_BASE, the

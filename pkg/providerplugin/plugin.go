@@ -1,8 +1,8 @@
 // Package providerplugin is the Pulumi resource provider that the engine
 // runs as pulumi-resource-cosocial: this same binary, started under that
 // name. It turns the engine's Check, Diff, Create, Read, Update and Delete
-// calls for cosocial's resources (cosocial:ovh:Instance, Database, Bucket,
-// DnsRecord; cosocial:openstack:Server, Database, Bucket, DnsRecord, DnsZone) into calls on the provider package's capabilities, with
+// calls for cosocial's resources (the types each registered provider kind
+// names, and the apps') into calls on the kind's capabilities, with
 // detailed diffs that say which changes are in place and which replace.
 package providerplugin
 
@@ -92,7 +92,7 @@ func (p *Provider) SignalCancellation(context.Context) error { p.cancel(); retur
 // the resources by token, without a generated SDK.
 func (p *Provider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.GetSchemaResponse, error) {
 	res := map[string]any{}
-	for tok, rt := range types {
+	for tok, rt := range types() {
 		inputs := map[string]any{}
 		var required []string
 		for _, in := range rt.inputs {
@@ -120,15 +120,22 @@ var configSchema = []prop{
 func (p *Provider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest) (plugin.CheckConfigResponse, error) {
 	in, fails := check(configSchema, withoutVersion(req.News))
 	c := props(in)
-	switch k := c.str("kind"); {
-	case c.unknown("kind"):
-	case k == "ovh" && c.str("project") == "":
-		fails = append(fails, failure{"project", "an OVHcloud provider needs project"})
-	case k == "openstack":
-		// Credentials come from clouds.yaml (cloud) or the OS_* variables
-		// the engine passes on; Keystone judges them at Configure.
-	case k != "ovh" && k != "":
-		fails = append(fails, failure{"kind", fmt.Sprintf("this plugin manages OVHcloud and OpenStack resources; %q is not supported yet", k)})
+	if name := c.str("kind"); !c.unknown("kind") && name != "" {
+		// Credentials are each kind's own (go-ovh's variables, clouds.yaml
+		// or OS_*): the cloud judges them at Configure.
+		k, ok := providers.Lookup(name)
+		switch {
+		case !ok:
+			fails = append(fails, failure{"kind", fmt.Sprintf("this plugin knows no provider kind %q (%v)", name, providers.Names())})
+		case k.Standable() != nil:
+			fails = append(fails, failure{"kind", k.Standable().Error()})
+		default:
+			for _, s := range k.Settings {
+				if s.Required && !c.unknown(s.Name) && c.str(s.Name) == "" {
+					fails = append(fails, failure{s.Name, fmt.Sprintf("a provider of kind %s needs %s", name, s.Name)})
+				}
+			}
+		}
 	}
 	return plugin.CheckConfigResponse{Properties: in, Failures: checkFailures(fails)}, nil
 }

@@ -2,12 +2,13 @@ package providerplugin_test
 
 import (
 	"context"
-	"golang.org/x/crypto/ssh"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"

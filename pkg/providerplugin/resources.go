@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,7 +13,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 
+	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/provider"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 )
 
 // clouds are the capabilities of the provider this plugin instance was
@@ -51,32 +54,44 @@ type resourceType struct {
 	delete func(ctx context.Context, c clouds, id string, in, out props) error
 }
 
-// types are the resources, by token. Each cloud's names follow its own
-// API; the life cycles are the same, over the capability interfaces the
-// cloud's provider package implements.
-var types = map[tokens.Type]*resourceType{
-	"cosocial:ovh:Instance":        serverType,
-	"cosocial:ovh:Database":        databaseType,
-	"cosocial:ovh:Bucket":          bucketType,
-	"cosocial:ovh:DnsRecord":       recordType,
-	"cosocial:openstack:Server":    serverType,
-	"cosocial:openstack:Database":  databaseType,
-	"cosocial:openstack:Bucket":    bucketType,
-	"cosocial:openstack:DnsRecord": recordType,
-	"cosocial:openstack:DnsZone":   zoneType,
+// cloudTypes are the life cycles of what a provider kind makes, by the
+// resource its registration names a type for. Each kind's type names
+// follow its own API (cosocial:ovh:Instance, cosocial:openstack:Server);
+// the life cycles are the same, over the capability interfaces the kind's
+// package implements.
+var cloudTypes = map[string]*resourceType{
+	model.KindServer:         serverType,
+	model.KindDatabase:       databaseType,
+	model.KindBucket:         bucketType,
+	providers.ResourceRecord: recordType,
+	providers.ResourceZone:   zoneType,
+}
+
+// appTypes are the services' resources, by token (apps.go).
+var appTypes = map[tokens.Type]*resourceType{}
+
+// types are every resource, by token: the registered kinds' and the apps'.
+func types() map[tokens.Type]*resourceType {
+	out := maps.Clone(appTypes)
+	for tok, res := range providers.Tokens() {
+		if rt := cloudTypes[res]; rt != nil {
+			out[tokens.Type(tok)] = rt
+		}
+	}
+	return out
 }
 
 // LeftoverKind is what a killed create of a resource of type token may
 // have left at its provider, or "" for nothing.
 func LeftoverKind(token string) provider.Kind {
-	if rt, ok := types[tokens.Type(token)]; ok {
+	if rt, ok := types()[tokens.Type(token)]; ok {
 		return rt.leftover
 	}
 	return ""
 }
 
 func lookup(t tokens.Type) (*resourceType, error) {
-	rt, ok := types[t]
+	rt, ok := types()[t]
 	if !ok {
 		return nil, fmt.Errorf("cosocial has no resource type %s", t)
 	}

@@ -37,9 +37,11 @@ func (e *OperationError) Diagnostics(desc *model.Description) (diags hcl.Diagnos
 		msg := strings.TrimSpace(f.Message)
 		if m := providerFirst.FindStringSubmatch(msg); m != nil {
 			if p := ix.Providers[m[1]]; p != nil {
-				subject := p.Src.Attr("cloud")
-				if p.Kind != model.ProviderOpenStack {
-					subject = &p.Src.Decl
+				// At the argument naming the credentials, if the kind
+				// has one and the block gives it.
+				subject := &p.Src.Decl
+				if k := kindOf(p); k != nil && k.LoginSetting != "" {
+					subject = p.Src.Attr(k.LoginSetting)
 				}
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Logging in to the provider failed",
 					Detail: fmt.Sprintf("provider.%s: %s", p.Name, m[2]), Subject: subject})

@@ -13,6 +13,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/app"
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 	"github.com/cosocial/cosocial/pkg/providerplugin"
 	"github.com/cosocial/cosocial/templates"
 )
@@ -90,23 +91,11 @@ type zoneState struct {
 	NameServers pulumi.StringArrayOutput `pulumi:"nameServers"`
 }
 
-// typeTokens are the plugin's resource types for each provider kind that
-// the stand-up supports.
-var typeTokens = map[string]map[string]string{
-	model.ProviderOVH: {
-		model.KindServer:   "cosocial:ovh:Instance",
-		model.KindDatabase: "cosocial:ovh:Database",
-		model.KindBucket:   "cosocial:ovh:Bucket",
-		"record":           "cosocial:ovh:DnsRecord",
-	},
-	model.ProviderOpenStack: {
-		model.KindServer:   "cosocial:openstack:Server",
-		model.KindDatabase: "cosocial:openstack:Database",
-		model.KindBucket:   "cosocial:openstack:Bucket",
-		"record":           "cosocial:openstack:DnsRecord",
-		// Designate makes zones; at OVHcloud the registrar holds them.
-		"zone": "cosocial:openstack:DnsZone",
-	},
+// kindOf is a provider's registered kind; nil for a kind nobody
+// registered, which the language already refused.
+func kindOf(p *model.Provider) *providers.Kind {
+	k, _ := providers.Lookup(p.Kind)
+	return k
 }
 
 // Program is the inline Pulumi program for a description: one explicit
@@ -202,7 +191,10 @@ func (b *builder) isStateBucket(bk *model.Bucket) bool {
 // token finds the resource type for a resource's provider kind.
 func (b *builder) token(r model.Resource, kind string) (string, *model.Provider, error) {
 	p := b.ix.Provider(r)
-	tok := typeTokens[p.Kind][kind]
+	var tok string
+	if k := kindOf(p); k != nil {
+		tok = k.Token(kind)
+	}
 	if tok == "" {
 		return "", nil, fmt.Errorf("%s is at provider.%s (%s): plan and up do not stand up %s resources yet", r.Addr(), p.Name, p.Kind, p.Kind)
 	}
@@ -210,7 +202,7 @@ func (b *builder) token(r model.Resource, kind string) (string, *model.Provider,
 }
 
 func (b *builder) provider(p *model.Provider) error {
-	if typeTokens[p.Kind] == nil {
+	if k := kindOf(p); k == nil || k.New == nil {
 		return nil // reported at the first resource that uses it
 	}
 	endpoint := p.Endpoint
@@ -343,7 +335,7 @@ func (b *builder) database(d *model.Database) error {
 		return err
 	}
 	nodes := 1
-	if op := b.opts.Catalog.Kinds[p.Kind]; op != nil {
+	if op := providers.CatalogKind(b.opts.Catalog, p.Kind); op != nil {
 		for _, o := range op.Operators {
 			if r := o.Region(b.regionOf(d)); r != nil {
 				if offer := r.Database(d.Engine); offer != nil {
@@ -373,7 +365,7 @@ func (b *builder) database(d *model.Database) error {
 	if d.Plan != "" {
 		args["plan"] = pulumi.String(d.Plan)
 	}
-	if b.ix.Provider(d).Kind == model.ProviderOpenStack {
+	if k := kindOf(p); k != nil && k.SelfRunDatabases {
 		// The tool runs this database on a server of its own: the co-op's
 		// volunteers log in to it with the keys they log in to theirs.
 		args["sshKeys"] = pulumi.ToStringArray(b.sshKeys())
@@ -385,7 +377,7 @@ func (b *builder) database(d *model.Database) error {
 	b.databases[d.Name] = &state
 	b.ctx.Export(d.Addr().String()+".host", state.Host)
 	b.ctx.Export(d.Addr().String()+".port", state.Port)
-	if p := b.ix.Provider(d); p.Kind == model.ProviderOpenStack {
+	if k := kindOf(p); k != nil && k.SelfRunDatabases {
 		b.ctx.Export(d.Addr().String()+".backupBucket", state.BackupBucket)
 	}
 	// Secret outputs: the migration and deployments read them in-process;
@@ -415,7 +407,10 @@ func (b *builder) bucket(bk *model.Bucket) error {
 // zone makes the DNS zone itself where the provider's DNS service makes
 // zones; elsewhere the registrar holds it and only records are made.
 func (b *builder) zone(z *model.DNS) error {
-	tok := typeTokens[b.ix.Provider(z).Kind]["zone"]
+	var tok string
+	if k := kindOf(b.ix.Provider(z)); k != nil {
+		tok = k.Token(providers.ResourceZone)
+	}
 	if tok == "" {
 		return nil
 	}
@@ -444,7 +439,7 @@ func (b *builder) records(s *model.Service) error {
 	if zone == nil || srv == nil {
 		return nil
 	}
-	tok, _, err := b.token(zone, "record")
+	tok, _, err := b.token(zone, providers.ResourceRecord)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 	"github.com/cosocial/cosocial/pkg/stack"
 )
 
@@ -24,20 +26,23 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	defer m.mu.Unlock()
 	m.regs[args.Name] = args
 	out := args.Inputs.Copy()
-	switch args.TypeToken {
-	case "cosocial:ovh:Instance":
+	// By the resource the kind registered the type for, so that any
+	// kind's server answers as a server.
+	res := providers.Tokens()[args.TypeToken]
+	switch {
+	case res == model.KindServer:
 		out["ipv4"] = resource.NewProperty("192.0.2.7")
 		out["ipv6"] = resource.NewProperty("2001:db8::7")
 		out["hostKey"] = resource.NewProperty("ssh-ed25519 AAAAhost")
 		out["loginKey"] = resource.MakeSecret(resource.NewProperty("-----BEGIN OPENSSH PRIVATE KEY-----"))
-	case "cosocial:ovh:Database":
+	case res == model.KindDatabase:
 		out["host"] = resource.NewProperty("db.example")
 		out["port"] = resource.NewProperty(5432.0)
 		out["sslMode"] = resource.NewProperty("require")
 		out["passwords"] = resource.MakeSecret(resource.NewProperty(resource.PropertyMap{"mastodon": resource.NewProperty("pw")}))
-	case "cosocial:app:Secrets":
+	case args.TypeToken == "cosocial:app:Secrets":
 		out["secrets"] = resource.MakeSecret(resource.NewProperty(resource.PropertyMap{"SECRET_KEY_BASE": resource.NewProperty("skb")}))
-	case "cosocial:ovh:Bucket":
+	case res == model.KindBucket:
 		out["endpoint"] = resource.NewProperty("https://s3.bhs.io.cloud.ovh.net")
 		out["bucket"] = args.Inputs["name"]
 		out["accessKey"] = resource.MakeSecret(resource.NewProperty("AK"))

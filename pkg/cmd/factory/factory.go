@@ -14,6 +14,8 @@ import (
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/model"
+	// Every provider kind registers itself: each command sees them all.
+	_ "github.com/cosocial/cosocial/pkg/provider/all"
 )
 
 // DefaultFile is the description read when -f is not given.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/stack"
 )
@@ -86,19 +87,19 @@ func (f *Factory) openStack(ctx context.Context, desc *model.Description, useSan
 		// its own certificates.
 		opts.Program.InternalTLS = true
 		opts.Env = sb.Env()
-		if err := SandboxClouds(desc, sb, dir, opts.Env); err != nil {
+		if err := PrepareSandbox(desc, dir, opts.Env); err != nil {
 			opened.Close()
 			return nil, err
 		}
-		// The plugin finds the simulator through the environment
-		// (COSOCIAL_OVH_ENDPOINT in opts.Env), never through the program:
-		// the state keeps the description's endpoint, and a sandbox whose
+		// The plugin finds the simulator through the environment (the
+		// kind's EndpointEnv in opts.Env), never through the program: the
+		// state keeps the description's endpoint, and a sandbox whose
 		// port moved stays usable. Only the state bucket, reached from
 		// this process, is pointed at it here.
 		backendEndpoints = map[string]string{}
 		for _, p := range desc.Providers {
-			if p.Kind == model.ProviderOVH {
-				backendEndpoints[p.Name] = sb.OVHEndpoint()
+			if k, ok := providers.Lookup(p.Kind); ok && k.Sandbox.EndpointEnv != "" {
+				backendEndpoints[p.Name] = opts.Env[k.Sandbox.EndpointEnv]
 			}
 		}
 	}
@@ -149,16 +150,16 @@ func SandboxWaiting(w io.Writer) func(holder string) {
 	}
 }
 
-// SandboxOptions are the sandbox for a description: its OVHcloud projects
-// and DNS zones exist there.
+// SandboxOptions are the sandbox for a description: the projects its
+// providers' kinds ask for, and its DNS zones, exist there.
 func SandboxOptions(desc *model.Description, dir string) sandbox.Options {
 	opts := sandbox.Options{Dir: dir}
 	if desc == nil {
 		return opts
 	}
 	for _, p := range desc.Providers {
-		if p.Kind == model.ProviderOVH && p.Project != "" {
-			opts.Projects = append(opts.Projects, p.Project)
+		if k, ok := providers.Lookup(p.Kind); ok && k.Sandbox.Projects != nil {
+			opts.Projects = append(opts.Projects, k.Sandbox.Projects(p)...)
 		}
 	}
 	for _, z := range desc.DNS {
@@ -186,32 +187,17 @@ func (f *Factory) findEngine(ctx context.Context) (auto.PulumiCommand, error) {
 	return engine, nil
 }
 
-// SandboxClouds writes, for an OpenStack provider that names a clouds.yaml
-// entry, a clouds.yaml with the sandbox's credentials under that name, and
-// points the engine at it. It goes in the sandbox's own folder, with the
-// simulators' records (mode 0600: it holds a password), never beside the
-// stack.
-func SandboxClouds(desc *model.Description, sb *sandbox.Sandbox, dir string, env map[string]string) error {
-	var cloud, region string
-	for _, p := range desc.Providers {
-		if p.Kind != model.ProviderOpenStack || p.Cloud == "" {
+// PrepareSandbox lets each provider kind of the description write what
+// its own clients read (OpenStack's clouds.yaml) into the sandbox's folder
+// dir, from the sandbox's environment env, which it completes.
+func PrepareSandbox(desc *model.Description, dir string, env map[string]string) error {
+	for _, k := range providers.All() {
+		if k.Sandbox.Prepare == nil {
 			continue
 		}
-		if cloud != "" && p.Cloud != cloud {
-			return fmt.Errorf("the sandbox plays one OpenStack cloud; provider.%s names %q and another names %q", p.Name, p.Cloud, cloud)
+		if err := k.Sandbox.Prepare(desc.Providers, dir, env); err != nil {
+			return err
 		}
-		cloud, region = p.Cloud, p.Region
 	}
-	if cloud == "" {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	path := filepath.Join(dir, "clouds.yaml")
-	if err := os.WriteFile(path, sb.CloudsYAML(cloud, region), 0o600); err != nil {
-		return err
-	}
-	env["OS_CLIENT_CONFIG_FILE"] = path
 	return nil
 }

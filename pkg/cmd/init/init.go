@@ -15,18 +15,21 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
 	"github.com/cosocial/cosocial/pkg/views"
 	"github.com/cosocial/cosocial/templates"
 )
 
 // Options are init's dependencies and flags.
 type Options struct {
-	IO   *iostreams.IOStreams
-	Path func() string
+	IO      *iostreams.IOStreams
+	Path    func() string
+	Catalog func() *catalog.Catalog
 
 	Domain   string
 	Name     string
@@ -39,7 +42,8 @@ type Options struct {
 
 // NewCmdInit builds the command; runF replaces the run function in tests.
 func NewCmdInit(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Path: func() string { return f.File }}
+	opts := &Options{IO: f.IOStreams, Path: func() string { return f.File }, Catalog: f.Catalog}
+	starters := starterKinds()
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Write a starter description for a new co-op",
@@ -55,8 +59,8 @@ VEXXHOST in Montreal (Canadian-owned; the tool runs PostgreSQL itself).`,
   cosocial init -f stacks/northwind/cosocial.hcl --provider openstack`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Provider != "ovh" && opts.Provider != "openstack" {
-				return exit.FlagErrorf("--provider must be ovh or openstack, not %q", opts.Provider)
+			if k, ok := providers.Lookup(opts.Provider); !ok || k.Starter == "" {
+				return exit.FlagErrorf("--provider must be %s, not %q", strings.Join(starters, " or "), opts.Provider)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -67,11 +71,22 @@ VEXXHOST in Montreal (Canadian-owned; the tool runs PostgreSQL itself).`,
 	cmd.Flags().StringVar(&opts.Domain, "domain", "social.example.ca", "the co-op's domain, where Mastodon answers")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "the co-op's full name (default: from the domain)")
 	cmd.Flags().StringVar(&opts.ID, "id", "", "a short name for the co-op (default: the domain's first label)")
-	cmd.Flags().StringVar(&opts.Provider, "provider", "ovh", "where to start: ovh or openstack")
+	cmd.Flags().StringVar(&opts.Provider, "provider", "ovh", "where to start: "+strings.Join(starters, " or "))
 	cmd.Flags().IntVar(&opts.Members, "members", 25, "how many members the co-op has")
 	cmd.Flags().StringVar(&opts.Project, "project", "", "OVHcloud Public Cloud project ID (default: the co-op's short name)")
 	cmd.Flags().StringVar(&opts.Cloud, "cloud", "vexxhost", "OpenStack: the clouds.yaml entry holding the credentials")
 	return cmd
+}
+
+// starterKinds are the kinds init can start a description at.
+func starterKinds() []string {
+	var out []string
+	for _, k := range providers.All() {
+		if k.Starter != "" {
+			out = append(out, k.Name)
+		}
+	}
+	return out
 }
 
 var nonName = regexp.MustCompile(`[^a-z0-9_-]+`)
@@ -97,11 +112,14 @@ func initRun(opts *Options) error {
 	if project == "" {
 		project = id
 	}
+	k, _ := providers.Lookup(opts.Provider)
+	// The board's rule is enforced where the starter's cloud is
+	// Canadian-owned, and only reported where it is not.
 	onViolation := "warn"
-	if opts.Provider == "openstack" {
+	if ck := providers.CatalogKind(opts.Catalog(), k.Name); len(ck.Operators) > 0 && ck.Operators[0].Owner.Country == "CA" {
 		onViolation = "error"
 	}
-	tmpl, err := template.ParseFS(templates.FS, "description/starter.hcl.tmpl")
+	tmpl, err := template.ParseFS(templates.FS, "description/starter.hcl.tmpl", "description/starter/"+k.Starter)
 	if err != nil {
 		return err
 	}

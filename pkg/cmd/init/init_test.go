@@ -19,6 +19,7 @@ func run(t *testing.T, opts Options) (string, string, error) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	opts.IO = ios
+	opts.Catalog = catalog.Default
 	if opts.Provider == "" {
 		opts.Provider = "ovh"
 	}

@@ -101,7 +101,7 @@ func sandboxRun(opts *Options) error {
 	// A provider naming a clouds.yaml entry finds it in the sandbox's own
 	// clouds.yaml, which the env file points at.
 	if desc != nil {
-		if err := factory.SandboxClouds(desc, s, sopts.Dir, env); err != nil {
+		if err := factory.PrepareSandbox(desc, sopts.Dir, env); err != nil {
 			return err
 		}
 	}

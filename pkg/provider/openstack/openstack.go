@@ -143,14 +143,12 @@ func New(cfg Config) (*Cloud, error) {
 	if c.eo.Region == "" {
 		return nil, errors.New("openstack: no region: give the provider block a region, or set region_name in clouds.yaml or OS_REGION_NAME")
 	}
-	if kind := cfg.Catalog.Kinds["openstack"]; kind != nil && len(kind.Operators) > 0 {
-		op := kind.Operators[0]
-		if cfg.Operator != "" {
-			op = kind.Operator(cfg.Operator)
-		}
-		if op != nil {
-			c.region = op.Region(c.eo.Region)
-		}
+	id := Operators[0]
+	if cfg.Operator != "" {
+		id = cfg.Operator
+	}
+	if op := cfg.Catalog.Operator(id); op != nil {
+		c.region = op.Region(c.eo.Region)
 	}
 	return c, nil
 }

@@ -48,7 +48,7 @@ type cloudUser struct {
 func (c *Cloud) storageRegion(code string) (string, error) {
 	r := c.region
 	if code != "" {
-		if r = c.cfg.Catalog.Kinds["ovh"].Operators[0].Region(code); r == nil {
+		if r = c.cfg.Catalog.Operator(OperatorID).Region(code); r == nil {
 			return "", fmt.Errorf("OVHcloud has no region %q", code)
 		}
 	}

@@ -57,7 +57,7 @@ func (c *Cloud) dbPath(engine, id string, rest ...string) string {
 func (c *Cloud) databaseRegion(code string) (string, error) {
 	r := c.region
 	if code != "" {
-		if r = c.cfg.Catalog.Kinds["ovh"].Operators[0].Region(code); r == nil {
+		if r = c.cfg.Catalog.Operator(OperatorID).Region(code); r == nil {
 			return "", fmt.Errorf("OVHcloud has no region %q", code)
 		}
 	}

@@ -88,7 +88,7 @@ func New(cfg Config) (*Cloud, error) {
 	if cfg.Timeouts == (Timeouts{}) {
 		cfg.Timeouts = DefaultTimeouts
 	}
-	region := cfg.Catalog.Kinds["ovh"].Operators[0].Region(cfg.Region)
+	region := cfg.Catalog.Operator(OperatorID).Region(cfg.Region)
 	if region == nil {
 		return nil, fmt.Errorf("ovh: region %q is not in the catalog", cfg.Region)
 	}

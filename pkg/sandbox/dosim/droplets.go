@@ -48,7 +48,7 @@ func findImage(slug string) *image {
 }
 
 func (s *Server) operator() *catalog.Operator {
-	return s.opts.Catalog.Kinds["digitalocean"].Operators[0]
+	return s.opts.Catalog.Operator("digitalocean")
 }
 
 func (s *Server) region(slug string) *catalog.Region {

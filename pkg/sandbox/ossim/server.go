@@ -148,15 +148,12 @@ func New(opts Options) (*Server, error) {
 	if opts.Credentials.DomainName == "" {
 		opts.Credentials.DomainName = "Default"
 	}
-	kind := opts.Catalog.Kinds["openstack"]
-	if kind == nil || len(kind.Operators) == 0 {
-		return nil, errors.New("ossim: the catalog has no OpenStack operator")
+	if opts.Operator == "" {
+		opts.Operator = "vexxhost"
 	}
-	op := kind.Operators[0]
-	if opts.Operator != "" {
-		if op = kind.Operator(opts.Operator); op == nil {
-			return nil, fmt.Errorf("ossim: no OpenStack operator %q in the catalog (known: %s)", opts.Operator, strings.Join(kind.OperatorIDs(), ", "))
-		}
+	op := opts.Catalog.Operator(opts.Operator)
+	if op == nil {
+		return nil, fmt.Errorf("ossim: no operator %q in the catalog", opts.Operator)
 	}
 	region := op.Region(opts.Region)
 	if region == nil {

@@ -29,7 +29,7 @@ func newID() string { return uuid.NewString() }
 var images = []string{"Debian 12", "Debian 11", "Ubuntu 24.04", "Ubuntu 22.04", "Rocky Linux 9"}
 
 func (s *Server) operator() *catalog.Operator {
-	return s.opts.Catalog.Kinds["ovh"].Operators[0]
+	return s.opts.Catalog.Operator("ovhcloud")
 }
 
 func (s *Server) region(code string) *catalog.Region { return s.operator().Region(code) }

@@ -130,7 +130,7 @@ func Open(d Deps, f Flags, needTarget bool) (*Sides, error) {
 	}
 	s := &Sides{Description: desc, Migration: m, Warnings: []string{}}
 	for _, p := range m.Source.Providers {
-		if p.Kind != model.ProviderDigitalOcean {
+		if p.Kind != digitalocean.Kind {
 			return nil, fmt.Errorf("the migration's source uses a %s provider (%s): only DigitalOcean sources can be migrated", p.Kind, p.Addr())
 		}
 		s.Region = p.Region

@@ -1,0 +1,4 @@
+package dbplan
+
+// The provider kinds register themselves, as in the program.
+import _ "github.com/cosocial/cosocial/pkg/provider/all"

@@ -1,0 +1,59 @@
+package ovh
+
+import (
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
+)
+
+// Kind is the provider block's label for OVHcloud's Public Cloud.
+const Kind = "ovh"
+
+// OperatorID is OVHcloud's entry in the catalog: one company runs the API.
+const OperatorID = "ovhcloud"
+
+// Endpoints are the endpoint names go-ovh knows.
+var Endpoints = []string{"ovh-ca", "ovh-eu", "ovh-us", "kimsufi-ca", "kimsufi-eu", "soyoustart-ca", "soyoustart-eu"}
+
+func init() {
+	providers.Register(&providers.Kind{
+		Name:  Kind,
+		Title: "OVHcloud",
+		Settings: []providers.Setting{
+			{Name: "endpoint", Required: true, Values: Endpoints, OrURL: true},
+			{Name: "project", Required: true},
+			{Name: "region", Required: true},
+		},
+		Operators: []string{OperatorID},
+		Types: map[string]string{
+			model.KindServer: "Instance", model.KindDatabase: "Database", model.KindBucket: "Bucket",
+			// At OVHcloud the registrar holds the zones: records only.
+			providers.ResourceRecord: "DnsRecord",
+		},
+		New: open,
+		Sandbox: providers.Sandbox{
+			Projects: func(p *model.Provider) []string {
+				if p.Project == "" {
+					return nil
+				}
+				return []string{p.Project}
+			},
+			EndpointEnv: EndpointEnv,
+		},
+		Starter: "ovh.hcl.tmpl",
+	})
+}
+
+func open(cfg providers.Config) (providers.Set, error) {
+	if e := cfg.Env[EndpointEnv]; e != "" {
+		cfg.Endpoint = e
+	}
+	cloud, err := New(Config{
+		Endpoint: cfg.Endpoint, Project: cfg.Project, Region: cfg.Region, Poll: cfg.Poll, Backoff: cfg.Backoff, Catalog: catalog.Default(),
+		ApplicationKey: cfg.Env["OVH_APPLICATION_KEY"], ApplicationSecret: cfg.Env["OVH_APPLICATION_SECRET"], ConsumerKey: cfg.Env["OVH_CONSUMER_KEY"],
+	})
+	if err != nil {
+		return providers.Set{}, err
+	}
+	return providers.Set{Servers: cloud, Databases: cloud, Buckets: cloud, DNS: cloud, Leftovers: cloud}, nil
+}
