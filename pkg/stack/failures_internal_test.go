@@ -103,3 +103,15 @@ func TestEngineFailuresInTheToolsWords(t *testing.T) {
 		t.Errorf("protected: %v, rest %v", diags, rest)
 	}
 }
+
+// TestUnfinishedNamesEachResourceOnce: an interrupt reported against a
+// resource twice (its create and its wait) names it once.
+func TestUnfinishedNamesEachResourceOnce(t *testing.T) {
+	e := &OperationError{Op: "up", Failures: []Failure{{Address: "server.web"}, {Address: "database.main"}, {Address: "server.web"}}}
+	if got := e.Unfinished(); !strings.Contains(got, ": server.web, database.main. ") {
+		t.Errorf("Unfinished() = %q", got)
+	}
+	if got := (&OperationError{Op: "up"}).Unfinished(); got != "" {
+		t.Errorf("nothing under way, yet %q", got)
+	}
+}

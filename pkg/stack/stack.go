@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -345,71 +344,6 @@ func (s *Stack) failure(op string, plan *Plan, err error) error {
 		return &OperationError{Op: op, Messages: plan.Errors, Failures: plan.Failures}
 	}
 	return engineError(op, err)
-}
-
-// OperationError is an engine operation that failed, with what the
-// engine and the providers said.
-type OperationError struct {
-	Op       string
-	Messages []string
-	Failures []Failure // those of Messages said of one resource
-}
-
-func (e *OperationError) Error() string {
-	return e.Op + " failed:\n  " + strings.Join(e.Messages, "\n  ")
-}
-
-// engineError words a failure of the engine itself (not of a provider) in
-// the tool's terms: what happened, what is safe, what to do. Failures it
-// does not know keep the engine's words.
-func engineError(op string, err error) error {
-	msg := err.Error()
-	if auto.IsConcurrentUpdateError(err) {
-		return fmt.Errorf("%s: another cosocial command is running on this stack; wait for it to finish. Nothing was changed", op)
-	}
-	for _, k := range knownEngineFailures {
-		if m := k.match.FindStringSubmatch(msg); m != nil {
-			return &EngineFailure{Op: op, Summary: k.summary, Detail: k.detail(m)}
-		}
-	}
-	return fmt.Errorf("%s: %s", op, strings.TrimSpace(msg))
-}
-
-// EngineFailure is an engine failure the tool can explain.
-type EngineFailure struct {
-	Op      string
-	Summary string
-	Detail  string
-}
-
-func (e *EngineFailure) Error() string { return e.Summary + ": " + e.Detail }
-
-var knownEngineFailures = []struct {
-	match   *regexp.Regexp
-	summary string
-	detail  func(match []string) string
-}{
-	{regexp.MustCompile(`incorrect passphrase`), "Wrong passphrase", func([]string) string {
-		return "COSOCIAL_PASSPHRASE does not open this stack's secrets: it is not the passphrase the state was made with. Nothing was changed. " +
-			"Set it to the one kept in the co-op's password manager; without it the database passwords and S3 keys in the state cannot be read."
-	}},
-	{regexp.MustCompile(`failed to load checkpoint[^\n]*|could not deserialize deployment[^\n]*`), "Damaged state", func(m []string) string {
-		return fmt.Sprintf("the stack's state cannot be read (%s). Nothing was changed, and nothing will be until it is repaired: "+
-			"the resources it records still run at the providers. Put back the last good copy: the engine keeps earlier ones under .pulumi/backups "+
-			"in the state's folder or bucket (with a state bucket, also its object versions).", strings.TrimSpace(m[0]))
-	}},
-	{protected, "Protected resource", protectedDetail},
-}
-
-// protected is the engine's refusal to delete or replace a protected
-// resource, which advises `pulumi state unprotect`: not what a volunteer
-// should run.
-var protected = regexp.MustCompile(`(?s)(?:resource|unable to replace resource) "?urn:pulumi:[^"\s]*::([a-z]+\.[^"\s]+?)"?\s+(?:cannot be deleted\s+because it is protected|as it is currently marked for protection)`)
-
-func protectedDetail(m []string) string {
-	return fmt.Sprintf("%s holds data, so cosocial protects it: a plain run never deletes or replaces it. Nothing was changed. "+
-		"If the description changed so that it would be replaced, put that back as it was; to remove it with its data, run "+
-		"`cosocial destroy --include-data --confirm <the co-op's domain>`.", m[1])
 }
 
 // CheckNotLost refuses to go on with a state that has lost what it

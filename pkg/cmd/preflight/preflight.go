@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
@@ -120,22 +118,18 @@ func (d Deps) Header(sandbox bool) views.PlanHeader {
 	return views.PlanHeader{Description: d.File(), Stack: d.StackName(), Sandbox: sandbox}
 }
 
-// Explain shows what the engine and the providers refused at the lines of
-// the description it is about, the rest as it was said, and returns what
-// the command returns then. Other errors come back unchanged. When ctx was
-// cancelled (an interrupt), the failures are the interruption itself, not
-// refusals: they are named as unfinished, and the cancellation returned.
+// Explain renders what pkg/stack made of a failed operation (the
+// refusals at the lines of the description they are about, the rest as it
+// was said) and returns what the command returns then. Other errors come
+// back unchanged. When ctx was cancelled (an interrupt), it names what is
+// unfinished and returns the cancellation.
 func (d Deps) Explain(ctx context.Context, checked *Checked, err error) error {
 	var op *stack.OperationError
 	if ctx.Err() != nil && err != nil {
-		if errors.As(err, &op) && len(op.Failures) > 0 {
-			var addrs []string
-			for _, f := range op.Failures {
-				if !slices.Contains(addrs, f.Address) {
-					addrs = append(addrs, f.Address)
-				}
+		if errors.As(err, &op) {
+			if msg := op.Unfinished(); msg != "" {
+				fmt.Fprintln(d.IO.ErrOut, msg)
 			}
-			fmt.Fprintf(d.IO.ErrOut, "Not finished because of the interrupt: %s. The engine recorded what it knows of them; the next run picks them up.\n", strings.Join(addrs, ", "))
 		}
 		return context.Canceled
 	}
