@@ -51,7 +51,7 @@ func TestACutoverToADeploymentCarriesTheSourcesSecrets(t *testing.T) {
 	r := &Runner{Source: sh, Target: sh, App: App{EnvFile: srcPath, Stop: "true", Start: "true"},
 		TargetApp: App{EnvFile: tgtPath, Stop: "true", Start: "true", Secrets: names},
 		Adopt:     func(_ context.Context, m map[string]string) error { adopted = m; return nil },
-		Ends: Ends{Databases: map[string][2]string{"main": {"postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb", "postgresql://mastodon:x@db-ovh.example:5432/mastodon"}},
+		Connections: Connections{Databases: map[string][2]string{"main": {"postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb", "postgresql://mastodon:x@db-ovh.example:5432/mastodon"}},
 			Buckets: map[string][2]objects.Endpoint{"media": {{Bucket: objectstore.Bucket{Endpoint: "https://tor1.digitaloceanspaces.com", Name: "northwind-media-do"}}, {}}}},
 	}
 	rewrite := r.windowSteps()[0]
@@ -146,7 +146,7 @@ func TestACutoverStartsTheDeployedAppWithTheSourcesSecrets(t *testing.T) {
 	tURL, _ := url.Parse(w.targetDSN)
 	tPort, _ := strconv.Atoi(tURL.Port())
 	tPW, _ := tURL.User.Password()
-	tb := w.ends.Buckets["media"][1].Bucket
+	tb := w.conns.Buckets["media"][1].Bucket
 	spec := app.Spec{App: "mastodon", Name: "northwind", Version: "4.3.2", Domain: "northwind.example.ca", MediaHost: "media.northwind.example.ca",
 		Database: app.Database{Engine: "postgresql", Host: tURL.Hostname(), Port: tPort, Name: strings.TrimPrefix(tURL.Path, "/"), User: tURL.User.Username(), Password: tPW},
 		Media:    &app.Bucket{Endpoint: tb.Endpoint, Name: tb.Name, AccessKey: tb.AccessKey, SecretKey: tb.SecretKey}}

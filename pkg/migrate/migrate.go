@@ -167,9 +167,9 @@ type Input struct {
 	Target *model.Description
 	Facts  Facts
 	Speed  Throughput
-	// Stood lists the target resources the target's stack has created.
+	// Created lists the target resources the target's stack has created.
 	// Nil means the stack could not be read: not judged.
-	Stood map[string]bool
+	Created map[string]bool
 	// Owner names a resource's provider's owner and country, as the
 	// residency report does, for the moves.
 	Owner func(model.Resource) string
@@ -201,7 +201,7 @@ func MakePlan(in Input) *Plan {
 				p.Moves = append(p.Moves, Move{Addr: pr.Addr.String(), From: from, To: to})
 			}
 		}
-		if in.Stood != nil && !in.Stood[pr.Addr.String()] {
+		if in.Created != nil && !in.Created[pr.Addr.String()] {
 			p.Blockers = append(p.Blockers, fmt.Sprintf("%s is not stood up in the target yet: run `cosocial up` first", pr.Addr))
 		}
 	}

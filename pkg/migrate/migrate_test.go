@@ -78,8 +78,8 @@ func TestStockAndPlanOnTheSandbox(t *testing.T) {
 		t.Fatalf("speed %+v", speed)
 	}
 
-	stood := map[string]bool{"server.web": true, "database.main": true, "bucket.media": true}
-	in := Input{Target: desc, Facts: f, Speed: speed, Stood: stood, LowDowntime: true, WritesPerDay: 250e6}
+	created := map[string]bool{"server.web": true, "database.main": true, "bucket.media": true}
+	in := Input{Target: desc, Facts: f, Speed: speed, Created: created, LowDowntime: true, WritesPerDay: 250e6}
 	p := MakePlan(in)
 	// An hour's TTL does not fit a five-minute window: both hosts block.
 	if len(p.Blockers) != 3 || !strings.Contains(p.Blockers[0], "A record of cosocial.ca has a TTL of 1 h, and the rest of the window takes 1 min") ||
@@ -131,7 +131,7 @@ func TestPlanBlockers(t *testing.T) {
 		Buckets:   map[string]BucketFacts{"media": {Objects: 1e6, Bytes: 300e9}},
 		Records:   []RecordFacts{{Host: "cosocial.ca", Type: "A", TTL: time.Minute}},
 	}
-	p := MakePlan(Input{Target: desc, Facts: facts, Stood: map[string]bool{"bucket.media": true}, LowDowntime: true})
+	p := MakePlan(Input{Target: desc, Facts: facts, Created: map[string]bool{"bucket.media": true}, LowDowntime: true})
 	want := []string{
 		"server.web is not stood up in the target yet",
 		"database.main is not stood up in the target yet",

@@ -61,7 +61,7 @@ type Runner struct {
 	Journal *journal.Journal
 	// Dir holds the object copies' own journals.
 	Dir         string
-	Ends        Ends
+	Connections Connections
 	Public      map[string]bool // buckets whose objects are public-read
 	LowDowntime bool
 	Width       int
@@ -97,16 +97,16 @@ func (r *Runner) Bulk(ctx context.Context) error {
 
 func (r *Runner) bulkSteps() []journal.Step {
 	var steps []journal.Step
-	for _, name := range sortedKeys(r.Ends.Buckets) {
-		e := r.Ends.Buckets[name]
+	for _, name := range sortedKeys(r.Connections.Buckets) {
+		e := r.Connections.Buckets[name]
 		step := "copy-" + name + "-objects"
 		steps = append(steps, journal.Step{Name: step, Do: func(ctx context.Context) (string, error) {
 			res, err := objects.Copy(ctx, e[0], e[1], r.objectOptions(step, name))
 			return copied(res), err
 		}})
 	}
-	for _, name := range sortedKeys(r.Ends.Databases) {
-		e := r.Ends.Databases[name]
+	for _, name := range sortedKeys(r.Connections.Databases) {
+		e := r.Connections.Databases[name]
 		steps = append(steps, journal.Step{Name: "preflight-" + name, Do: func(ctx context.Context) (string, error) {
 			rep, err := pgcopy.Preflight(ctx, e[0], e[1], r.mode(), pgcopy.Options{})
 			if err != nil {
@@ -207,8 +207,8 @@ func (r *Runner) releaseSteps() []journal.Step {
 		return nil
 	}
 	var steps []journal.Step
-	for _, name := range sortedKeys(r.Ends.Databases) {
-		e := r.Ends.Databases[name]
+	for _, name := range sortedKeys(r.Connections.Databases) {
+		e := r.Connections.Databases[name]
 		steps = append(steps, journal.Step{Name: "release-" + name + "-replication", Do: func(ctx context.Context) (string, error) {
 			return "subscription, replication slots and publication dropped", pgcopy.Release(ctx, e[0], e[1], pgcopy.Options{})
 		}})
@@ -262,8 +262,8 @@ func (r *Runner) windowSteps() []journal.Step {
 	// what is left to apply then is seconds' worth, not a backlog, and
 	// the freeze stays short.
 	if r.LowDowntime {
-		for _, name := range sortedKeys(r.Ends.Databases) {
-			e := r.Ends.Databases[name]
+		for _, name := range sortedKeys(r.Connections.Databases) {
+			e := r.Connections.Databases[name]
 			steps = append(steps, journal.Step{Name: "catch-up-" + name, Do: func(ctx context.Context) (string, error) {
 				st, err := pgcopy.WaitCaughtUp(ctx, e[0], e[1], pgcopy.Options{})
 				return "before the writers stop: " + st.String(), err
@@ -277,8 +277,8 @@ func (r *Runner) windowSteps() []journal.Step {
 		},
 		Undo: func(ctx context.Context) error { return run(ctx, r.Source, r.App.Start) },
 	})
-	for _, name := range sortedKeys(r.Ends.Buckets) {
-		e := r.Ends.Buckets[name]
+	for _, name := range sortedKeys(r.Connections.Buckets) {
+		e := r.Connections.Buckets[name]
 		step := "final-" + name + "-sync"
 		steps = append(steps, journal.Step{Name: step, Do: func(ctx context.Context) (string, error) {
 			// With the writers stopped, what the target holds and the
@@ -306,8 +306,8 @@ func (r *Runner) windowSteps() []journal.Step {
 			return detail, err
 		}})
 	}
-	for _, name := range sortedKeys(r.Ends.Databases) {
-		e := r.Ends.Databases[name]
+	for _, name := range sortedKeys(r.Connections.Databases) {
+		e := r.Connections.Databases[name]
 		if r.LowDowntime {
 			steps = append(steps, journal.Step{Name: "final-" + name + "-sync", Do: func(ctx context.Context) (string, error) {
 				res, err := pgcopy.Detach(ctx, e[0], e[1], pgcopy.Options{})
@@ -333,8 +333,8 @@ func (r *Runner) windowSteps() []journal.Step {
 	// (last keys for large tables) and sequences, not checksums, to keep
 	// the freeze short; the final syncs compared the buckets' listings as
 	// they ran.
-	for _, name := range sortedKeys(r.Ends.Databases) {
-		e := r.Ends.Databases[name]
+	for _, name := range sortedKeys(r.Connections.Databases) {
+		e := r.Connections.Databases[name]
 		steps = append(steps, journal.Step{Name: "check-" + name + "-at-switch", Do: func(ctx context.Context) (string, error) {
 			v, err := pgcopy.Verify(ctx, e[0], e[1], pgcopy.Options{ChecksumMaxBytes: 1, CountMaxBytes: countAtSwitch})
 			if err != nil {
@@ -458,8 +458,8 @@ func (r *Runner) DeletedList(bucket string) string {
 // reads before the DB_* settings, is rewritten where the app has one.
 func (r *Runner) envChanges(current map[string]string) (map[string]string, error) {
 	changes := map[string]string{}
-	for _, name := range sortedKeys(r.Ends.Databases) {
-		dsn := r.Ends.Databases[name][1]
+	for _, name := range sortedKeys(r.Connections.Databases) {
+		dsn := r.Connections.Databases[name][1]
 		u, err := url.Parse(dsn)
 		if err != nil {
 			return nil, errors.New("the target database's address is not a URL")
@@ -474,8 +474,8 @@ func (r *Runner) envChanges(current map[string]string) (map[string]string, error
 		changes["DB_USER"] = u.User.Username()
 		changes["DB_PASS"] = pw
 	}
-	for _, name := range sortedKeys(r.Ends.Buckets) {
-		b := r.Ends.Buckets[name][1]
+	for _, name := range sortedKeys(r.Connections.Buckets) {
+		b := r.Connections.Buckets[name][1]
 		u, err := url.Parse(b.Endpoint)
 		if err != nil {
 			return nil, fmt.Errorf("the target bucket's endpoint %q is not a URL", b.Endpoint)
@@ -485,7 +485,7 @@ func (r *Runner) envChanges(current map[string]string) (map[string]string, error
 		changes["S3_BUCKET"] = b.Name
 		changes["AWS_ACCESS_KEY_ID"] = b.AccessKey
 		changes["AWS_SECRET_ACCESS_KEY"] = b.SecretKey
-		if region := r.Ends.Buckets[name][1].Region; region != "" {
+		if region := r.Connections.Buckets[name][1].Region; region != "" {
 			changes["S3_REGION"] = region
 		}
 	}
@@ -517,9 +517,9 @@ func (r *Runner) stillAtSource(env []byte) error {
 	}
 	type mark struct{ what, needle string }
 	var marks []mark
-	for _, name := range sortedKeys(r.Ends.Databases) {
-		src, errS := url.Parse(r.Ends.Databases[name][0])
-		dst, errT := url.Parse(r.Ends.Databases[name][1])
+	for _, name := range sortedKeys(r.Connections.Databases) {
+		src, errS := url.Parse(r.Connections.Databases[name][0])
+		dst, errT := url.Parse(r.Connections.Databases[name][1])
 		if errS != nil || errT != nil {
 			continue
 		}
@@ -530,8 +530,8 @@ func (r *Runner) stillAtSource(env []byte) error {
 			marks = append(marks, mark{"the source database's password", pw})
 		}
 	}
-	for _, name := range sortedKeys(r.Ends.Buckets) {
-		src, dst := r.Ends.Buckets[name][0], r.Ends.Buckets[name][1]
+	for _, name := range sortedKeys(r.Connections.Buckets) {
+		src, dst := r.Connections.Buckets[name][0], r.Connections.Buckets[name][1]
 		if su, err := url.Parse(src.Endpoint); err == nil && su.Host != "" {
 			if du, err := url.Parse(dst.Endpoint); err != nil || du.Host != su.Host {
 				marks = append(marks, mark{"the source bucket's endpoint", su.Host})

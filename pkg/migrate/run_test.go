@@ -135,7 +135,7 @@ func TestCutoverLosesNothing(t *testing.T) {
 func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 	w := newWindow(t, windowOptions{lowDowntime: lowDowntime, seed: rehearse.Options{Statuses: 3000, Objects: 150, Seed: 2}})
 	ctx := context.Background()
-	cloud, stock, src, tgt, app, health, j, r, dns, ends := w.cloud, w.stock, w.src, w.tgt, w.app, w.health, w.j, w.r, w.dns, w.ends
+	cloud, stock, src, tgt, app, health, j, r, dns, conns := w.cloud, w.stock, w.src, w.tgt, w.app, w.health, w.j, w.r, w.dns, w.conns
 	targetDSN, srcURL, srcBucket := w.targetDSN, w.srcURL, w.srcBucket
 
 	// The bulk copy while the app writes.
@@ -253,7 +253,7 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 	if err := run(ctx, tgt, app.Stop); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range Verify(ctx, ends, 8, 1<<30, true) {
+	for _, c := range Verify(ctx, conns, 8, 1<<30, true) {
 		if !c.OK() {
 			t.Errorf("%s: verify after the cutover fails: %+v", c.Address, c)
 		}
@@ -310,7 +310,7 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 	if !checked || !released {
 		t.Errorf("the database was not compared at the switch (%v) or its replication not released (%v): %+v", checked, released, j.Status())
 	}
-	dstBucket := ends.Buckets["media"][1].Bucket
+	dstBucket := conns.Buckets["media"][1].Bucket
 	dstS3, err := dstBucket.Client()
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +328,7 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 // rewrite that still names the source database or bucket stops the
 // cutover before the target starts, naming the key and never its value.
 func TestASettingStillAtTheSourceStopsTheWindow(t *testing.T) {
-	r := &Runner{Ends: Ends{
+	r := &Runner{Connections: Connections{
 		Databases: map[string][2]string{"main": {"postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb", "postgresql://mastodon:target-pw@db-ovh.example:5432/mastodon"}},
 		Buckets: map[string][2]objects.Endpoint{"media": {
 			{Bucket: objectstore.Bucket{Endpoint: "https://tor1.digitaloceanspaces.com", Name: "media", AccessKey: "DO00SOURCEKEY", SecretKey: "source-secret-key"}},
@@ -340,7 +340,7 @@ func TestASettingStillAtTheSourceStopsTheWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changes["DATABASE_URL"] != r.Ends.Databases["main"][1] {
+	if changes["DATABASE_URL"] != r.Connections.Databases["main"][1] {
 		t.Fatalf("DATABASE_URL is not rewritten to the target")
 	}
 	old := "DATABASE_URL=postgresql://doadmin:source-secret-pw@db-do.example:25060/defaultdb\nDB_HOST=db-do.example\n" +

@@ -10,7 +10,7 @@ import (
 
 // Ends are the two ends of each data-bearing pair, by the pair's name:
 // buckets as S3 endpoints, databases as connection strings (secret).
-type Ends struct {
+type Connections struct {
 	Buckets   map[string][2]objects.Endpoint
 	Databases map[string][2]string
 }
@@ -64,10 +64,10 @@ func (c Check) OK() bool {
 // It changes nothing and can run at any time, before or after a cutover;
 // afterCutover says the app now writes at the target, and the checks
 // judge only what the source had.
-func Verify(ctx context.Context, ends Ends, width int, checksumMaxBytes int64, afterCutover bool) []Check {
+func Verify(ctx context.Context, conns Connections, width int, checksumMaxBytes int64, afterCutover bool) []Check {
 	var out []Check
-	for _, name := range sortedKeys(ends.Buckets) {
-		e := ends.Buckets[name]
+	for _, name := range sortedKeys(conns.Buckets) {
+		e := conns.Buckets[name]
 		c := Check{Address: "bucket." + name, AfterCutover: afterCutover}
 		rep, err := objects.Verify(ctx, e[0], e[1], objects.VerifyOptions{Width: width})
 		if err != nil {
@@ -77,8 +77,8 @@ func Verify(ctx context.Context, ends Ends, width int, checksumMaxBytes int64, a
 		}
 		out = append(out, c)
 	}
-	for _, name := range sortedKeys(ends.Databases) {
-		e := ends.Databases[name]
+	for _, name := range sortedKeys(conns.Databases) {
+		e := conns.Databases[name]
 		c := Check{Address: "database." + name, AfterCutover: afterCutover}
 		v, err := pgcopy.Verify(ctx, e[0], e[1], pgcopy.Options{ChecksumMaxBytes: checksumMaxBytes})
 		if err != nil {

@@ -41,7 +41,7 @@ type window struct {
 	j         *journal.Journal
 	r         *Runner
 	dns       *RecordSwitch
-	ends      Ends
+	conns     Connections
 }
 
 type windowOptions struct {
@@ -111,7 +111,7 @@ func newWindow(tb testing.TB, o windowOptions) *window {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w.ends = Ends{
+	w.conns = Connections{
 		Buckets:   map[string][2]objects.Endpoint{"media": {{Bucket: stock.Buckets["media"]}, {Bucket: key.Bucket(w.sb.SpacesEndpoint(), "target-media")}}},
 		Databases: map[string][2]string{"main": {stock.Databases["main"], w.targetDSN}},
 	}
@@ -156,7 +156,7 @@ func newWindow(tb testing.TB, o windowOptions) *window {
 	}
 	tb.Cleanup(func() { w.j.Close() })
 	w.dns = &RecordSwitch{Cloud: w.cloud, Hosts: Hosts(target.Migration.Source), SourceIPv4: stock.Facts.Servers["web"].IPv4, TargetIPv4: "203.0.113.50"}
-	w.r = &Runner{Journal: w.j, Dir: dir, Ends: w.ends, Public: map[string]bool{"media": true}, Width: 8, Source: w.src, Target: w.tgt, App: w.app,
+	w.r = &Runner{Journal: w.j, Dir: dir, Connections: w.conns, Public: map[string]bool{"media": true}, Width: 8, Source: w.src, Target: w.tgt, App: w.app,
 		LowDowntime: o.lowDowntime, HealthURL: w.health, HealthTimeout: 5 * time.Second, DNS: w.dns}
 	return w
 }

@@ -56,25 +56,25 @@ var secretsType = &resourceType{
 	stable:  []string{"secrets"},
 	capable: func(clouds) bool { return true },
 	create: func(ctx context.Context, _ clouds, in props) (string, resource.PropertyMap, error) {
-		secrets, _, err := app.MakeSecrets(in.str("app"), in.strMap("adopted"))
+		secrets, _, err := app.MakeSecrets(in.text("app"), in.textMap("adopted"))
 		if err != nil {
 			return "", nil, err
 		}
-		return in.str("app") + "/" + in.str("service"), outputs(in, resource.PropertyMap{"secrets": secretMap(secrets)}), nil
+		return in.text("app") + "/" + in.text("service"), outputs(in, resource.PropertyMap{"secrets": secretMap(secrets)}), nil
 	},
 	read: func(ctx context.Context, _ clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
 		return resource.PropertyMap(in), resource.PropertyMap(out), nil
 	},
 	update: func(ctx context.Context, _ clouds, id string, old, in, out props) (resource.PropertyMap, error) {
-		have := out.strMap("secrets")
-		if adopted := in.strMap("adopted"); len(adopted) > 0 {
+		have := out.textMap("secrets")
+		if adopted := in.textMap("adopted"); len(adopted) > 0 {
 			if have == nil {
 				have = map[string]string{}
 			}
 			maps.Copy(have, adopted)
 			provider.Report(ctx, "took %d secrets from the migration's source", len(adopted))
 		}
-		secrets, added, err := app.MakeSecrets(in.str("app"), have)
+		secrets, added, err := app.MakeSecrets(in.text("app"), have)
 		if err != nil {
 			return nil, err
 		}
@@ -135,13 +135,13 @@ func appType(name string) *resourceType {
 		stable:  []string{"deployed"},
 		capable: func(clouds) bool { return true },
 		validate: func(olds, news props) []failure {
-			if olds == nil || news.unknown("version") || olds.str("version") == "" {
+			if olds == nil || news.unknown("version") || olds.text("version") == "" {
 				return nil
 			}
-			if olderRelease(news.str("version"), olds.str("version")) {
-				return []failure{{"version", fmt.Sprintf("version %s is older than %s, which runs now and migrated the database: an app is never downgraded by cosocial", news.str("version"), olds.str("version"))}}
+			if olderRelease(news.text("version"), olds.text("version")) {
+				return []failure{{"version", fmt.Sprintf("version %s is older than %s, which runs now and migrated the database: an app is never downgraded by cosocial", news.text("version"), olds.text("version"))}}
 			}
-			if err := app.CheckUpgrade(name, olds.str("version"), news.str("version")); err != nil {
+			if err := app.CheckUpgrade(name, olds.text("version"), news.text("version")); err != nil {
 				return []failure{{"version", err.Error()}}
 			}
 			return nil
@@ -189,7 +189,7 @@ func appType(name string) *resourceType {
 			return newIn, newOut, nil
 		},
 		update: func(ctx context.Context, _ clouds, id string, old, in, out props) (resource.PropertyMap, error) {
-			if res, err := deployApp(ctx, name, in, out.str("deployed")); err != nil {
+			if res, err := deployApp(ctx, name, in, out.text("deployed")); err != nil {
 				if res.RolledBack || len(res.Steps) == 0 {
 					// The version that ran still runs: the state keeps
 					// saying so, and the next plan shows the upgrade again.
@@ -234,7 +234,7 @@ func deployed(in props) resource.PropertyMap {
 	if in.bool("staged") {
 		return resource.PropertyMap{}
 	}
-	return resource.PropertyMap{"deployed": resource.NewProperty(in.str("version"))}
+	return resource.PropertyMap{"deployed": resource.NewProperty(in.text("version"))}
 }
 
 // partialCreate is a create that made something it could not finish: the
@@ -250,7 +250,7 @@ func (e *partialCreate) Error() string { return e.Err.Error() }
 func (e *partialCreate) Unwrap() error { return e.Err }
 
 func appID(name string, in props) string {
-	return in.str("server") + "/" + appSpec(name, in).Project()
+	return in.text("server") + "/" + appSpec(name, in).Project()
 }
 
 // olderRelease compares release numbers such as 4.3.2; one that is not
@@ -270,20 +270,20 @@ func unreachable(ctx context.Context, err error) bool {
 
 func appSpec(name string, in props) app.Spec {
 	s := app.Spec{
-		App: name, Name: in.str("name"), Version: in.str("version"), Domain: in.str("domain"),
-		MediaHost: in.str("mediaHost"), InternalTLS: in.bool("internalTls"), ACMEEmail: in.str("acmeEmail"),
+		App: name, Name: in.text("name"), Version: in.text("version"), Domain: in.text("domain"),
+		MediaHost: in.text("mediaHost"), InternalTLS: in.bool("internalTls"), ACMEEmail: in.text("acmeEmail"),
 		Database: app.Database{
-			Engine: in.str("dbEngine"), Host: in.str("dbHost"), Port: in.int("dbPort"), Name: in.str("dbName"),
-			User: in.str("dbUser"), Password: in.str("dbPassword"), SSLMode: in.str("dbSslMode"),
+			Engine: in.text("dbEngine"), Host: in.text("dbHost"), Port: in.int("dbPort"), Name: in.text("dbName"),
+			User: in.text("dbUser"), Password: in.text("dbPassword"), SSLMode: in.text("dbSslMode"),
 		},
 	}
-	if in.str("mediaBucket") != "" {
-		s.Media = &app.Bucket{Endpoint: in.str("mediaEndpoint"), Name: in.str("mediaBucket"),
-			AccessKey: in.str("mediaAccessKey"), SecretKey: in.str("mediaSecretKey")}
+	if in.text("mediaBucket") != "" {
+		s.Media = &app.Bucket{Endpoint: in.text("mediaEndpoint"), Name: in.text("mediaBucket"),
+			AccessKey: in.text("mediaAccessKey"), SecretKey: in.text("mediaSecretKey")}
 	}
-	if in.str("smtpHost") != "" {
-		s.SMTP = &app.SMTP{Host: in.str("smtpHost"), Port: in.int("smtpPort"), User: in.str("smtpUser"),
-			Password: in.str("smtpPassword"), From: in.str("smtpFrom")}
+	if in.text("smtpHost") != "" {
+		s.SMTP = &app.SMTP{Host: in.text("smtpHost"), Port: in.int("smtpPort"), User: in.text("smtpUser"),
+			Password: in.text("smtpPassword"), From: in.text("smtpFrom")}
 	}
 	return s
 }
@@ -296,7 +296,7 @@ func deployApp(ctx context.Context, name string, in props, previous string) (app
 		return app.Result{}, err
 	}
 	defer sh.Close()
-	files, err := app.Render(spec, in.strMap("secrets"))
+	files, err := app.Render(spec, in.textMap("secrets"))
 	if err != nil {
 		return app.Result{}, err
 	}
@@ -339,9 +339,9 @@ func connectApp(ctx context.Context, name string, in props) (*remote.Client, app
 // dialApp logs in to the service's server with the login key the tool
 // made for it, accepting only the host key it gave it (remote.DialServer).
 func dialApp(ctx context.Context, in props) (*remote.Client, error) {
-	if in.str("server") == "" {
+	if in.text("server") == "" {
 		return nil, errors.New("the server has no address yet")
 	}
-	return remote.DialServer(ctx, remote.Server{Address: in.str("server"), HostKey: in.str("hostKey"), LoginKey: in.str("loginKey"),
+	return remote.DialServer(ctx, remote.Server{Address: in.text("server"), HostKey: in.text("hostKey"), LoginKey: in.text("loginKey"),
 		User: LoginUser, SSHConfig: os.Getenv("COSOCIAL_SSH_CONFIG")})
 }

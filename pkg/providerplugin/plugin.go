@@ -92,10 +92,10 @@ func (p *Provider) SignalCancellation(context.Context) error { p.cancel(); retur
 // the resources by token, without a generated SDK.
 func (p *Provider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.GetSchemaResponse, error) {
 	res := map[string]any{}
-	for tok, rt := range types() {
+	for tok, resType := range types() {
 		inputs := map[string]any{}
 		var required []string
-		for _, in := range rt.inputs {
+		for _, in := range resType.inputs {
 			inputs[in.name] = map[string]any{"type": map[kind]string{kString: "string", kInt: "integer", kBool: "boolean", kStrings: "array", kStringMap: "object"}[in.kind]}
 			if in.required {
 				required = append(required, in.name)
@@ -120,7 +120,7 @@ var configSchema = []prop{
 func (p *Provider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest) (plugin.CheckConfigResponse, error) {
 	in, fails := check(configSchema, withoutVersion(req.News))
 	c := props(in)
-	if name := c.str("kind"); !c.unknown("kind") && name != "" {
+	if name := c.text("kind"); !c.unknown("kind") && name != "" {
 		// Credentials are each kind's own (go-ovh's variables, clouds.yaml
 		// or OS_*): the cloud judges them at Configure.
 		k, ok := providers.Lookup(name)
@@ -131,7 +131,7 @@ func (p *Provider) CheckConfig(_ context.Context, req plugin.CheckConfigRequest)
 			fails = append(fails, failure{"kind", k.Standable().Error()})
 		default:
 			for _, s := range k.Settings {
-				if s.Required && !c.unknown(s.Name) && c.str(s.Name) == "" {
+				if s.Required && !c.unknown(s.Name) && c.text(s.Name) == "" {
 					fails = append(fails, failure{s.Name, fmt.Sprintf("a provider of kind %s needs %s", name, s.Name)})
 				}
 			}
@@ -156,11 +156,11 @@ func withoutVersion(m resource.PropertyMap) resource.PropertyMap {
 // the sandbox's port does between runs; the account, project, region or
 // cloud cannot without replacing everything made there.
 func (p *Provider) DiffConfig(_ context.Context, req plugin.DiffConfigRequest) (plugin.DiffConfigResponse, error) {
-	rt := &resourceType{inputs: []prop{
+	resType := &resourceType{inputs: []prop{
 		{name: "kind", replace: true}, {name: "project", replace: true}, {name: "region", replace: true},
 		{name: "cloud", replace: true}, {name: "operator", replace: true}, {name: "endpoint"},
 	}}
-	return rt.diff(withoutVersion(req.OldOutputs), withoutVersion(req.NewInputs)), nil
+	return resType.diff(withoutVersion(req.OldOutputs), withoutVersion(req.NewInputs)), nil
 }
 
 func (p *Provider) Configure(ctx context.Context, req plugin.ConfigureRequest) (plugin.ConfigureResponse, error) {
@@ -168,7 +168,7 @@ func (p *Provider) Configure(ctx context.Context, req plugin.ConfigureRequest) (
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.config = req.Inputs
-	cfg := providers.FromSettings(c.str)
+	cfg := providers.FromSettings(c.text)
 	cfg.Poll, cfg.Backoff = p.Poll, p.Backoff
 	set, err := providers.Open(cfg)
 	if err != nil {
@@ -197,27 +197,27 @@ func checkFailures(fails []failure) []plugin.CheckFailure {
 }
 
 func (p *Provider) Check(ctx context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	rt, err := lookup(req.Type)
+	resType, err := lookup(req.Type)
 	if err != nil {
 		return plugin.CheckResponse{}, err
 	}
-	in, fails := check(rt.inputs, req.News)
-	if rt.validate != nil {
+	in, fails := check(resType.inputs, req.News)
+	if resType.validate != nil {
 		var olds props
 		if len(req.Olds) > 0 {
 			olds = props(req.Olds)
 		}
-		fails = append(fails, rt.validate(olds, props(in))...)
+		fails = append(fails, resType.validate(olds, props(in))...)
 	}
 	// Only what changes is asked about: a flavor the cloud has since
 	// retired does not block every later plan of a server that runs on it.
-	if rt.offered != nil && len(fails) == 0 && !in.ContainsUnknowns() && !sameOffer(req.Olds, in) {
+	if resType.offered != nil && len(fails) == 0 && !in.ContainsUnknowns() && !sameOffer(req.Olds, in) {
 		p.mu.Lock()
 		c := p.clouds
 		p.mu.Unlock()
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		more, err := rt.offered(ctx, c, props(in))
+		more, err := resType.offered(ctx, c, props(in))
 		if err != nil {
 			return plugin.CheckResponse{}, err
 		}
@@ -227,25 +227,25 @@ func (p *Provider) Check(ctx context.Context, req plugin.CheckRequest) (plugin.C
 }
 
 func (p *Provider) Diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
-	rt, err := lookup(req.Type)
+	resType, err := lookup(req.Type)
 	if err != nil {
 		return plugin.DiffResult{}, err
 	}
-	return rt.diff(req.OldInputs, req.NewInputs), nil
+	return resType.diff(req.OldInputs, req.NewInputs), nil
 }
 
 // operation prepares a call to the cloud: the resource type, the
 // configured capabilities, a context that ends on cancellation or the
 // engine's timeout, and progress reported against the resource.
 func (p *Provider) operation(ctx context.Context, req resourceRef) (*resourceType, clouds, context.Context, context.CancelFunc, error) {
-	rt, err := lookup(req.Type)
+	resType, err := lookup(req.Type)
 	if err != nil {
 		return nil, clouds{}, nil, nil, err
 	}
 	p.mu.Lock()
 	c := p.clouds
 	p.mu.Unlock()
-	if !rt.capable(c) {
+	if !resType.capable(c) {
 		return nil, clouds{}, nil, nil, fmt.Errorf("%s: this provider was not configured for it", req.Type)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -260,7 +260,7 @@ func (p *Provider) operation(ctx context.Context, req resourceRef) (*resourceTyp
 		host, urn := p.host, req.URN
 		ctx = provider.WithProgress(ctx, func(msg string) { host.LogStatus(context.Background(), diag.Info, urn, msg) })
 	}
-	return rt, c, ctx, func() { stop(); cancel() }, nil
+	return resType, c, ctx, func() { stop(); cancel() }, nil
 }
 
 type resourceRef struct {
@@ -273,12 +273,12 @@ func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin
 	if req.Preview {
 		return plugin.CreateResponse{Properties: req.Properties, Status: resource.StatusOK}, nil
 	}
-	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	resType, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
 	if err != nil {
 		return plugin.CreateResponse{Status: resource.StatusUnknown}, err
 	}
 	defer done()
-	id, out, err := rt.create(ctx, c, props(req.Properties))
+	id, out, err := resType.create(ctx, c, props(req.Properties))
 	var partial *partialCreate
 	if errors.As(err, &partial) {
 		return plugin.CreateResponse{ID: resource.ID(partial.ID), Properties: partial.Outputs, Status: resource.StatusPartialFailure}, err
@@ -297,12 +297,12 @@ func (p *Provider) Create(ctx context.Context, req plugin.CreateRequest) (plugin
 }
 
 func (p *Provider) Read(ctx context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
-	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	resType, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
 	if err != nil {
 		return plugin.ReadResponse{Status: resource.StatusUnknown}, err
 	}
 	defer done()
-	in, out, err := rt.read(ctx, c, string(req.ID), props(req.Inputs), props(req.State))
+	in, out, err := resType.read(ctx, c, string(req.ID), props(req.Inputs), props(req.State))
 	if err != nil {
 		return plugin.ReadResponse{Status: resource.StatusUnknown}, err
 	}
@@ -313,12 +313,12 @@ func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin
 	if req.Preview {
 		return plugin.UpdateResponse{Properties: outputs(props(req.OldOutputs), req.NewInputs), Status: resource.StatusOK}, nil
 	}
-	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	resType, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
 	if err != nil {
 		return plugin.UpdateResponse{Status: resource.StatusUnknown}, err
 	}
 	defer done()
-	out, err := rt.update(ctx, c, string(req.ID), props(req.OldInputs), props(req.NewInputs), props(req.OldOutputs))
+	out, err := resType.update(ctx, c, string(req.ID), props(req.OldInputs), props(req.NewInputs), props(req.OldOutputs))
 	if errors.As(err, new(*unchanged)) {
 		return plugin.UpdateResponse{Status: resource.StatusUnknown}, err
 	}
@@ -334,12 +334,12 @@ func (p *Provider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin
 }
 
 func (p *Provider) Delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {
-	rt, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
+	resType, c, ctx, done, err := p.operation(ctx, resourceRef{req.URN, req.Type, req.Timeout})
 	if err != nil {
 		return plugin.DeleteResponse{Status: resource.StatusUnknown}, err
 	}
 	defer done()
-	if err := rt.delete(ctx, c, string(req.ID), props(req.Inputs), props(req.Outputs)); err != nil {
+	if err := resType.delete(ctx, c, string(req.ID), props(req.Inputs), props(req.Outputs)); err != nil {
 		return plugin.DeleteResponse{Status: resource.StatusUnknown}, err
 	}
 	return plugin.DeleteResponse{Status: resource.StatusOK}, nil
@@ -353,5 +353,5 @@ func sameOffer(olds, news resource.PropertyMap) bool {
 		return false
 	}
 	o, n := props(olds), props(news)
-	return o.str("flavor") == n.str("flavor") && o.str("image") == n.str("image")
+	return o.text("flavor") == n.text("flavor") && o.text("image") == n.text("image")
 }

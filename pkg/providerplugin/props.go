@@ -70,7 +70,7 @@ func (p props) value(name string) (resource.PropertyValue, bool) {
 	return plain(v), true
 }
 
-func (p props) str(name string) string {
+func (p props) text(name string) string {
 	if v, ok := p.value(name); ok && v.IsString() {
 		return v.StringValue()
 	}
@@ -91,7 +91,7 @@ func (p props) bool(name string) bool {
 	return false
 }
 
-func (p props) strs(name string) []string {
+func (p props) textList(name string) []string {
 	v, ok := p.value(name)
 	if !ok || !v.IsArray() {
 		return nil
@@ -105,7 +105,7 @@ func (p props) strs(name string) []string {
 	return out
 }
 
-func (p props) strMap(name string) map[string]string {
+func (p props) textMap(name string) map[string]string {
 	v, ok := p.value(name)
 	if !ok || !v.IsObject() {
 		return map[string]string{}

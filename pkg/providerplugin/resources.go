@@ -74,8 +74,8 @@ var appTypes = map[tokens.Type]*resourceType{}
 func types() map[tokens.Type]*resourceType {
 	out := maps.Clone(appTypes)
 	for tok, res := range providers.Tokens() {
-		if rt := cloudTypes[res]; rt != nil {
-			out[tokens.Type(tok)] = rt
+		if resType := cloudTypes[res]; resType != nil {
+			out[tokens.Type(tok)] = resType
 		}
 	}
 	return out
@@ -84,26 +84,26 @@ func types() map[tokens.Type]*resourceType {
 // LeftoverKind is what a killed create of a resource of type token may
 // have left at its provider, or "" for nothing.
 func LeftoverKind(token string) provider.Kind {
-	if rt, ok := types()[tokens.Type(token)]; ok {
-		return rt.leftover
+	if resType, ok := types()[tokens.Type(token)]; ok {
+		return resType.leftover
 	}
 	return ""
 }
 
 func lookup(t tokens.Type) (*resourceType, error) {
-	rt, ok := types()[t]
+	resType, ok := types()[t]
 	if !ok {
 		return nil, fmt.Errorf("cosocial has no resource type %s", t)
 	}
-	return rt, nil
+	return resType, nil
 }
 
 // diff compares old and new inputs by the type's schema and says, per
 // property, whether it changes in place or forces a replacement.
-func (rt *resourceType) diff(oldInputs, newInputs resource.PropertyMap) plugin.DiffResult {
+func (resType *resourceType) diff(oldInputs, newInputs resource.PropertyMap) plugin.DiffResult {
 	detailed := map[string]plugin.PropertyDiff{}
 	var replaces, changed []resource.PropertyKey
-	for _, p := range rt.inputs {
+	for _, p := range resType.inputs {
 		if p.createOnly {
 			continue
 		}
@@ -140,10 +140,10 @@ func (rt *resourceType) diff(oldInputs, newInputs resource.PropertyMap) plugin.D
 	res := plugin.DiffResult{Changes: plugin.DiffNone, DetailedDiff: detailed, ReplaceKeys: replaces, ChangedKeys: changed}
 	if len(changed) > 0 {
 		res.Changes = plugin.DiffSome
-		res.DeleteBeforeReplace = len(replaces) > 0 && rt.deleteBeforeReplace
+		res.DeleteBeforeReplace = len(replaces) > 0 && resType.deleteBeforeReplace
 	}
 	if len(replaces) == 0 {
-		for _, s := range rt.stable {
+		for _, s := range resType.stable {
 			res.StableKeys = append(res.StableKeys, resource.PropertyKey(s))
 		}
 	}
@@ -189,16 +189,16 @@ var serverType = &resourceType{
 	stable:  []string{"ipv4", "ipv6", "hostKey", "loginKey"},
 	capable: func(c clouds) bool { return c.servers != nil },
 	offered: func(ctx context.Context, c clouds, in props) ([]failure, error) {
-		return offered(ctx, c, in.str("flavor"), in.str("image"))
+		return offered(ctx, c, in.text("flavor"), in.text("image"))
 	},
 	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
-		keys, err := withServerKeys(in.str("userData"))
+		keys, err := withServerKeys(in.text("userData"))
 		if err != nil {
 			return "", nil, err
 		}
 		s, err := c.servers.CreateServer(ctx, provider.ServerSpec{
-			Name: in.str("name"), Region: in.str("region"), Flavor: in.str("flavor"), Image: in.str("image"),
-			SSHKeys: in.strs("sshKeys"), UserData: keys.userData, DiskGB: in.int("diskGb"),
+			Name: in.text("name"), Region: in.text("region"), Flavor: in.text("flavor"), Image: in.text("image"),
+			SSHKeys: in.textList("sshKeys"), UserData: keys.userData, DiskGB: in.int("diskGb"),
 		})
 		var unfinished *provider.Unfinished
 		if errors.As(err, &unfinished) {
@@ -219,7 +219,7 @@ var serverType = &resourceType{
 		}
 		newIn := outputs(in, resource.PropertyMap{"name": resource.NewProperty(s.Name), "flavor": resource.NewProperty(s.Flavor), "region": resource.NewProperty(s.Region)})
 		delete(newIn, "status")
-		return newIn, outputs(in, serverOutputs(s, out.str("hostKey"), out.str("loginKey"))), nil
+		return newIn, outputs(in, serverOutputs(s, out.text("hostKey"), out.text("loginKey"))), nil
 	},
 	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
 		// A server whose create was interrupted is finished here: the
@@ -236,13 +236,13 @@ var serverType = &resourceType{
 				provider.Report(ctx, "server %s: %s", s.Name, s.Status)
 				return false, nil
 			})
-		if err == nil && old.str("flavor") != in.str("flavor") {
-			s, err = c.servers.ResizeServer(ctx, id, in.str("flavor"))
+		if err == nil && old.text("flavor") != in.text("flavor") {
+			s, err = c.servers.ResizeServer(ctx, id, in.text("flavor"))
 		}
 		if err != nil {
 			return nil, err
 		}
-		return outputs(in, serverOutputs(s, out.str("hostKey"), out.str("loginKey"))), nil
+		return outputs(in, serverOutputs(s, out.text("hostKey"), out.text("loginKey"))), nil
 	},
 	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
 		return c.servers.DeleteServer(ctx, id)
@@ -291,15 +291,15 @@ var databaseType = &resourceType{
 	// A database's flavor is a server's where the cloud runs it on one
 	// (OpenStack); managed services' flavors are the catalog's to judge.
 	offered: func(ctx context.Context, c clouds, in props) ([]failure, error) {
-		return offered(ctx, c, in.str("flavor"), "")
+		return offered(ctx, c, in.text("flavor"), "")
 	},
 	validate: func(olds, news props) []failure {
 		var fails []failure
-		if e := news.str("engine"); e != "" && e != "postgresql" && e != "mysql" && e != "mariadb" {
+		if e := news.text("engine"); e != "" && e != "postgresql" && e != "mysql" && e != "mariadb" {
 			fails = append(fails, failure{"engine", fmt.Sprintf("engine must be postgresql, mysql or mariadb, not %q", e)})
 		}
-		if olds != nil && !news.unknown("version") && olds.str("version") != "" && majorOf(news.str("version")) < majorOf(olds.str("version")) {
-			fails = append(fails, failure{"version", fmt.Sprintf("version %s is older than %s: a database's major version only goes up", news.str("version"), olds.str("version"))})
+		if olds != nil && !news.unknown("version") && olds.text("version") != "" && majorOf(news.text("version")) < majorOf(olds.text("version")) {
+			fails = append(fails, failure{"version", fmt.Sprintf("version %s is older than %s: a database's major version only goes up", news.text("version"), olds.text("version"))})
 		}
 		if olds != nil && !news.unknown("diskGb") && news.int("diskGb") < olds.int("diskGb") {
 			fails = append(fails, failure{"diskGb", fmt.Sprintf("diskGb %d is smaller than %d: the tool never shrinks a database's disk", news.int("diskGb"), olds.int("diskGb"))})
@@ -323,14 +323,14 @@ var databaseType = &resourceType{
 			"flavor": resource.NewProperty(db.Flavor), "diskGb": resource.NewProperty(float64(db.DiskGB)),
 			"allowedIps": stringsValue(db.AllowedIPs),
 		})
-		return newIn, outputs(props(newIn), databaseOutputs(db, out.strMap("passwords"))), nil
+		return newIn, outputs(props(newIn), databaseOutputs(db, out.textMap("passwords"))), nil
 	},
 	update: func(ctx context.Context, c clouds, id string, old, in, out props) (resource.PropertyMap, error) {
 		db, passwords, err := c.databases.UpdateDatabase(ctx, id, databaseSpec(old), databaseSpec(in))
 		if err != nil {
 			return nil, err
 		}
-		all := out.strMap("passwords")
+		all := out.textMap("passwords")
 		for u, p := range passwords {
 			all[u] = p
 		}
@@ -354,10 +354,10 @@ func majorOf(v string) int {
 
 func databaseSpec(in props) provider.DatabaseSpec {
 	return provider.DatabaseSpec{
-		Name: in.str("name"), Region: in.str("region"), Engine: in.str("engine"), Version: in.str("version"),
-		Plan: in.str("plan"), Flavor: in.str("flavor"), Nodes: in.int("nodes"), DiskGB: in.int("diskGb"),
-		Databases: in.strs("databases"), Users: in.strs("users"), AllowedIPs: in.strs("allowedIps"),
-		SSHKeys: in.strs("sshKeys"),
+		Name: in.text("name"), Region: in.text("region"), Engine: in.text("engine"), Version: in.text("version"),
+		Plan: in.text("plan"), Flavor: in.text("flavor"), Nodes: in.int("nodes"), DiskGB: in.int("diskGb"),
+		Databases: in.textList("databases"), Users: in.textList("users"), AllowedIPs: in.textList("allowedIps"),
+		SSHKeys: in.textList("sshKeys"),
 	}
 }
 
@@ -389,7 +389,7 @@ var bucketType = &resourceType{
 	deleteBeforeReplace: true,
 	capable:             func(c clouds) bool { return c.buckets != nil },
 	create: func(ctx context.Context, c clouds, in props) (string, resource.PropertyMap, error) {
-		b, creds, err := c.buckets.CreateBucket(ctx, provider.BucketSpec{Name: in.str("name"), Region: in.str("region"), Public: in.bool("public")})
+		b, creds, err := c.buckets.CreateBucket(ctx, provider.BucketSpec{Name: in.text("name"), Region: in.text("region"), Public: in.bool("public")})
 		if err != nil {
 			return "", nil, err
 		}
@@ -415,7 +415,7 @@ var bucketType = &resourceType{
 }
 
 func credsOf(out props) provider.S3Credentials {
-	return provider.S3Credentials{AccessKey: out.str("accessKey"), SecretKey: out.str("secretKey")}
+	return provider.S3Credentials{AccessKey: out.text("accessKey"), SecretKey: out.text("secretKey")}
 }
 
 func bucketOutputs(b *provider.Bucket, creds provider.S3Credentials) resource.PropertyMap {
@@ -440,7 +440,7 @@ var recordType = &resourceType{
 	},
 	capable: func(c clouds) bool { return c.dns != nil },
 	validate: func(olds, news props) []failure {
-		if t := news.str("type"); t != "" && !slices.Contains([]string{"A", "AAAA", "CNAME", "TXT", "MX", "CAA"}, t) {
+		if t := news.text("type"); t != "" && !slices.Contains([]string{"A", "AAAA", "CNAME", "TXT", "MX", "CAA"}, t) {
 			return []failure{{"type", fmt.Sprintf("type must be one of A, AAAA, CNAME, TXT, MX, CAA, not %q", t)}}
 		}
 		return nil
@@ -453,7 +453,7 @@ var recordType = &resourceType{
 		return r.ID, outputs(in, nil), nil
 	},
 	read: func(ctx context.Context, c clouds, id string, in, out props) (resource.PropertyMap, resource.PropertyMap, error) {
-		r, err := c.dns.Record(ctx, in.str("zone"), id)
+		r, err := c.dns.Record(ctx, in.text("zone"), id)
 		if err != nil {
 			return gone(err)
 		}
@@ -467,12 +467,12 @@ var recordType = &resourceType{
 		return outputs(in, nil), nil
 	},
 	delete: func(ctx context.Context, c clouds, id string, in, out props) error {
-		return c.dns.DeleteRecord(ctx, in.str("zone"), id)
+		return c.dns.DeleteRecord(ctx, in.text("zone"), id)
 	},
 }
 
 func recordSpec(in props) provider.RecordSpec {
-	return provider.RecordSpec{Zone: in.str("zone"), Name: in.str("name"), Type: strings.ToUpper(in.str("type")), Target: in.str("target"), TTL: in.int("ttl")}
+	return provider.RecordSpec{Zone: in.text("zone"), Name: in.text("name"), Type: strings.ToUpper(in.text("type")), Target: in.text("target"), TTL: in.int("ttl")}
 }
 
 // DnsZone: a zone the cloud's DNS service (Designate) holds for the co-op.
@@ -487,7 +487,7 @@ var zoneType = &resourceType{
 	stable:  []string{"nameServers"},
 	capable: func(c clouds) bool { return c.zones != nil },
 	validate: func(olds, news props) []failure {
-		if e := news.str("email"); e != "" && !strings.Contains(e, "@") {
+		if e := news.text("email"); e != "" && !strings.Contains(e, "@") {
 			return []failure{{"email", fmt.Sprintf("email must be an address (the zone's SOA contact), not %q", e)}}
 		}
 		return nil
@@ -520,7 +520,7 @@ var zoneType = &resourceType{
 }
 
 func zoneSpec(in props) provider.ZoneSpec {
-	return provider.ZoneSpec{Name: in.str("zone"), Email: in.str("email"), TTL: in.int("ttl")}
+	return provider.ZoneSpec{Name: in.text("zone"), Email: in.text("email"), TTL: in.int("ttl")}
 }
 
 func zoneOutputs(z *provider.Zone) resource.PropertyMap {

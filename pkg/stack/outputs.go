@@ -17,15 +17,15 @@ import (
 // "<address>.<field>"; these read them back for the commands that reach
 // the resources themselves (db measure, migrate).
 
-// Stood lists the addresses of the resources that have outputs.
-func Stood(out auto.OutputMap) map[string]bool {
-	stood := map[string]bool{}
+// Created lists the addresses of the resources that have outputs.
+func Created(out auto.OutputMap) map[string]bool {
+	created := map[string]bool{}
 	for k := range out {
 		if i := strings.LastIndex(k, "."); i > 0 {
-			stood[k[:i]] = true
+			created[k[:i]] = true
 		}
 	}
-	return stood
+	return created
 }
 
 func output(out auto.OutputMap, addr, field string) (any, error) {
@@ -34,12 +34,12 @@ func output(out auto.OutputMap, addr, field string) (any, error) {
 	}
 	v, ok := out[addr+"."+field]
 	if !ok {
-		return nil, fmt.Errorf("%s is not stood up in this stack: run `cosocial up` first", addr)
+		return nil, fmt.Errorf("%s is not created up in this stack: run `cosocial up` first", addr)
 	}
 	return v.Value, nil
 }
 
-// BucketAccess is how a stood-up bucket is reached, its keys included.
+// BucketAccess is how a created-up bucket is reached, its keys included.
 func BucketAccess(out auto.OutputMap, name string) (objectstore.Bucket, error) {
 	var vals [4]string
 	for i, f := range []string{"endpoint", "bucket", "accessKey", "secretKey"} {
@@ -52,7 +52,7 @@ func BucketAccess(out auto.OutputMap, name string) (objectstore.Bucket, error) {
 	return objectstore.Bucket{Endpoint: vals[0], Name: vals[1], AccessKey: vals[2], SecretKey: vals[3]}, nil
 }
 
-// DatabaseDSN is a postgres:// URL to a stood-up database, as the first
+// DatabaseDSN is a postgres:// URL to a created-up database, as the first
 // of the users the stack made for it, into the database of the same name.
 // It holds a password: keep it in memory. TLS is off for the sandbox's
 // loopback clusters only.
@@ -91,7 +91,7 @@ func DatabaseDSN(out auto.OutputMap, name string, sandbox bool) (string, error) 
 	return u.String(), nil
 }
 
-// ServerIPv6 is a stood-up server's public IPv6 address, "" when it has
+// ServerIPv6 is a created-up server's public IPv6 address, "" when it has
 // none.
 func ServerIPv6(out auto.OutputMap, name string) string {
 	v, _ := output(out, "server."+name, "ipv6")
@@ -99,7 +99,7 @@ func ServerIPv6(out auto.OutputMap, name string) string {
 	return ip
 }
 
-// ServerHostKey is the SSH host key a stood-up server was given at its
+// ServerHostKey is the SSH host key a created-up server was given at its
 // creation, in authorized_keys form; "" for a server made before the tool
 // pinned host keys, which a connection must then be told of.
 func ServerHostKey(out auto.OutputMap, name string) string {
@@ -109,14 +109,14 @@ func ServerHostKey(out auto.OutputMap, name string) string {
 }
 
 // ServerLoginKey is the private key of the account cosocial logs in to a
-// stood-up server with (a secret); "" for a server made before it had one.
+// created-up server with (a secret); "" for a server made before it had one.
 func ServerLoginKey(out auto.OutputMap, name string) string {
 	v, _ := output(out, "server."+name, "loginKey")
 	k, _ := v.(string)
 	return k
 }
 
-// ServerIPv4 is a stood-up server's public address.
+// ServerIPv4 is a created-up server's public address.
 func ServerIPv4(out auto.OutputMap, name string) (string, error) {
 	v, err := output(out, "server."+name, "ipv4")
 	if err != nil {

@@ -85,8 +85,9 @@ func (p *Plan) HasChanges() bool {
 	return false
 }
 
-// hidden are engine resources a volunteer has no use for in a plan.
-func hidden(typ string) bool {
+// engineInternal says that an engine resource (a provider, the stack
+// itself) is one a volunteer has no use for in a plan.
+func engineInternal(typ string) bool {
 	return strings.HasPrefix(typ, "pulumi:providers:") || typ == "pulumi:pulumi:Stack"
 }
 
@@ -159,7 +160,7 @@ var precedence = map[string]int{ActionSame: 0, ActionUpdate: 1, ActionDrift: 1, 
 // actionOf is the change an engine step makes to a resource the plan
 // shows, or false for engine-internal resources and steps.
 func actionOf(m apitype.StepEventMetadata, refresh bool) (string, bool) {
-	if hidden(m.Type) {
+	if engineInternal(m.Type) {
 		return "", false
 	}
 	switch m.Op {

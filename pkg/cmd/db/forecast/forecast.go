@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cosocial/cosocial/pkg/cmd/db/subject"
+	"github.com/cosocial/cosocial/pkg/cmd/db/chosendb"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
@@ -18,7 +18,7 @@ import (
 
 // Options are forecast's dependencies and flags.
 type Options struct {
-	subject.Deps
+	chosendb.Deps
 
 	Database string
 	DiskGB   int
@@ -28,7 +28,7 @@ type Options struct {
 
 // NewCmdForecast builds the command; runF replaces the run function in tests.
 func NewCmdForecast(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: subject.Deps{Deps: preflight.NewDeps(f), StackDir: f.StackDir}}
+	opts := &Options{Deps: chosendb.Deps{Deps: preflight.NewDeps(f), StackDir: f.StackDir}}
 	cmd := &cobra.Command{
 		Use:   "forecast [DATABASE]",
 		Short: "Say when a database fills its disk",
@@ -67,38 +67,38 @@ Exit status: 0, or 1 when there is no forecast or the disk is already full.`,
 
 // Load resolves the database and fits its history: what forecast and
 // resize share.
-func Load(d subject.Deps, database string, sandbox bool, diskGB int, strict bool) (*subject.Subject, dbplan.History, *dbplan.Forecast, error) {
-	subj, err := subject.Resolve(d, database, sandbox, diskGB, strict)
+func Load(d chosendb.Deps, database string, sandbox bool, diskGB int, strict bool) (*chosendb.Database, dbplan.History, *dbplan.Forecast, error) {
+	chosen, err := chosendb.Resolve(d, database, sandbox, diskGB, strict)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	h, err := dbplan.LoadHistory(subj.History)
+	h, err := dbplan.LoadHistory(chosen.History)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	fc, err := dbplan.Predict(h, subj.DiskBytes)
+	fc, err := dbplan.Predict(h, chosen.DiskBytes)
 	var few *dbplan.TooFewError
 	if errors.As(err, &few) {
-		return nil, nil, nil, fmt.Errorf("database.%s: %w.\nMeasure it regularly (`cosocial db measure`, weekly from cron is plenty), or add older sizes with `cosocial db measure --import FILE`", subj.Database.Name, err)
+		return nil, nil, nil, fmt.Errorf("database.%s: %w.\nMeasure it regularly (`cosocial db measure`, weekly from cron is plenty), or add older sizes with `cosocial db measure --import FILE`", chosen.Database.Name, err)
 	}
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("database.%s: %w", subj.Database.Name, err)
+		return nil, nil, nil, fmt.Errorf("database.%s: %w", chosen.Database.Name, err)
 	}
-	return subj, h, fc, nil
+	return chosen, h, fc, nil
 }
 
 func forecastRun(opts *Options) error {
-	subj, h, fc, err := Load(opts.Deps, opts.Database, opts.Sandbox, opts.DiskGB, false)
+	chosen, h, fc, err := Load(opts.Deps, opts.Database, opts.Sandbox, opts.DiskGB, false)
 	if err != nil {
 		return err
 	}
 	switch opts.Format {
 	case "json":
-		if err := views.WriteJSON(opts.IO.Out, views.ForecastJSON{FormatVersion: views.FormatVersion, Database: subj.Database.Name, Forecast: fc}); err != nil {
+		if err := views.WriteJSON(opts.IO.Out, views.ForecastJSON{FormatVersion: views.FormatVersion, Database: chosen.Database.Name, Forecast: fc}); err != nil {
 			return err
 		}
 	default:
-		views.Forecast(opts.IO.Out, subj.Database.Name, fc, h, opts.Now(), opts.Format == "markdown", opts.IO.ColorScheme())
+		views.Forecast(opts.IO.Out, chosen.Database.Name, fc, h, opts.Now(), opts.Format == "markdown", opts.IO.ColorScheme())
 	}
 	if fc.Full() {
 		return exit.ErrSilent

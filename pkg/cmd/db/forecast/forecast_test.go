@@ -10,7 +10,7 @@ import (
 
 	"github.com/cosocial/cosocial/internal/golden"
 	"github.com/cosocial/cosocial/pkg/catalog"
-	"github.com/cosocial/cosocial/pkg/cmd/db/subject"
+	"github.com/cosocial/cosocial/pkg/cmd/db/chosendb"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
@@ -85,7 +85,7 @@ func setup(t *testing.T, h dbplan.History) *Options {
 		}
 	}
 	ios, _, _, _ := iostreams.Test()
-	return &Options{Deps: subject.Deps{
+	return &Options{Deps: chosendb.Deps{
 		Deps: preflight.Deps{
 			IO: ios, Load: func() *config.Result { return config.Load(file) }, Catalog: catalog.Default,
 			Now: func() time.Time { return today }, File: func() string { return file }, StackName: func() string { return "production" },

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cosocial/cosocial/pkg/cmd/db/subject"
+	"github.com/cosocial/cosocial/pkg/cmd/db/chosendb"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
@@ -25,7 +25,7 @@ import (
 
 // Options are measure's dependencies and flags.
 type Options struct {
-	subject.Deps
+	chosendb.Deps
 	// Getenv reads COSOCIAL_DB_DSN; tests replace it.
 	Getenv func(string) string
 
@@ -42,7 +42,7 @@ type Options struct {
 
 // NewCmdMeasure builds the command; runF replaces the run function in tests.
 func NewCmdMeasure(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: subject.Deps{Deps: preflight.NewDeps(f), StackDir: f.StackDir}, Getenv: os.Getenv}
+	opts := &Options{Deps: chosendb.Deps{Deps: preflight.NewDeps(f), StackDir: f.StackDir}, Getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "measure [DATABASE]",
 		Short: "Measure a database and add the sample to its history",
@@ -96,19 +96,19 @@ for the disk.`,
 
 func measureRun(opts *Options) error {
 	ctx := opts.Context()
-	subj, err := subject.Resolve(opts.Deps, opts.Database, opts.Sandbox, opts.DiskGB, false)
+	chosen, err := chosendb.Resolve(opts.Deps, opts.Database, opts.Sandbox, opts.DiskGB, false)
 	if err != nil {
 		return err
 	}
-	history, err := dbplan.LoadHistory(subj.History)
+	history, err := dbplan.LoadHistory(chosen.History)
 	if err != nil {
 		return err
 	}
 	if opts.Import != "" {
-		return importRun(opts, subj, history)
+		return importRun(opts, chosen, history)
 	}
-	if subj.Database.Engine != "postgresql" {
-		return fmt.Errorf("database.%s runs %s: only PostgreSQL can be measured; import its sizes with --import", subj.Database.Name, subj.Database.Engine)
+	if chosen.Database.Engine != "postgresql" {
+		return fmt.Errorf("database.%s runs %s: only PostgreSQL can be measured; import its sizes with --import", chosen.Database.Name, chosen.Database.Engine)
 	}
 	dsn := opts.DSN
 	if dsn == "" {
@@ -118,7 +118,7 @@ func measureRun(opts *Options) error {
 		// On the sandbox the database lives as long as the sandbox does:
 		// keep the stack open until the measurement is done.
 		var opened *factory.OpenedStack
-		if dsn, opened, err = fromOutputs(ctx, opts, subj); err != nil {
+		if dsn, opened, err = fromOutputs(ctx, opts, chosen); err != nil {
 			return err
 		}
 		defer opened.Close()
@@ -128,7 +128,7 @@ func measureRun(opts *Options) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	m, err := dbplan.Measure(ctx, conn, dbplan.MeasureOptions{Largest: opts.Largest, DiskBytes: subj.DiskBytes, Now: opts.Now})
+	m, err := dbplan.Measure(ctx, conn, dbplan.MeasureOptions{Largest: opts.Largest, DiskBytes: chosen.DiskBytes, Now: opts.Now})
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func measureRun(opts *Options) error {
 			return err
 		}
 	} else {
-		m.Notes = append(m.Notes, fmt.Sprintf("Database %s has no Mastodon tables (accounts, statuses, media_attachments, follows): no clean-up estimates. Is it the one database.%s holds?", m.Database, subj.Database.Name))
+		m.Notes = append(m.Notes, fmt.Sprintf("Database %s has no Mastodon tables (accounts, statuses, media_attachments, follows): no clean-up estimates. Is it the one database.%s holds?", m.Database, chosen.Database.Name))
 	}
 	// A sample far from the last one is most often another database (a
 	// DSN ending in /defaultdb): kept, it would bend the trend for a year.
@@ -148,7 +148,7 @@ func measureRun(opts *Options) error {
 		last := history[n-1]
 		return fmt.Errorf("database %s measures %s, but the last sample of database.%s (%s) was %s: this looks like another database. Nothing was kept. "+
 			"Check the DSN's database name; if it really changed that much, run again with --force",
-			m.Database, objectstore.HumanBytes(m.Sample.DatabaseBytes), subj.Database.Name, last.Time.Format(time.DateOnly), objectstore.HumanBytes(last.DatabaseBytes))
+			m.Database, objectstore.HumanBytes(m.Sample.DatabaseBytes), chosen.Database.Name, last.Time.Format(time.DateOnly), objectstore.HumanBytes(last.DatabaseBytes))
 	}
 	// Measured again within the hour (another format, a second look), the
 	// last measured sample is replaced, not joined: samples seconds apart
@@ -156,7 +156,7 @@ func measureRun(opts *Options) error {
 	if n := len(history); n > 0 && history[n-1].Source == m.Sample.Source && m.Sample.Time.Sub(history[n-1].Time) < time.Hour {
 		history = history[:n-1]
 	}
-	if err := history.Merge(m.Sample).Save(subj.History); err != nil {
+	if err := history.Merge(m.Sample).Save(chosen.History); err != nil {
 		return fmt.Errorf("keeping the sample: %w", err)
 	}
 	switch opts.Format {
@@ -164,15 +164,15 @@ func measureRun(opts *Options) error {
 		if savings == nil {
 			savings = []dbplan.Saving{}
 		}
-		return views.WriteJSON(opts.IO.Out, views.MeasureJSON{FormatVersion: views.FormatVersion, Measurement: m, Savings: savings, History: subj.History})
+		return views.WriteJSON(opts.IO.Out, views.MeasureJSON{FormatVersion: views.FormatVersion, Measurement: m, Savings: savings, History: chosen.History})
 	default:
 		views.Measurement(opts.IO.Out, m, savings, opts.Format == "markdown")
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Sample %d of database.%s kept in %s.\n", len(history)+1, subj.Database.Name, subj.History)
+	fmt.Fprintf(opts.IO.ErrOut, "Sample %d of database.%s kept in %s.\n", len(history)+1, chosen.Database.Name, chosen.History)
 	return nil
 }
 
-func importRun(opts *Options, subj *subject.Subject, history dbplan.History) error {
+func importRun(opts *Options, chosen *chosendb.Database, history dbplan.History) error {
 	var in io.Reader = opts.IO.In
 	name := "standard input"
 	if opts.Import != "-" {
@@ -188,23 +188,23 @@ func importRun(opts *Options, subj *subject.Subject, history dbplan.History) err
 		return err
 	}
 	merged := history.Merge(imported...)
-	if err := merged.Save(subj.History); err != nil {
+	if err := merged.Save(chosen.History); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "Imported %d samples of database.%s, %s to %s; the history now holds %d, in %s.\n",
-		len(imported), subj.Database.Name, imported[0].Time.Format("2006-01-02"), imported[len(imported)-1].Time.Format("2006-01-02"), len(merged), subj.History)
+		len(imported), chosen.Database.Name, imported[0].Time.Format("2006-01-02"), imported[len(imported)-1].Time.Format("2006-01-02"), len(merged), chosen.History)
 	return nil
 }
 
 // fromOutputs builds the connection from the stack's outputs: the host,
 // port and one of the users the stack created, with its password. The
 // password stays in memory.
-func fromOutputs(ctx context.Context, opts *Options, subj *subject.Subject) (string, *factory.OpenedStack, error) {
-	opened, err := opts.OpenStack(ctx, subj.Description, opts.Sandbox)
+func fromOutputs(ctx context.Context, opts *Options, chosen *chosendb.Database) (string, *factory.OpenedStack, error) {
+	opened, err := opts.OpenStack(ctx, chosen.Description, opts.Sandbox)
 	if err != nil {
 		return "", nil, err
 	}
-	dsn, err := dsnOf(ctx, opened, opts.Sandbox, subj.Database.Name)
+	dsn, err := dsnOf(ctx, opened, opts.Sandbox, chosen.Database.Name)
 	if err != nil {
 		opened.Close()
 		return "", nil, err

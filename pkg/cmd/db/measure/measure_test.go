@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
-	"github.com/cosocial/cosocial/pkg/cmd/db/subject"
+	"github.com/cosocial/cosocial/pkg/cmd/db/chosendb"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
 	"github.com/cosocial/cosocial/pkg/config"
@@ -47,7 +47,7 @@ func options(t *testing.T, env map[string]string) *Options {
 		t.Fatal(err)
 	}
 	ios, _, _, _ := iostreams.Test()
-	return &Options{Deps: subject.Deps{
+	return &Options{Deps: chosendb.Deps{
 		Deps: preflight.Deps{
 			IO: ios, Load: func() *config.Result { return config.Load(file) }, Catalog: catalog.Default,
 			Now: time.Now, File: func() string { return file }, StackName: func() string { return "production" },

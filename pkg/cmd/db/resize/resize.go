@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/db/chosendb"
 	"github.com/cosocial/cosocial/pkg/cmd/db/forecast"
-	"github.com/cosocial/cosocial/pkg/cmd/db/subject"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
@@ -24,7 +24,7 @@ import (
 
 // Options are resize's dependencies and flags.
 type Options struct {
-	subject.Deps
+	chosendb.Deps
 
 	Database string
 	Horizon  string
@@ -35,7 +35,7 @@ type Options struct {
 
 // NewCmdResize builds the command; runF replaces the run function in tests.
 func NewCmdResize(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: subject.Deps{Deps: preflight.NewDeps(f), StackDir: f.StackDir}}
+	opts := &Options{Deps: chosendb.Deps{Deps: preflight.NewDeps(f), StackDir: f.StackDir}}
 	cmd := &cobra.Command{
 		Use:   "resize [DATABASE]",
 		Short: "Recommend the disk or flavor that lasts the horizon, and write it",
@@ -59,7 +59,7 @@ shows the in-place resize and cosocial up carries it out.`,
 			if opts.Format != "table" && opts.Format != "markdown" && opts.Format != "json" {
 				return exit.FlagErrorf("--format must be table, markdown or json, not %q", opts.Format)
 			}
-			if _, _, err := subject.Horizon(opts.Horizon); err != nil {
+			if _, _, err := chosendb.Horizon(opts.Horizon); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -76,25 +76,25 @@ shows the in-place resize and cosocial up carries it out.`,
 }
 
 func resizeRun(opts *Options) error {
-	days, text, err := subject.Horizon(opts.Horizon)
+	days, text, err := chosendb.Horizon(opts.Horizon)
 	if err != nil {
 		return err
 	}
-	subj, _, fc, err := forecast.Load(opts.Deps, opts.Database, opts.Sandbox, 0, true)
+	chosen, _, fc, err := forecast.Load(opts.Deps, opts.Database, opts.Sandbox, 0, true)
 	if err != nil {
 		return err
 	}
-	db := subj.Database
-	if subj.Offer == nil {
+	db := chosen.Database
+	if chosen.Offer == nil {
 		return fmt.Errorf("the catalog has no %s offer where database.%s runs, so there is nothing to recommend", db.Engine, db.Name)
 	}
-	rec, err := dbplan.Recommend(db.Name, fc, subj.Offer, db.Flavor, db.DiskGB, opts.Now(), time.Duration(days)*24*time.Hour, text)
+	rec, err := dbplan.Recommend(db.Name, fc, chosen.Offer, db.Flavor, db.DiskGB, opts.Now(), time.Duration(days)*24*time.Hour, text)
 	if err != nil {
 		return fmt.Errorf("database.%s: %w", db.Name, err)
 	}
 	written := ""
 	if opts.Write && rec.Next != nil {
-		if written, err = write(opts, subj, rec.Next); err != nil {
+		if written, err = write(opts, chosen, rec.Next); err != nil {
 			return err
 		}
 	}
@@ -118,8 +118,8 @@ func resizeRun(opts *Options) error {
 // write rewrites the database's block, and keeps the change only if the
 // whole description still loads and passes the domain rules with it: a
 // disk the flavor refuses is never written.
-func write(opts *Options, subj *subject.Subject, next *dbplan.Size) (string, error) {
-	db := subj.Database
+func write(opts *Options, chosen *chosendb.Database, next *dbplan.Size) (string, error) {
+	db := chosen.Database
 	file := db.Src.Decl.Filename
 	src, err := os.ReadFile(file)
 	if err != nil {

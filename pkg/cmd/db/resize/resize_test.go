@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
-	"github.com/cosocial/cosocial/pkg/cmd/db/subject"
+	"github.com/cosocial/cosocial/pkg/cmd/db/chosendb"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
@@ -48,7 +48,7 @@ func TestFlags(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]int{"12m": 365, "2y": 730, "26w": 182, "90d": 90, "18": 547} {
-		if days, _, err := subject.Horizon(in); err != nil || days != want {
+		if days, _, err := chosendb.Horizon(in); err != nil || days != want {
 			t.Errorf("%s: %d %v, want %d", in, days, err, want)
 		}
 	}
@@ -77,7 +77,7 @@ func coop(t *testing.T, h dbplan.History) (*Options, string, []byte) {
 	ios, _, _, _ := iostreams.Test()
 	file := filepath.Join(dir, "cosocial-target.hcl")
 	src, _ := os.ReadFile(file)
-	return &Options{Deps: subject.Deps{
+	return &Options{Deps: chosendb.Deps{
 		Deps: preflight.Deps{
 			IO: ios, Load: func() *config.Result { return config.Load(dir) }, Catalog: catalog.Default,
 			Now:  func() time.Time { return time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC) },

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
-	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/objectstore"
@@ -21,8 +21,8 @@ import (
 
 // Options are migrate plan's dependencies and flags.
 type Options struct {
-	sides.Deps
-	sides.Flags
+	sourcetarget.Deps
+	sourcetarget.Flags
 
 	JSON        bool
 	Markdown    bool
@@ -33,7 +33,7 @@ type Options struct {
 
 // NewCmdPlan builds the command; runF replaces the run function in tests.
 func NewCmdPlan(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: sides.NewDeps(f)}
+	opts := &Options{Deps: sourcetarget.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what a migration would move, how long it takes and what blocks it",
@@ -82,30 +82,30 @@ Exit status: 0 nothing blocks, 1 an error or a blocker.`,
 
 func planRun(opts *Options) error {
 	ctx := opts.Context()
-	sd, err := sides.Open(opts.Deps, opts.Flags, false)
+	both, err := sourcetarget.Open(opts.Deps, opts.Flags, false)
 	if err != nil {
 		return err
 	}
-	defer sd.Close()
+	defer both.Close()
 	var speed migrate.Throughput
-	warnings := sd.Warnings
+	warnings := both.Warnings
 	if !opts.NoProbe {
-		bucket, dsn := largest(sd.Stock)
+		bucket, dsn := largest(both.Stock)
 		if speed, err = migrate.Probe(ctx, bucket, dsn, opts.Width); err != nil {
 			warnings = append(warnings, fmt.Sprintf("the source's speed could not be measured (%v): no estimates", err))
 		}
 	}
-	p := migrate.MakePlan(migrate.Input{Target: sd.Description, Facts: sd.Stock.Facts, Speed: speed, Stood: sd.Stood,
-		Owner: ownerOf(sd.Description, sd.Migration.Source, opts), LowDowntime: !opts.DumpRestore, WritesPerDay: writesPerDay(sd.Description)})
+	p := migrate.MakePlan(migrate.Input{Target: both.Description, Facts: both.Stock.Facts, Speed: speed, Created: both.Created,
+		Owner: ownerOf(both.Description, both.Migration.Source, opts), LowDowntime: !opts.DumpRestore, WritesPerDay: writesPerDay(both.Description)})
 	p.Warnings = append(warnings, p.Warnings...)
 
 	switch {
 	case opts.JSON:
-		if err := views.WriteJSON(opts.IO.Out, views.MigrationPlanJSON{FormatVersion: views.FormatVersion, Plan: p, Facts: sd.Stock.Facts, Speed: speed}); err != nil {
+		if err := views.WriteJSON(opts.IO.Out, views.MigrationPlanJSON{FormatVersion: views.FormatVersion, Plan: p, Facts: both.Stock.Facts, Speed: speed}); err != nil {
 			return err
 		}
 	default:
-		views.MigrationPlan(opts.IO.Out, p, sd.Stock.Facts, speed, opts.Markdown, opts.IO.ColorScheme())
+		views.MigrationPlan(opts.IO.Out, p, both.Stock.Facts, speed, opts.Markdown, opts.IO.ColorScheme())
 	}
 	if len(p.Blockers) > 0 {
 		return exit.ErrSilent

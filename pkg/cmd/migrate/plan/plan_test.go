@@ -12,7 +12,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
-	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
@@ -53,7 +53,7 @@ func TestFlags(t *testing.T) {
 func TestPlanRehearsal(t *testing.T) {
 	var sb *sandbox.Sandbox
 	ios, _, out, errOut := iostreams.Test()
-	opts := &Options{Deps: sides.Deps{
+	opts := &Options{Deps: sourcetarget.Deps{
 		Deps: preflight.Deps{
 			IO: ios, Load: func() *config.Result { return config.Load("../../../../stacks/cosocial") }, Catalog: catalog.Default,
 			Now: func() time.Time { return time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC) },
@@ -66,7 +66,7 @@ func TestPlanRehearsal(t *testing.T) {
 			return sb, nil
 		},
 		Getenv: func(string) string { return "" },
-	}, Flags: sides.Flags{Sandbox: true}, JSON: true, Width: 8}
+	}, Flags: sourcetarget.Flags{Sandbox: true}, JSON: true, Width: 8}
 	err := planRun(opts)
 	if !errors.Is(err, exit.ErrSilent) {
 		t.Fatalf("an hour's TTL should block: %v\n%s", err, errOut)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
-	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/remote"
 	"github.com/cosocial/cosocial/pkg/model"
@@ -20,8 +20,8 @@ import (
 
 // connect reaches both app servers over SSH, with their host keys checked
 // before anything runs, and sets up the health check and the DNS switch.
-func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Runner) error {
-	pairs, _, _ := migrate.Pairs(sd.Description)
+func connect(ctx context.Context, opts *Options, both *sourcetarget.Opened, r *migrate.Runner) error {
+	pairs, _, _ := migrate.Pairs(both.Description)
 	var server string
 	for _, p := range pairs {
 		if p.Addr.Kind == model.KindServer {
@@ -32,8 +32,8 @@ func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Run
 	if server == "" {
 		return errors.New("the migration pairs no server: there is no app to move")
 	}
-	sourceIP := sd.Stock.Facts.Servers[server].IPv4
-	targetIP, err := sd.TargetServer(server)
+	sourceIP := both.Stock.Facts.Servers[server].IPv4
+	targetIP, err := both.TargetServer(server)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Run
 	} else {
 		// A server cosocial made: its host key and login key are the
 		// stack's, no known_hosts needed.
-		tgt, err = remote.DialServer(ctx, sd.TargetServerLogin(server))
+		tgt, err = remote.DialServer(ctx, both.TargetServerLogin(server))
 	}
 	if err != nil {
 		src.Close()
@@ -75,7 +75,7 @@ func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Run
 	r.HealthURL, r.HTTP = opts.HealthURL, http.DefaultClient
 	if r.HealthURL == "" {
 		domain := ""
-		for _, s := range sd.Description.Services {
+		for _, s := range both.Description.Services {
 			if s.Server.Name == server {
 				domain = s.Domain
 			}
@@ -86,8 +86,8 @@ func connect(ctx context.Context, opts *Options, sd *sides.Sides, r *migrate.Run
 	if u, err := url.Parse(r.HealthURL); err != nil || u.Host == "" {
 		return exit.FlagErrorf("--health-url must be a URL like https://example.ca, not %q", r.HealthURL)
 	}
-	r.DNS = &migrate.RecordSwitch{Cloud: sd.Cloud, Hosts: migrate.Hosts(sd.Migration.Source), SourceIPv4: sourceIP, TargetIPv4: targetIP,
-		SourceIPv6: sd.Stock.Facts.Servers[server].IPv6, TargetIPv6: sd.TargetServerIPv6(server)}
+	r.DNS = &migrate.RecordSwitch{Cloud: both.Cloud, Hosts: migrate.Hosts(both.Migration.Source), SourceIPv4: sourceIP, TargetIPv4: targetIP,
+		SourceIPv6: both.Stock.Facts.Servers[server].IPv6, TargetIPv6: both.TargetServerIPv6(server)}
 	return nil
 }
 

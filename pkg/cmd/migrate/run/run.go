@@ -16,7 +16,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
-	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/migrate/objects"
@@ -25,8 +25,8 @@ import (
 
 // Options are migrate run's dependencies and flags.
 type Options struct {
-	sides.Deps
-	sides.Flags
+	sourcetarget.Deps
+	sourcetarget.Flags
 	// Confirm asks before the window opens; tests answer it.
 	Confirm func(question string) (bool, error)
 
@@ -55,7 +55,7 @@ type Options struct {
 
 // NewCmdRun builds the command; runF replaces the run function in tests.
 func NewCmdRun(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: sides.NewDeps(f)}
+	opts := &Options{Deps: sourcetarget.NewDeps(f)}
 	opts.Confirm = func(q string) (bool, error) {
 		if !f.IOStreams.CanPrompt() {
 			return false, errors.New("the cutover asks before the service goes down; not at a terminal, pass --yes (the bulk copies are kept)")
@@ -135,29 +135,29 @@ agent or --ssh-key.`,
 
 func runRun(opts *Options) error {
 	ctx := opts.Context()
-	sd, err := sides.Open(opts.Deps, opts.Flags, true)
+	both, err := sourcetarget.Open(opts.Deps, opts.Flags, true)
 	if err != nil {
 		return err
 	}
-	defer sd.Close()
-	ends, err := sd.Ends()
+	defer both.Close()
+	conns, err := both.Connections()
 	if err != nil {
 		return err
 	}
-	dir := migrate.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration)
+	dir := migrate.JournalDir(opts.StackDir(opts.Sandbox), both.Migration)
 	j, err := journal.Open(filepath.Join(dir, "journal.json"))
 	if err != nil {
 		return err
 	}
 	defer j.Close()
 	public := map[string]bool{}
-	for _, b := range sd.Migration.Source.Buckets {
+	for _, b := range both.Migration.Source.Buckets {
 		public[b.Name] = b.Public
 	}
 	bar := map[string]*progress{}
-	r := &migrate.Runner{Journal: j, Dir: dir, Ends: ends, Public: public, LowDowntime: !opts.DumpRestore, Width: opts.Width,
+	r := &migrate.Runner{Journal: j, Dir: dir, Connections: conns, Public: public, LowDowntime: !opts.DumpRestore, Width: opts.Width,
 		App: migrate.App{Stop: opts.StopCmd, Start: opts.StartCmd, EnvFile: opts.EnvFile}}
-	if err := targetApp(opts, sd, r); err != nil {
+	if err := targetApp(opts, both, r); err != nil {
 		return err
 	}
 	if opts.IO.IsStderrTTY() {
@@ -182,7 +182,7 @@ func runRun(opts *Options) error {
 	}
 	// What blocks the plan blocks the window: a TTL that outlasts the
 	// budget is downtime the members would see.
-	p := migrate.MakePlan(migrate.Input{Target: sd.Description, Facts: sd.Stock.Facts, Stood: sd.Stood, LowDowntime: !opts.DumpRestore})
+	p := migrate.MakePlan(migrate.Input{Target: both.Description, Facts: both.Stock.Facts, Created: both.Created, LowDowntime: !opts.DumpRestore})
 	if len(p.Blockers) > 0 && !opts.IgnoreBlockers {
 		cs := opts.IO.ErrColorScheme()
 		fmt.Fprintln(opts.IO.ErrOut, cs.Red(fmt.Sprintf("The cutover is not started: %d thing(s) block it (migrate plan shows them too):", len(p.Blockers))))
@@ -193,7 +193,7 @@ func runRun(opts *Options) error {
 		return exit.ErrSilent
 	}
 	if !opts.Yes {
-		ok, err := opts.Confirm(fmt.Sprintf("Start the cutover now? The service will be down for the window (budget %s).", migrate.Round(sd.Migration.DowntimeBudget)))
+		ok, err := opts.Confirm(fmt.Sprintf("Start the cutover now? The service will be down for the window (budget %s).", migrate.Round(both.Migration.DowntimeBudget)))
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func runRun(opts *Options) error {
 			return exit.ErrCancel
 		}
 	}
-	if err := connect(ctx, opts, sd, r); err != nil {
+	if err := connect(ctx, opts, both, r); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -217,7 +217,7 @@ func runRun(opts *Options) error {
 	if opts.Verify {
 		// The app at the target writes from its start on: only what the
 		// source had is judged.
-		checks := migrate.Verify(ctx, ends, opts.Width, 1<<30, true)
+		checks := migrate.Verify(ctx, conns, opts.Width, 1<<30, true)
 		views.Verify(opts.IO.Out, checks, opts.IO.ColorScheme())
 		for _, c := range checks {
 			if !c.OK() {

@@ -5,7 +5,7 @@ import (
 	"path"
 
 	"github.com/cosocial/cosocial/pkg/app"
-	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
 	"github.com/cosocial/cosocial/pkg/migrate"
 )
 
@@ -14,7 +14,7 @@ import (
 // up, its env file given the source's secrets at the window, which the
 // stack records first), or as the --target-* flags say for an app set up
 // by hand.
-func targetApp(opts *Options, sd *sides.Sides, r *migrate.Runner) error {
+func targetApp(opts *Options, both *sourcetarget.Opened, r *migrate.Runner) error {
 	if opts.TargetEnvFile != "" || opts.TargetStartCmd != "" || opts.TargetStopCmd != "" {
 		r.TargetApp = migrate.App{EnvFile: opts.TargetEnvFile, Start: opts.TargetStartCmd, Stop: opts.TargetStopCmd}
 		if r.TargetApp.EnvFile == "" {
@@ -28,7 +28,7 @@ func targetApp(opts *Options, sd *sides.Sides, r *migrate.Runner) error {
 		}
 		return nil
 	}
-	svc := migrate.MovedService(sd.Description)
+	svc := migrate.MovedService(both.Description)
 	if svc == nil {
 		return nil
 	}
@@ -43,10 +43,10 @@ func targetApp(opts *Options, sd *sides.Sides, r *migrate.Runner) error {
 		Stop:    app.ComposeCommand(spec, "", "stop"),
 	}
 	r.TargetApp.Secrets = a.SecretNames()
-	if sd.Stack != nil {
+	if both.Stack != nil {
 		addr := svc.Addr().String()
 		r.Adopt = func(ctx context.Context, secrets map[string]string) error {
-			return sd.Stack.AdoptSecrets(ctx, addr, secrets, nil)
+			return both.Stack.AdoptSecrets(ctx, addr, secrets, nil)
 		}
 	}
 	return nil

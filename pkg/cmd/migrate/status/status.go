@@ -11,7 +11,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
-	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/views"
@@ -19,7 +19,7 @@ import (
 
 // Options are migrate status's dependencies and flags.
 type Options struct {
-	sides.Deps
+	sourcetarget.Deps
 
 	Sandbox bool
 	JSON    bool
@@ -27,7 +27,7 @@ type Options struct {
 
 // NewCmdStatus builds the command; runF replaces the run function in tests.
 func NewCmdStatus(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: sides.NewDeps(f)}
+	opts := &Options{Deps: sourcetarget.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show where a migration's run stands, step by step",

@@ -10,7 +10,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
-	"github.com/cosocial/cosocial/pkg/cmd/migrate/sides"
+	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/views"
@@ -18,8 +18,8 @@ import (
 
 // Options are migrate verify's dependencies and flags.
 type Options struct {
-	sides.Deps
-	sides.Flags
+	sourcetarget.Deps
+	sourcetarget.Flags
 
 	JSON        bool
 	Width       int
@@ -28,7 +28,7 @@ type Options struct {
 
 // NewCmdVerify builds the command; runF replaces the run function in tests.
 func NewCmdVerify(f *factory.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{Deps: sides.NewDeps(f)}
+	opts := &Options{Deps: sourcetarget.NewDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Compare every object and table at the source with the target's",
@@ -60,23 +60,23 @@ Exit status: 0 both ends hold the same data, 1 a difference or an error.`,
 }
 
 func verifyRun(opts *Options) error {
-	sd, err := sides.Open(opts.Deps, opts.Flags, true)
+	both, err := sourcetarget.Open(opts.Deps, opts.Flags, true)
 	if err != nil {
 		return err
 	}
-	defer sd.Close()
-	ends, err := sd.Ends()
+	defer both.Close()
+	conns, err := both.Connections()
 	if err != nil {
 		return err
 	}
 	// Once the DNS switched, the app writes at the target: only what the
 	// source had is judged.
-	steps, err := journal.Read(filepath.Join(migrate.JournalDir(opts.StackDir(opts.Sandbox), sd.Migration), "journal.json"))
+	steps, err := journal.Read(filepath.Join(migrate.JournalDir(opts.StackDir(opts.Sandbox), both.Migration), "journal.json"))
 	if err != nil {
 		return err
 	}
 	after := migrate.OutcomeOf(steps).Done
-	checks := migrate.Verify(opts.Context(), ends, opts.Width, opts.ChecksumMax, after)
+	checks := migrate.Verify(opts.Context(), conns, opts.Width, opts.ChecksumMax, after)
 	if opts.JSON {
 		if err := views.WriteJSON(opts.IO.Out, views.VerifyJSON{FormatVersion: views.FormatVersion, Checks: checks}); err != nil {
 			return err

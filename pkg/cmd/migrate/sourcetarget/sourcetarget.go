@@ -1,7 +1,7 @@
-// Package sides opens both sides of a migration for the migrate commands:
+// Package sourcetarget opens both sides of a migration for the migrate commands:
 // the source at DigitalOcean (its stock, read with a Spaces key made for
 // the run) and the target's stack (what it stood up, and how to reach it).
-package sides
+package sourcetarget
 
 import (
 	"os"
@@ -83,8 +83,8 @@ func (f Flags) Names() (map[string]string, error) {
 	return out, nil
 }
 
-// Sides are the two ends of a migration, open.
-type Sides struct {
+// Opened is a migration's source and target, open.
+type Opened struct {
 	Description *model.Description
 	Migration   *model.Migration
 	// Region is the source's DigitalOcean region.
@@ -92,9 +92,9 @@ type Sides struct {
 	Cloud  *digitalocean.Cloud
 	Stock  *migrate.Stock
 	// Outputs are the target stack's outputs, secrets included; nil when
-	// the stack could not be opened. Stood lists what it stood up.
+	// the stack could not be opened. Created lists what it stood up.
 	Outputs auto.OutputMap
-	Stood   map[string]bool
+	Created map[string]bool
 	// Stack is the target's stack; nil when it could not be opened.
 	Stack    *stack.Stack
 	Sandbox  *sandbox.Sandbox
@@ -103,7 +103,7 @@ type Sides struct {
 }
 
 // Close releases what Open made: the Spaces key, the stack, the sandbox.
-func (s *Sides) Close() {
+func (s *Opened) Close() {
 	for i := len(s.closers) - 1; i >= 0; i-- {
 		s.closers[i]()
 	}
@@ -113,7 +113,7 @@ func (s *Sides) Close() {
 // when asked; a stack that cannot be opened is a warning unless
 // needTarget) and takes stock of the source. On the sandbox, the source is
 // seeded with sample data on first use.
-func Open(d Deps, f Flags, needTarget bool) (*Sides, error) {
+func Open(d Deps, f Flags, needTarget bool) (*Opened, error) {
 	ctx := d.Context()
 	names, err := f.Names()
 	if err != nil {
@@ -128,7 +128,7 @@ func Open(d Deps, f Flags, needTarget bool) (*Sides, error) {
 	if m == nil || m.Source == nil {
 		return nil, errors.New("the description has no migration block: add one naming the description of what runs today (see docs/language.md)")
 	}
-	s := &Sides{Description: desc, Migration: m, Warnings: []string{}}
+	s := &Opened{Description: desc, Migration: m, Warnings: []string{}}
 	for _, p := range m.Source.Providers {
 		if p.Kind != digitalocean.Kind {
 			return nil, fmt.Errorf("the migration's source uses a %s provider (%s): only DigitalOcean sources can be migrated", p.Kind, p.Addr())
@@ -157,7 +157,7 @@ func Open(d Deps, f Flags, needTarget bool) (*Sides, error) {
 			s.Warnings = append(s.Warnings, fmt.Sprintf("the target's stack could not be read (%v): whether the target is stood up was not checked", err))
 			break
 		}
-		s.Stood = stack.Stood(s.Outputs)
+		s.Created = stack.Created(s.Outputs)
 	case ctx.Err() != nil || needTarget:
 		return nil, err
 	default:
@@ -200,19 +200,19 @@ func Open(d Deps, f Flags, needTarget bool) (*Sides, error) {
 }
 
 // TargetBucket is how the target's bucket is reached, its keys included.
-func (s *Sides) TargetBucket(name string) (objectstore.Bucket, error) {
+func (s *Opened) TargetBucket(name string) (objectstore.Bucket, error) {
 	return stack.BucketAccess(s.Outputs, name)
 }
 
 // TargetServer is the target app server's public address.
-func (s *Sides) TargetServer(name string) (string, error) {
+func (s *Opened) TargetServer(name string) (string, error) {
 	return stack.ServerIPv4(s.Outputs, name)
 }
 
 // TargetServerLogin is how the tool logs in to a stood-up server of the
 // target: its pinned host key and the login key the stack keeps; on the
 // sandbox, the ssh_config saying where its machine listens.
-func (s *Sides) TargetServerLogin(name string) remote.Server {
+func (s *Opened) TargetServerLogin(name string) remote.Server {
 	srv := remote.Server{HostKey: stack.ServerHostKey(s.Outputs, name), LoginKey: stack.ServerLoginKey(s.Outputs, name), User: providerplugin.LoginUser}
 	srv.Address, _ = stack.ServerIPv4(s.Outputs, name)
 	if s.Sandbox != nil {
@@ -222,43 +222,43 @@ func (s *Sides) TargetServerLogin(name string) remote.Server {
 }
 
 // TargetServerIPv6 is a target server's IPv6 address, "" when it has none.
-func (s *Sides) TargetServerIPv6(name string) string {
+func (s *Opened) TargetServerIPv6(name string) string {
 	return stack.ServerIPv6(s.Outputs, name)
 }
 
 // TargetDatabase is a connection string to the target's database. It
 // holds a password: never print it.
-func (s *Sides) TargetDatabase(name string) (string, error) {
+func (s *Opened) TargetDatabase(name string) (string, error) {
 	return stack.DatabaseDSN(s.Outputs, name, s.Sandbox != nil)
 }
 
 // Ends pairs each paired bucket and database's source with its target.
-func (s *Sides) Ends() (migrate.Ends, error) {
-	ends := migrate.Ends{Buckets: map[string][2]objects.Endpoint{}, Databases: map[string][2]string{}}
+func (s *Opened) Connections() (migrate.Connections, error) {
+	conns := migrate.Connections{Buckets: map[string][2]objects.Endpoint{}, Databases: map[string][2]string{}}
 	pairs, _, _ := migrate.Pairs(s.Description)
 	for _, p := range pairs {
 		switch p.Addr.Kind {
 		case model.KindBucket:
 			dst, err := s.TargetBucket(p.Addr.Name)
 			if err != nil {
-				return ends, err
+				return conns, err
 			}
 			src, ok := s.Stock.Buckets[p.Addr.Name]
 			if !ok {
-				return ends, fmt.Errorf("the source has no bucket for %s", p.Addr)
+				return conns, fmt.Errorf("the source has no bucket for %s", p.Addr)
 			}
-			ends.Buckets[p.Addr.Name] = [2]objects.Endpoint{{Bucket: src}, {Bucket: dst}} // each region read from its endpoint
+			conns.Buckets[p.Addr.Name] = [2]objects.Endpoint{{Bucket: src}, {Bucket: dst}} // each region read from its endpoint
 		case model.KindDatabase:
 			dst, err := s.TargetDatabase(p.Addr.Name)
 			if err != nil {
-				return ends, err
+				return conns, err
 			}
 			src, ok := s.Stock.Databases[p.Addr.Name]
 			if !ok {
-				return ends, fmt.Errorf("the source has no database for %s", p.Addr)
+				return conns, fmt.Errorf("the source has no database for %s", p.Addr)
 			}
-			ends.Databases[p.Addr.Name] = [2]string{src, dst}
+			conns.Databases[p.Addr.Name] = [2]string{src, dst}
 		}
 	}
-	return ends, nil
+	return conns, nil
 }

@@ -1,7 +1,7 @@
-// Package subject resolves what every `cosocial db` command works on: one
+// Package chosendb resolves what every `cosocial db` command works on: one
 // database block of the description, what the catalog offers it, its disk
 // and the file its measurements are kept in.
-package subject
+package chosendb
 
 import (
 	"fmt"
@@ -28,8 +28,8 @@ type Deps struct {
 	StackDir func(sandbox bool) string
 }
 
-// Subject is the database a command works on.
-type Subject struct {
+// Database is the database a command works on, chosen.
+type Database struct {
 	Description *model.Description
 	Database    *model.Database
 	// Offer is nil when the catalog does not know where the database runs.
@@ -46,7 +46,7 @@ type Subject struct {
 // would make a recommendation wrong (an unknown flavor or plan). The
 // residency policy is not judged: measuring a database that must move is
 // exactly what a co-op needs before the move.
-func Resolve(d Deps, name string, sandbox bool, diskGB int, strict bool) (*Subject, error) {
+func Resolve(d Deps, name string, sandbox bool, diskGB int, strict bool) (*Database, error) {
 	res := d.Load()
 	diags := res.Diagnostics
 	if !diags.HasErrors() && strict {
@@ -66,7 +66,7 @@ func Resolve(d Deps, name string, sandbox bool, diskGB int, strict bool) (*Subje
 	if err != nil {
 		return nil, err
 	}
-	s := &Subject{
+	s := &Database{
 		Description: res.Description, Database: db,
 		Offer:   policy.OfferFor(d.Catalog(), res.Description, db),
 		History: dbplan.HistoryPath(d.StackDir(sandbox), d.StackName(), db.Name),
