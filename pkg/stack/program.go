@@ -334,18 +334,7 @@ func (b *builder) database(d *model.Database) error {
 	if err != nil {
 		return err
 	}
-	nodes := 1
-	if op := providers.CatalogKind(b.opts.Catalog, p.Kind); op != nil {
-		for _, o := range op.Operators {
-			if r := o.Region(b.regionOf(d)); r != nil {
-				if offer := r.Database(d.Engine); offer != nil {
-					if plan := offer.Plan(d.Plan); plan != nil {
-						nodes = plan.Nodes
-					}
-				}
-			}
-		}
-	}
+	nodes := providers.DatabaseNodes(b.opts.Catalog, p.Kind, b.regionOf(d), d)
 	names, services := b.databaseUsers(d)
 	// Only the servers of the services that use a database may reach it.
 	allowed := pulumi.StringArray{}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/cost"
 	"github.com/cosocial/cosocial/pkg/cmd/db"
 	"github.com/cosocial/cosocial/pkg/cmd/destroy"
 	"github.com/cosocial/cosocial/pkg/cmd/drift"
@@ -63,6 +64,7 @@ resizes before the disk fills.`,
 		fmtcmd.NewCmdFmt(f, nil),
 		validateCmd,
 		residencyCmd,
+		cost.NewCmdCost(f, nil),
 		plan.NewCmdPlan(f, nil),
 		up.NewCmdUp(f, nil),
 		refresh.NewCmdRefresh(f, nil),

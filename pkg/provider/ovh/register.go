@@ -1,8 +1,12 @@
 package ovh
 
 import (
+	"context"
+	"time"
+
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/provider/providers"
 )
 
@@ -39,6 +43,13 @@ func init() {
 				return []string{p.Project}
 			},
 			EndpointEnv: EndpointEnv,
+		},
+		Prices: func(ctx context.Context, p *model.Provider, env map[string]string, now time.Time) (*pricing.List, error) {
+			endpoint := p.Endpoint
+			if e := env[EndpointEnv]; e != "" {
+				endpoint = e
+			}
+			return FetchPrices(ctx, endpoint, now)
 		},
 		Starter: "ovh.hcl.tmpl",
 	})

@@ -8,13 +8,16 @@
 package providers
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/pricing"
 )
 
 // The resources a kind makes besides model's servers, databases and
@@ -55,6 +58,10 @@ type Kind struct {
 	LoginSetting string
 	// Sandbox is what the sandbox prepares for a provider of this kind.
 	Sandbox Sandbox
+	// Prices reads the kind's published price list for a provider of
+	// the kind, live (env may point it at the sandbox, as New's is); nil
+	// where the cloud publishes none.
+	Prices func(ctx context.Context, p *model.Provider, env map[string]string, now time.Time) (*pricing.List, error)
 	// Starter is the template init writes for this kind, under
 	// templates/description/starter; "" when init does not offer it.
 	Starter string
@@ -188,6 +195,24 @@ func CatalogKind(cat *catalog.Catalog, name string) *catalog.Kind {
 		}
 	}
 	return ck
+}
+
+// DatabaseNodes is the node count of a database's plan at a provider of
+// this catalog's kind in region, as the catalog says (OVHcloud's business
+// plan runs two); 1 when it does not say.
+func DatabaseNodes(cat *catalog.Catalog, kind, region string, d *model.Database) int {
+	if ck := CatalogKind(cat, kind); ck != nil {
+		for _, op := range ck.Operators {
+			if r := op.Region(region); r != nil {
+				if offer := r.Database(d.Engine); offer != nil {
+					if plan := offer.Plan(d.Plan); plan != nil && plan.Nodes > 0 {
+						return plan.Nodes
+					}
+				}
+			}
+		}
+	}
+	return 1
 }
 
 // Standable says whether the tool stands up resources of this kind, or

@@ -9,6 +9,8 @@ func (s *Server) routes(root *http.ServeMux) {
 	root.HandleFunc("GET /auth/time", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.opts.Clock().Unix())
 	})
+	// Public, as on OVHcloud: no signature.
+	root.HandleFunc("GET /order/catalog/public/cloud", s.publicCloudCatalog)
 	// Every other route answers for a known project (when it names one) and
 	// runs alone: the simulator's records are one consistent state.
 	mux := handlers{root, s}

@@ -158,7 +158,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, mux *http.ServeMu
 		s.fail(w, http.StatusBadRequest, "Client::BadRequest", "cannot read body")
 		return
 	}
-	if path != "/auth/time" {
+	// OVHcloud's public routes take no signature.
+	if public := path == "/auth/time" || strings.HasPrefix(path, "/order/catalog/public/"); !public {
 		if code, class, msg := s.authenticate(r, body); code != 0 {
 			e := apiError{Class: class, Message: msg, HTTPCode: fmt.Sprintf("%d %s", code, http.StatusText(code))}
 			switch msg {

@@ -1,0 +1,77 @@
+package cost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/pricing"
+	"github.com/cosocial/cosocial/pkg/provider/providers"
+)
+
+// fetchTimeout bounds a live price list's read: a slow API falls back to
+// the kept list rather than hang the command.
+const fetchTimeout = 30 * time.Second
+
+// Prices says where each provider kind's prices come from for a
+// description: read live and kept beside the stack (in stackDir), or, when
+// the live read fails or offline is set, the list kept by an earlier run,
+// with why. A kind whose cloud publishes no list is missing, with why.
+func Prices(ctx context.Context, desc *model.Description, cat *catalog.Catalog, env map[string]string, stackDir string, sandbox, offline bool, now time.Time) pricing.Inputs {
+	in := pricing.Inputs{Lists: map[string]*pricing.List{}, Missing: map[string]string{}, Stale: map[string]string{}, Now: now,
+		Nodes: func(d *model.Database) int { return nodes(desc, cat, d) }}
+	seen := map[string]bool{}
+	for _, p := range desc.Providers {
+		if seen[p.Kind] {
+			continue
+		}
+		seen[p.Kind] = true
+		k, ok := providers.Lookup(p.Kind)
+		if !ok {
+			continue
+		}
+		if k.Prices == nil {
+			in.Missing[p.Kind] = fmt.Sprintf("%s publishes no price list the tool can read, and the catalog holds no dated price: unknown", k.Title)
+			continue
+		}
+		var why error = errors.New("--offline")
+		if !offline {
+			fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+			l, err := k.Prices(fctx, p, env, now)
+			cancel()
+			if err == nil {
+				l.Sandbox = sandbox
+				in.Lists[p.Kind] = l
+				if err := l.Save(stackDir); err != nil {
+					in.Stale[p.Kind] = "" // read live, but not kept
+				}
+				continue
+			}
+			why = err
+		}
+		kept, err := pricing.Load(stackDir, p.Kind)
+		if err != nil {
+			in.Missing[p.Kind] = fmt.Sprintf("%s's prices could not be read (%v) and none were kept by an earlier run", k.Title, why)
+			continue
+		}
+		in.Lists[p.Kind] = kept
+		in.Stale[p.Kind] = why.Error()
+	}
+	return in
+}
+
+// nodes is a database's node count, as the catalog says.
+func nodes(desc *model.Description, cat *catalog.Catalog, d *model.Database) int {
+	p := model.NewIndex(desc).Provider(d)
+	if p == nil {
+		return 1
+	}
+	region := d.Region
+	if region == "" {
+		region = p.Region
+	}
+	return providers.DatabaseNodes(cat, p.Kind, region, d)
+}

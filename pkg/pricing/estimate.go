@@ -1,0 +1,163 @@
+package pricing
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/cosocial/cosocial/pkg/model"
+)
+
+// Row is what one resource costs a month, in CAD.
+type Row struct {
+	Address  string `json:"address"`
+	Provider string `json:"provider"`
+	// What is the item priced: "b3-8 server", "essential db1-4, 1 node".
+	What string `json:"what"`
+	// Monthly is nil when no price is known, or when the cost follows use
+	// (object storage without a size): then PerGB says the rate.
+	Monthly *Amount `json:"monthly,omitempty"`
+	PerGB   *Amount `json:"per_gb_month,omitempty"`
+	// Source and Fetched say where the price was read and when.
+	Source  string `json:"source,omitempty"`
+	Fetched string `json:"fetched,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
+// Estimate is a description's monthly cost.
+type Estimate struct {
+	Rows []Row `json:"resources"`
+	// Total is the sum of the known monthly costs.
+	Total Amount `json:"total_monthly"`
+	// Unknown are the resources no source prices; UsageBased those whose
+	// cost follows what they hold.
+	Unknown    []string `json:"unknown"`
+	UsageBased []string `json:"usage_based"`
+	Members    int      `json:"members"`
+	// DuesYearly is one member's yearly fee; PerMemberYearly is Total
+	// over a year, per member (0 without members).
+	DuesYearly      Amount `json:"dues_yearly"`
+	PerMemberYearly Amount `json:"per_member_yearly"`
+	// Lists are the price lists used, by provider kind.
+	Lists []ListUsed `json:"price_lists"`
+}
+
+// ListUsed says which list priced a kind's resources, and how fresh it is.
+type ListUsed struct {
+	Kind    string `json:"kind"`
+	Source  string `json:"source"`
+	Fetched string `json:"fetched"`
+	AgeDays int    `json:"age_days"`
+	// Kept is true when the live list could not be read and the one kept
+	// beside the stack was used; Why says why.
+	Kept    bool   `json:"kept,omitempty"`
+	Why     string `json:"why,omitempty"`
+	Sandbox bool   `json:"sandbox,omitempty"`
+}
+
+// Inputs are what an estimate needs beyond the description.
+type Inputs struct {
+	// Lists are the price lists by provider kind; a kind without one is
+	// unknown, with Missing[kind] saying why.
+	Lists   map[string]*List
+	Missing map[string]string
+	// Stale marks the lists kept from an earlier run, with why the live
+	// one could not be read.
+	Stale map[string]string
+	// Nodes is a database's node count (its plan's), 1 when unknown.
+	Nodes func(*model.Database) int
+	// BucketGB is the size of a bucket, by name, where it is known.
+	BucketGB map[string]float64
+	Now      time.Time
+}
+
+// Make prices every server, database and bucket of the description.
+func Make(desc *model.Description, in Inputs) *Estimate {
+	ix := model.NewIndex(desc)
+	e := &Estimate{Unknown: []string{}, UsageBased: []string{}}
+	row := func(r model.Resource, what, item string, qty float64) Row {
+		p := ix.Provider(r)
+		out := Row{Address: r.Addr().String(), What: what}
+		if p == nil {
+			return out
+		}
+		out.Provider = p.Name
+		l := in.Lists[p.Kind]
+		if l == nil {
+			out.Note = in.Missing[p.Kind]
+			if out.Note == "" {
+				out.Note = fmt.Sprintf("no price source for %s providers", p.Kind)
+			}
+			return out
+		}
+		out.Source, out.Fetched = l.Source, l.Fetched.Format(time.DateOnly)
+		price, ok := l.Price(item)
+		if !ok {
+			out.Note = fmt.Sprintf("%s is not in the %s price list", what, p.Kind)
+			return out
+		}
+		if qty >= 0 {
+			m := price.Times(qty)
+			out.Monthly = &m
+		} else {
+			out.PerGB = &price
+		}
+		return out
+	}
+	for _, s := range desc.Servers {
+		e.Rows = append(e.Rows, row(s, s.Flavor+" server", ServerItem(s.Flavor), 1))
+	}
+	for _, d := range desc.Databases {
+		nodes := 1
+		if in.Nodes != nil {
+			nodes = max(in.Nodes(d), 1)
+		}
+		what := fmt.Sprintf("%s %s %s, %d node", d.Engine, d.Plan, d.Flavor, nodes)
+		if nodes > 1 {
+			what += "s"
+		}
+		e.Rows = append(e.Rows, row(d, what, DatabaseNodeItem(d.Engine, d.Plan, d.Flavor), float64(nodes)))
+	}
+	for _, b := range desc.Buckets {
+		gb, sized := in.BucketGB[b.Name]
+		qty, what := -1.0, "object storage, per GB stored"
+		if sized {
+			qty, what = gb, fmt.Sprintf("object storage, %g GB", gb)
+		}
+		e.Rows = append(e.Rows, row(b, what, ObjectStorageGBItem, qty))
+	}
+	for _, r := range e.Rows {
+		switch {
+		case r.Monthly != nil:
+			e.Total += *r.Monthly
+		case r.PerGB != nil:
+			e.UsageBased = append(e.UsageBased, r.Address)
+		default:
+			e.Unknown = append(e.Unknown, r.Address)
+		}
+	}
+	if desc.Coop != nil {
+		e.Members, e.DuesYearly = desc.Coop.Members, FromFloat(desc.Coop.FeeCADYearly)
+		if e.Members > 0 {
+			e.PerMemberYearly = e.Total.Times(12 / float64(e.Members))
+		}
+	}
+	for kind, l := range in.Lists {
+		used := ListUsed{Kind: kind, Source: l.Source, Fetched: l.Fetched.Format(time.DateOnly), AgeDays: l.Age(in.Now), Sandbox: l.Sandbox}
+		if why, stale := in.Stale[kind]; stale {
+			used.Kept, used.Why = true, why
+		}
+		e.Lists = append(e.Lists, used)
+	}
+	sort.Slice(e.Lists, func(i, j int) bool { return e.Lists[i].Kind < e.Lists[j].Kind })
+	return e
+}
+
+// DuesShare is the infrastructure's part of a member's dues, in percent;
+// 0 without dues.
+func (e *Estimate) DuesShare() float64 {
+	if e.DuesYearly <= 0 {
+		return 0
+	}
+	return 100 * float64(e.PerMemberYearly) / float64(e.DuesYearly)
+}

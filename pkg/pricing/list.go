@@ -1,0 +1,98 @@
+package pricing
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// List is one provider kind's prices as it publishes them, dated. Each is
+// a monthly price, in Currency, of one item (see the Item functions).
+type List struct {
+	Kind     string `json:"kind"`
+	Currency string `json:"currency"`
+	// Source is where the list was read: the API's URL.
+	Source  string    `json:"source"`
+	Fetched time.Time `json:"fetched"`
+	// Sandbox marks the sandbox's simulated prices: never a real offer.
+	Sandbox bool              `json:"sandbox,omitempty"`
+	Monthly map[string]Amount `json:"monthly"`
+}
+
+// The items a list prices, by what a description declares.
+
+// ServerItem is a server of a flavor, per month.
+func ServerItem(flavor string) string { return "server/" + flavor }
+
+// DatabaseNodeItem is one node of a managed database cluster of an engine,
+// plan and flavor, per month.
+func DatabaseNodeItem(engine, plan, flavor string) string {
+	return "database/" + engine + "/" + plan + "/" + flavor
+}
+
+// ObjectStorageGBItem is a gigabyte kept in standard object storage for a
+// month.
+const ObjectStorageGBItem = "bucket/gb"
+
+// Price finds an item's monthly price.
+func (l *List) Price(item string) (Amount, bool) {
+	if l == nil {
+		return 0, false
+	}
+	a, ok := l.Monthly[item]
+	return a, ok
+}
+
+// Age is how old the list is at now, in whole days.
+func (l *List) Age(now time.Time) int {
+	return int(now.Sub(l.Fetched).Hours() / 24)
+}
+
+// cacheFile is where a kind's last list is kept in a stack folder.
+func cacheFile(stackDir, kind string) string {
+	return filepath.Join(stackDir, "prices", kind+".json")
+}
+
+// Save keeps the list in the stack folder, for a run without network.
+func (l *List) Save(stackDir string) error {
+	path := cacheFile(stackDir, l.Kind)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ErrNoList is Load's answer when no list was ever kept.
+var ErrNoList = errors.New("no price list kept")
+
+// Load reads the kind's last kept list.
+func Load(stackDir, kind string) (*List, error) {
+	path := cacheFile(stackDir, kind)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoList
+	}
+	if err != nil {
+		return nil, err
+	}
+	var l List
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if l.Kind != kind {
+		return nil, fmt.Errorf("%s holds %q prices, not %q", path, l.Kind, kind)
+	}
+	return &l, nil
+}
