@@ -66,7 +66,9 @@ func run(t *testing.T, dir string, opts Options) (*pricing.Estimate, string) {
 	opts.Load = func() *config.Result { return config.LoadBytes(filepath.Join(dir, "cosocial.hcl"), []byte(twoClouds)) }
 	opts.Catalog = catalog.Default
 	opts.Now = func() time.Time { return time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) }
-	opts.StackDir = func(sandbox bool) string { return filepath.Join(dir, ".cosocial", map[bool]string{true: "sandbox"}[sandbox]) }
+	opts.StackDir = func(sandbox bool) string {
+		return filepath.Join(dir, ".cosocial", map[bool]string{true: "sandbox"}[sandbox])
+	}
 	opts.Environ = func() []string { return nil }
 	if opts.Format == "" {
 		opts.Format = "json"
