@@ -142,15 +142,22 @@ func Make(desc *model.Description, in Inputs) *Estimate {
 			e.PerMemberYearly = e.Total.Times(12 / float64(e.Members))
 		}
 	}
+	e.Lists = listsUsed(in)
+	return e
+}
+
+// listsUsed says which list priced each kind, and how fresh it is.
+func listsUsed(in Inputs) []ListUsed {
+	out := []ListUsed{}
 	for kind, l := range in.Lists {
 		used := ListUsed{Kind: kind, Source: l.Source, Fetched: l.Fetched.Format(time.DateOnly), AgeDays: l.Age(in.Now), Sandbox: l.Sandbox}
 		if why, stale := in.Stale[kind]; stale {
 			used.Kept, used.Why = true, why
 		}
-		e.Lists = append(e.Lists, used)
+		out = append(out, used)
 	}
-	sort.Slice(e.Lists, func(i, j int) bool { return e.Lists[i].Kind < e.Lists[j].Kind })
-	return e
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return out
 }
 
 // DuesShare is the infrastructure's part of a member's dues, in percent;

@@ -52,6 +52,31 @@ type Change struct {
 	Properties []PropertyChange `json:"properties"`
 	// Status is "" for a planned step, "done" or "failed" once applied.
 	Status string `json:"status,omitempty"`
+	// Before and After are the inputs a price depends on (pricedInputs),
+	// as the state has them and as the step leaves them: what a cost
+	// estimate compares.
+	Before map[string]string `json:"-"`
+	After  map[string]string `json:"-"`
+}
+
+// pricedInputs are the plugin inputs that decide what a resource costs.
+// None is secret.
+var pricedInputs = []string{"flavor", "engine", "plan", "nodes", "region"}
+
+func priced(in map[string]any) map[string]string {
+	if in == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, k := range pricedInputs {
+		switch v := in[k].(type) {
+		case string:
+			out[k] = v
+		case float64:
+			out[k] = fmt.Sprint(v)
+		}
+	}
+	return out
 }
 
 // PropertyChange is one property's change. Secret values never reach it.
@@ -146,6 +171,14 @@ func (p *Plan) step(m apitype.StepEventMetadata, status string) {
 	}
 	if props := properties(m); len(props) > 0 {
 		ch.Properties = props
+	}
+	// A replacement's steps come old first, then new: keep the first old
+	// and the last new.
+	if m.Old != nil && ch.Before == nil {
+		ch.Before = priced(m.Old.Inputs)
+	}
+	if m.New != nil && m.Op != apitype.OpDeleteReplaced && m.Op != apitype.OpDelete {
+		ch.After = priced(m.New.Inputs)
 	}
 	if !p.applying {
 		return

@@ -81,3 +81,32 @@ func TestErrorsCarryTheProvidersWords(t *testing.T) {
 		t.Fatalf("errors = %q", p.Errors)
 	}
 }
+
+// TestChangesKeepWhatPricesThem: a change keeps the inputs its price
+// depends on, as the state has them and as it will be; a replacement's
+// three steps leave the old before and the new after; nothing else (a
+// secret least of all) is kept.
+func TestChangesKeepWhatPricesThem(t *testing.T) {
+	p := newPlan()
+	old := map[string]any{"flavor": "b3-8", "region": "BHS5", "userData": "secret"}
+	bigger := map[string]any{"flavor": "b3-16", "region": "BHS5", "userData": "secret"}
+	for _, op := range []apitype.OpType{apitype.OpCreateReplacement, apitype.OpReplace, apitype.OpDeleteReplaced} {
+		p.add(pre(op, "cosocial:ovh:Instance", "server.web", old, bigger, nil))
+	}
+	p.add(pre(apitype.OpCreate, "cosocial:ovh:Database", "database.main", nil, map[string]any{"engine": "postgresql", "plan": "business", "flavor": "db1-15", "nodes": 2.0}, nil))
+	p.add(pre(apitype.OpDelete, "cosocial:ovh:Instance", "server.old", old, nil, nil))
+	p.finish()
+	got := map[string]*Change{}
+	for _, c := range p.Changes {
+		got[c.Address] = c
+	}
+	if c := got["server.web"]; c.Before["flavor"] != "b3-8" || c.After["flavor"] != "b3-16" || c.After["userData"] != "" {
+		t.Errorf("replacement: before %v, after %v", c.Before, c.After)
+	}
+	if c := got["database.main"]; c.Before != nil || c.After["nodes"] != "2" || c.After["plan"] != "business" {
+		t.Errorf("create: before %v, after %v", c.Before, c.After)
+	}
+	if c := got["server.old"]; c.Before["flavor"] != "b3-8" || c.After != nil {
+		t.Errorf("delete: before %v, after %v", c.Before, c.After)
+	}
+}

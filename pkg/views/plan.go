@@ -10,6 +10,7 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/policy"
+	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/stack"
 )
 
@@ -18,6 +19,48 @@ type PlanHeader struct {
 	Description string // the -f path
 	Stack       string
 	Sandbox     bool
+	// Cost is what the plan does to the monthly cost; nil leaves it out.
+	Cost *pricing.Diff
+}
+
+// costNote is a change's effect on the monthly cost, beside its line.
+func costNote(d *pricing.Diff, address string) string {
+	sc, ok := d.Of(address)
+	switch {
+	case !ok:
+		return ""
+	case sc.Monthly == nil:
+		return "cost unknown"
+	case *sc.Monthly == 0:
+		return ""
+	}
+	return sc.Monthly.Signed() + "/month"
+}
+
+// costLine is the plan's total effect on the monthly cost, per member too.
+func costLine(d *pricing.Diff) string {
+	s := fmt.Sprintf("Monthly cost: %s/month", d.Monthly.Signed())
+	if d.Members > 0 {
+		s += fmt.Sprintf(", %s per member per year", d.PerMemberYearly.Signed())
+	}
+	if len(d.Unknown) > 0 {
+		s += fmt.Sprintf("; unknown for %s", strings.Join(d.Unknown, ", "))
+	}
+	var from []string
+	for _, l := range d.Lists {
+		f := fmt.Sprintf("%s's of %s", l.Kind, l.Fetched)
+		if l.Kept {
+			f += fmt.Sprintf(", %s old", days(l.AgeDays))
+		}
+		if l.Sandbox {
+			f += ", the sandbox's invented ones"
+		}
+		from = append(from, f)
+	}
+	if len(from) > 0 {
+		s += " (prices: " + strings.Join(from, "; ") + ")"
+	}
+	return s + "."
 }
 
 func (h PlanHeader) String() string {
@@ -66,6 +109,9 @@ func Plan(w io.Writer, h PlanHeader, p *stack.Plan, rep *policy.Report, cs *iost
 		if c.Protected && (c.Action == stack.ActionReplace || c.Action == stack.ActionDelete) {
 			note = cs.Bold(" (protected: holds data; the engine will refuse)")
 		}
+		if cost := costNote(h.Cost, c.Address); cost != "" {
+			note += "  " + cost
+		}
 		fmt.Fprintf(w, "  %s %s  %s%s\n", color(fmt.Sprintf("%-3s", symbols[c.Action])), cs.Bold(c.Address), color(verbs[c.Action]), note)
 		for _, pc := range c.Properties {
 			line := fmt.Sprintf("%s: %s → %s", pc.Name, orNothing(pc.Before), orNothing(pc.After))
@@ -86,6 +132,9 @@ func Plan(w io.Writer, h PlanHeader, p *stack.Plan, rep *policy.Report, cs *iost
 		fmt.Fprintf(w, "Residency: %s.\n", ResultLine(rep))
 	}
 	fmt.Fprintf(w, "%s\n", countLine(p, cs))
+	if h.Cost != nil && changed > 0 {
+		fmt.Fprintln(w, costLine(h.Cost))
+	}
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "%s %s\n", cs.Yellow("warning:"), warn)
 	}
@@ -120,6 +169,8 @@ type PlanJSON struct {
 	Summary       map[string]int  `json:"summary"`
 	Residency     *policy.Report  `json:"residency"`
 	Warnings      []string        `json:"warnings"`
+	// Cost is in hundred-millionths of a dollar, as cost's JSON.
+	Cost *pricing.Diff `json:"cost,omitempty"`
 }
 
 // NewPlanJSON assembles the JSON document, with never-null arrays.
@@ -132,7 +183,7 @@ func NewPlanJSON(h PlanHeader, p *stack.Plan, rep *policy.Report) PlanJSON {
 	}
 	warnings := append([]string{}, p.Warnings...)
 	return PlanJSON{FormatVersion: FormatVersion, Description: h.Description, Stack: h.Stack, Sandbox: h.Sandbox,
-		HasChanges: p.HasChanges(), Changes: changes, Summary: p.Counts(), Residency: rep, Warnings: warnings}
+		HasChanges: p.HasChanges(), Changes: changes, Summary: p.Counts(), Residency: rep, Warnings: warnings, Cost: h.Cost}
 }
 
 // PlanMarkdown writes a plan for a pull-request comment.
@@ -152,6 +203,9 @@ func PlanMarkdown(w io.Writer, h PlanHeader, p *stack.Plan, rep *policy.Report) 
 		fmt.Fprintln(w, "No changes: the infrastructure matches the description.")
 		return
 	}
+	if h.Cost != nil {
+		fmt.Fprintf(w, "💲 %s\n\n", costLine(h.Cost))
+	}
 	fmt.Fprintln(w, "| | Resource | Action | Changes |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- |")
 	for _, ch := range p.Changes {
@@ -170,6 +224,9 @@ func PlanMarkdown(w io.Writer, h PlanHeader, p *stack.Plan, rep *policy.Report) 
 		action := verbs[ch.Action]
 		if ch.Protected && (ch.Action == stack.ActionReplace || ch.Action == stack.ActionDelete) {
 			action += " (protected)"
+		}
+		if cost := costNote(h.Cost, ch.Address); cost != "" {
+			action += ", " + cost
 		}
 		fmt.Fprintf(w, "| %s | `%s` | %s | %s |\n", icon, ch.Address, action, strings.Join(props, "<br>"))
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/cosocial/cosocial/internal/golden"
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/policy"
+	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/stack"
 )
 
@@ -70,5 +71,38 @@ func TestColorOnlyWhenAsked(t *testing.T) {
 	}
 	if !strings.Contains(colored.String(), "\x1b[31m") || iostreams.Strip(colored.String()) != plain.String() {
 		t.Error("coloured output differs from plain output by more than its colours")
+	}
+}
+
+// TestPlanShowsTheCostChange: each priced change says what it does to the
+// month, and the summary the total and the per-member figure, with the
+// prices' date; an unpriced one says so.
+func TestPlanShowsTheCostChange(t *testing.T) {
+	up, none := pricing.Amount(3_139_000_000), pricing.Amount(0)
+	h := header
+	h.Cost = &pricing.Diff{
+		Steps:   []pricing.StepCost{{Address: "server.web", Monthly: &up}, {Address: "database.main", Note: "no price"}, {Address: "bucket.podcasts", Monthly: &none}},
+		Monthly: up, Members: 200, PerMemberYearly: up.Times(12.0 / 200), Unknown: []string{"database.main"},
+		Lists: []pricing.ListUsed{{Kind: "ovh", Fetched: "2026-12-01", AgeDays: 3, Kept: true}},
+	}
+	var human, md, js bytes.Buffer
+	Plan(&human, h, samplePlan(), nil, (&iostreams.IOStreams{}).ColorScheme())
+	PlanMarkdown(&md, h, samplePlan(), nil)
+	if err := WriteJSON(&js, NewPlanJSON(h, samplePlan(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	line := "Monthly cost: +CA$31.39/month, +CA$1.88 per member per year; unknown for database.main (prices: ovh's of 2026-12-01, 3 days old)."
+	for name, out := range map[string]string{"text": human.String(), "markdown": md.String()} {
+		for _, want := range []string{"+CA$31.39/month", "cost unknown", line} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s plan lacks %q:\n%s", name, want, out)
+			}
+		}
+	}
+	if strings.Contains(human.String(), "bucket.podcasts  create  CA$0.00") {
+		t.Error("a change of nothing is written")
+	}
+	if !strings.Contains(js.String(), `"monthly_change": 3139000000`) {
+		t.Errorf("JSON lacks the change:\n%s", js.String())
 	}
 }

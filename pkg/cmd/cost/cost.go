@@ -119,12 +119,7 @@ func costRun(ctx context.Context, opts *Options) error {
 			return exit.FlagErrorf("--bucket-gb: the description has no bucket %q", name)
 		}
 	}
-	env := map[string]string{}
-	for _, kv := range opts.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
-	}
+	env := environ(opts.Environ())
 	if opts.Sandbox && !opts.Offline {
 		sb, err := opts.StartSandbox(ctx, desc)
 		if err != nil {

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/provider/providers"
+	"github.com/cosocial/cosocial/pkg/stack"
 )
 
 // fetchTimeout bounds a live price list's read: a slow API falls back to
@@ -45,9 +49,8 @@ func Prices(ctx context.Context, desc *model.Description, cat *catalog.Catalog, 
 			if err == nil {
 				l.Sandbox = sandbox
 				in.Lists[p.Kind] = l
-				if err := l.Save(stackDir); err != nil {
-					in.Stale[p.Kind] = "" // read live, but not kept
-				}
+				// Not kept is only a later offline run's loss.
+				_ = l.Save(stackDir)
 				continue
 			}
 			why = err
@@ -74,4 +77,44 @@ func nodes(desc *model.Description, cat *catalog.Catalog, d *model.Database) int
 		region = p.Region
 	}
 	return providers.DatabaseNodes(cat, p.Kind, region, d)
+}
+
+// PlanDiff is what a plan's changes do to the monthly cost, priced from
+// the lists in.
+func PlanDiff(desc *model.Description, p *stack.Plan, in pricing.Inputs) *pricing.Diff {
+	var steps []pricing.Step
+	for _, c := range p.Changes {
+		kind, resource, ok := providers.ParseToken(c.Type)
+		if !ok || c.Action == stack.ActionSame {
+			continue
+		}
+		steps = append(steps, pricing.Step{Address: c.Address, Kind: kind, Resource: resource, Action: c.Action, Before: c.Before, After: c.After})
+	}
+	members := 0
+	if desc.Coop != nil {
+		members = desc.Coop.Members
+	}
+	return pricing.MakeDiff(steps, in, members)
+}
+
+// ForPlan prices a plan's changes for plan and up, from the lists read
+// now (or kept), at the simulators' catalog when the stack is the
+// sandbox's.
+func ForPlan(ctx context.Context, desc *model.Description, cat *catalog.Catalog, opened *factory.OpenedStack, now time.Time, p *stack.Plan) *pricing.Diff {
+	env := environ(os.Environ())
+	if opened.Sandbox != nil {
+		env = opened.Sandbox.Env()
+	}
+	return PlanDiff(desc, p, Prices(ctx, desc, cat, env, opened.Dir, opened.Sandbox != nil, false, now))
+}
+
+// environ is the process's environment as a map.
+func environ(kvs []string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range kvs {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
 }

@@ -6,6 +6,7 @@ package plan
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/cost"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
@@ -75,6 +76,7 @@ func planRun(opts *Options) error {
 		return opts.Explain(ctx, checked, err)
 	}
 	h := opts.Header(opts.Sandbox)
+	h.Cost = cost.ForPlan(ctx, checked.Description, opts.Catalog(), opened, opts.Now(), p)
 	switch {
 	case opts.JSON:
 		if err := views.WriteJSON(opts.IO.Out, views.NewPlanJSON(h, p, checked.Judged.Residency)); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/cost"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/preflight"
@@ -69,6 +70,7 @@ func upRun(opts *Options) error {
 		return opts.Explain(ctx, checked, err)
 	}
 	out, errOut, cs := opts.IO.Out, opts.IO.ErrOut, opts.IO.ColorScheme()
+	h.Cost = cost.ForPlan(ctx, checked.Description, opts.Catalog(), opened, opts.Now(), plan)
 	views.Plan(out, h, plan, checked.Judged.Residency, cs)
 	if !plan.HasChanges() {
 		return printOutputs(ctx, opts, opened.Stack)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,6 +169,17 @@ func (k *Kind) Token(resource string) string {
 		return ""
 	}
 	return "cosocial:" + k.Name + ":" + t
+}
+
+// ParseToken reads a resource type of a registered kind: its kind and the
+// resource it makes.
+func ParseToken(token string) (kind, resource string, ok bool) {
+	resource, ok = Tokens()[token]
+	if !ok {
+		return "", "", false
+	}
+	parts := strings.Split(token, ":")
+	return parts[1], resource, true
 }
 
 // Tokens lists every registered resource type: token to resource.
