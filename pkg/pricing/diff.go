@@ -67,6 +67,16 @@ func priceOf(l *List, resource string, in map[string]string) (Amount, error) {
 	return p.Times(qty), nil
 }
 
+// priceCAD is priceOf in Canadian dollars.
+func priceCAD(in Inputs, l *List, resource string, inputs map[string]string) (Amount, error) {
+	a, err := priceOf(l, resource, inputs)
+	if err != nil || a == 0 {
+		return a, err
+	}
+	cad, _, err := in.cad(l, a)
+	return cad, err
+}
+
 // MakeDiff prices each step: a create adds what the resource costs, a
 // delete takes off what it cost, an update or replacement the
 // difference.
@@ -77,10 +87,10 @@ func MakeDiff(steps []Step, in Inputs, members int) *Diff {
 		var before, after Amount
 		var err error
 		if s.Action != "create" && s.Before != nil {
-			before, err = priceOf(l, s.Resource, s.Before)
+			before, err = priceCAD(in, l, s.Resource, s.Before)
 		}
 		if err == nil && s.Action != "delete" && s.After != nil {
-			after, err = priceOf(l, s.Resource, s.After)
+			after, err = priceCAD(in, l, s.Resource, s.After)
 		}
 		sc := StepCost{Address: s.Address}
 		switch {

@@ -22,6 +22,8 @@ type Row struct {
 	Source  string `json:"source,omitempty"`
 	Fetched string `json:"fetched,omitempty"`
 	Note    string `json:"note,omitempty"`
+	// Converted is the price as published, when it was not in CAD.
+	Converted string `json:"converted_from,omitempty"`
 }
 
 // Estimate is a description's monthly cost.
@@ -40,6 +42,8 @@ type Estimate struct {
 	PerMemberYearly Amount `json:"per_member_yearly"`
 	// Lists are the price lists used, by provider kind.
 	Lists []ListUsed `json:"price_lists"`
+	// Rate converted the prices published in US dollars.
+	Rate *Rate `json:"usd_cad,omitempty"`
 }
 
 // ListUsed says which list priced a kind's resources, and how fresh it is.
@@ -69,6 +73,24 @@ type Inputs struct {
 	// BucketGB is the size of a bucket, by name, where it is known.
 	BucketGB map[string]float64
 	Now      time.Time
+	// USDCAD converts the lists in US dollars; without it their prices
+	// are unknown.
+	USDCAD *Rate
+}
+
+// cad is a list's price in Canadian dollars, converted at the day's rate
+// when the list is in US dollars; from says what was converted.
+func (in Inputs) cad(l *List, a Amount) (cad Amount, from string, err error) {
+	switch l.Currency {
+	case "CAD":
+		return a, "", nil
+	case "USD":
+		if in.USDCAD == nil {
+			return 0, "", fmt.Errorf("%s prices are in US dollars and no USD/CAD rate could be read", l.Kind)
+		}
+		return a.Convert(in.USDCAD.Value), a.USD() + " at " + in.USDCAD.String(), nil
+	}
+	return 0, "", fmt.Errorf("%s prices are in %s, which the tool does not convert", l.Kind, l.Currency)
 }
 
 // Make prices every server, database and bucket of the description.
@@ -97,10 +119,18 @@ func Make(desc *model.Description, in Inputs) *Estimate {
 			return out
 		}
 		if qty >= 0 {
-			m := price.Times(qty)
-			out.Monthly = &m
+			price = price.Times(qty)
+		}
+		cad, from, err := in.cad(l, price)
+		if err != nil {
+			out.Note = err.Error()
+			return out
+		}
+		out.Converted = from
+		if qty >= 0 {
+			out.Monthly = &cad
 		} else {
-			out.PerGB = &price
+			out.PerGB = &cad
 		}
 		return out
 	}
@@ -143,6 +173,7 @@ func Make(desc *model.Description, in Inputs) *Estimate {
 		}
 	}
 	e.Lists = listsUsed(in)
+	e.Rate = in.USDCAD
 	return e
 }
 

@@ -21,6 +21,12 @@ type List struct {
 	// Sandbox marks the sandbox's simulated prices: never a real offer.
 	Sandbox bool              `json:"sandbox,omitempty"`
 	Monthly map[string]Amount `json:"monthly"`
+	// EgressPerGB is what a gigabyte leaving the cloud costs beyond the
+	// EgressFreeGB a month includes; 0 where leaving is free or unpriced.
+	EgressPerGB  Amount  `json:"egress_per_gb,omitempty"`
+	EgressFreeGB float64 `json:"egress_free_gb,omitempty"`
+	// EgressSource is where the egress price is read.
+	EgressSource string `json:"egress_source,omitempty"`
 }
 
 // The items a list prices, by what a description declares.

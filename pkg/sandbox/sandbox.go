@@ -23,12 +23,14 @@ import (
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
+	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox/dosim"
 	"github.com/cosocial/cosocial/pkg/sandbox/machines"
 	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
 	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
+	"github.com/cosocial/cosocial/pkg/sandbox/valetsim"
 )
 
 // Options configure a sandbox.
@@ -223,7 +225,12 @@ func (sb *Sandbox) startDigitalOcean(ctx context.Context, opts Options, timing o
 		return err
 	}
 	sb.ports.DO = sb.doListener.Addr().(*net.TCPAddr).Port
-	sb.doServer = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// The Bank of Canada's Valet shares the DigitalOcean simulator's
+	// port: a cost in US dollars is converted at its rate.
+	doMux := http.NewServeMux()
+	doMux.Handle(valetPrefix+"/", valetsim.Handler(valetPrefix, time.Now))
+	doMux.Handle("/", sim.Handler())
+	sb.doServer = &http.Server{Handler: doMux, ReadHeaderTimeout: 10 * time.Second}
 	go sb.doServer.Serve(sb.doListener)
 	return nil
 }
@@ -292,6 +299,14 @@ func (sb *Sandbox) Dir() string { return sb.dir }
 // OVHEndpoint is the URL to give go-ovh (and a description's endpoint).
 func (sb *Sandbox) OVHEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/1.0", sb.ports.OVH) }
 
+// valetPrefix is where the Bank of Canada's Valet is served.
+const valetPrefix = "/valet"
+
+// ValetEndpoint is the Bank of Canada's Valet API, played by the sandbox.
+func (sb *Sandbox) ValetEndpoint() string {
+	return fmt.Sprintf("http://127.0.0.1:%d%s", sb.ports.DO, valetPrefix)
+}
+
 // DOEndpoint is the DigitalOcean API's base URL to give godo.
 func (sb *Sandbox) DOEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/", sb.ports.DO) }
 
@@ -335,6 +350,7 @@ func (sb *Sandbox) Env() map[string]string {
 		"COSOCIAL_OVH_ENDPOINT":          sb.OVHEndpoint(),
 		"DIGITALOCEAN_TOKEN":             sb.DOToken,
 		"COSOCIAL_DIGITALOCEAN_ENDPOINT": sb.DOEndpoint(),
+		pricing.ValetEnv:                 sb.ValetEndpoint(),
 		"OS_AUTH_URL":                    sb.OSAuthURL(),
 		"OS_USERNAME":                    sb.OSCredentials.Username,
 		"OS_PASSWORD":                    sb.OSCredentials.Password,

@@ -60,7 +60,7 @@ func listLine(l pricing.ListUsed) string {
 		s += fmt.Sprintf(" (%s old, kept by an earlier run; not read now: %s)", days(l.AgeDays), l.Why)
 	}
 	if l.Sandbox {
-		s += ": the sandbox's invented prices, not the provider's"
+		s += ": served by the sandbox, not read from the provider"
 	}
 	return s
 }
@@ -98,6 +98,9 @@ func CostTable(w io.Writer, e *pricing.Estimate, now time.Time, cs *iostreams.Co
 				line = cs.Yellow(line)
 			}
 			fmt.Fprintf(w, "  %s\n", line)
+		}
+		if e.Rate != nil {
+			fmt.Fprintf(w, "  US dollars converted at %s\n", e.Rate)
 		}
 	}
 }
@@ -157,6 +160,9 @@ func CostMarkdown(w io.Writer, e *pricing.Estimate, coop string, now time.Time) 
 		fmt.Fprintln(w)
 		for _, l := range e.Lists {
 			fmt.Fprintf(w, "- %s\n", listLine(l))
+		}
+		if e.Rate != nil {
+			fmt.Fprintf(w, "- US dollars converted at %s\n", e.Rate)
 		}
 	}
 }

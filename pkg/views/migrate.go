@@ -3,12 +3,15 @@ package views
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/migrate/journal"
 	"github.com/cosocial/cosocial/pkg/migrate/pgcopy"
+	"github.com/cosocial/cosocial/pkg/pricing"
 )
 
 // MigrationPlanJSON is `migrate plan --json`.
@@ -17,6 +20,8 @@ type MigrationPlanJSON struct {
 	Plan          *migrate.Plan      `json:"plan"`
 	Facts         migrate.Facts      `json:"source"`
 	Speed         migrate.Throughput `json:"measured_speed"`
+	// Money is in hundred-millionths of a dollar, as cost's JSON.
+	Money *pricing.Migration `json:"money,omitempty"`
 }
 
 func estimate(s migrate.Step) string {
@@ -232,4 +237,60 @@ func MigrationStatus(w io.Writer, steps []journal.StepState, cs *iostreams.Color
 		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\n", mark, s.Name, s.State, when, detail)
 	}
 	tw.Flush()
+}
+
+// MigrationMoney says what the source costs today, what the target will,
+// the change per month and per member, and the one-off cost of moving
+// the data out.
+func MigrationMoney(w io.Writer, m *pricing.Migration, markdown bool) {
+	side := func(e *pricing.Estimate) string {
+		s := e.Total.CAD() + " a month"
+		if len(e.Unknown) > 0 {
+			s += " and unknown for " + strings.Join(e.Unknown, ", ")
+		}
+		return s
+	}
+	lines := []string{
+		"Today at the source: " + side(m.Source) + ".",
+		"At the target: " + side(m.Target) + ".",
+	}
+	change := fmt.Sprintf("Change: %s/month", m.MonthlyChange.Signed())
+	if m.Target.Members > 0 {
+		change += fmt.Sprintf(", %s per member per year", m.PerMemberYearly.Signed())
+	}
+	if !m.Comparable {
+		change += " (between the known parts only)"
+	}
+	lines = append(lines, change+".")
+	if m.Egress != nil {
+		lines = append(lines, fmt.Sprintf("Moving the data out, once: %s (%s).", m.Egress.CAD(), m.EgressNote))
+	} else if m.EgressNote != "" {
+		lines = append(lines, fmt.Sprintf("Moving the data out, once: unknown (%s).", m.EgressNote))
+	}
+	var from []string
+	for _, l := range append(append([]pricing.ListUsed{}, m.Source.Lists...), m.Target.Lists...) {
+		if !slices.ContainsFunc(from, func(s string) bool { return strings.HasPrefix(s, l.Kind+":") }) {
+			from = append(from, listLine(l))
+		}
+	}
+	if m.Source.Rate != nil {
+		from = append(from, "US dollars converted at "+m.Source.Rate.String())
+	}
+	if markdown {
+		fmt.Fprintln(w, "\n### Money (CAD)")
+		for _, l := range lines {
+			fmt.Fprintf(w, "- %s\n", l)
+		}
+		for _, f := range from {
+			fmt.Fprintf(w, "- Prices: %s\n", f)
+		}
+		return
+	}
+	fmt.Fprintln(w, "\nMoney, in Canadian dollars:")
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+	for _, f := range from {
+		fmt.Fprintf(w, "  Prices: %s\n", f)
+	}
 }

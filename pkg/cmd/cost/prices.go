@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/model"
 	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/provider/providers"
@@ -63,7 +65,36 @@ func Prices(ctx context.Context, desc *model.Description, cat *catalog.Catalog, 
 		in.Lists[p.Kind] = kept
 		in.Stale[p.Kind] = why.Error()
 	}
+	for _, l := range in.Lists {
+		if l.Currency == "USD" {
+			in.USDCAD = usdcad(ctx, env, stackDir, sandbox, offline, now)
+			break
+		}
+	}
 	return in
+}
+
+// usdcad is the Bank of Canada's latest USD/CAD rate, read live and kept,
+// or the one kept by an earlier run; nil when there is neither.
+func usdcad(ctx context.Context, env map[string]string, stackDir string, sandbox, offline bool, now time.Time) *pricing.Rate {
+	why := "--offline"
+	if !offline {
+		fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+		r, err := pricing.FetchRate(fctx, env[pricing.ValetEnv], pricing.USDCAD, now)
+		cancel()
+		if err == nil {
+			r.Sandbox = sandbox
+			_ = pricing.SaveRate(stackDir, r)
+			return r
+		}
+		why = err.Error()
+	}
+	r, err := pricing.LoadRate(stackDir, pricing.USDCAD)
+	if err != nil {
+		return nil
+	}
+	r.Kept = why
+	return r
 }
 
 // nodes is a database's node count, as the catalog says.
@@ -101,14 +132,17 @@ func PlanDiff(desc *model.Description, p *stack.Plan, in pricing.Inputs) *pricin
 // now (or kept), at the simulators' catalog when the stack is the
 // sandbox's.
 func ForPlan(ctx context.Context, desc *model.Description, cat *catalog.Catalog, opened *factory.OpenedStack, now time.Time, p *stack.Plan) *pricing.Diff {
-	env := environ(os.Environ())
+	env := ProcessEnv()
 	if opened.Sandbox != nil {
 		env = opened.Sandbox.Env()
 	}
 	return PlanDiff(desc, p, Prices(ctx, desc, cat, env, opened.Dir, opened.Sandbox != nil, false, now))
 }
 
-// environ is the process's environment as a map.
+// ProcessEnv is this process's environment, as price readers take it.
+func ProcessEnv() map[string]string { return environ(os.Environ()) }
+
+// environ is an environment as a map.
 func environ(kvs []string) map[string]string {
 	env := map[string]string{}
 	for _, kv := range kvs {
@@ -117,4 +151,29 @@ func environ(kvs []string) map[string]string {
 		}
 	}
 	return env
+}
+
+// ForMigration prices a migration for migrate plan: both sides from the
+// same lists (the source's at its own API, in US dollars converted at the
+// Bank of Canada's rate), the buckets at the sizes the source holds, and
+// the one-off cost of reading every byte out of the source.
+func ForMigration(ctx context.Context, target, source *model.Description, facts migrate.Facts, cat *catalog.Catalog, env map[string]string, stackDir string, sandbox bool, now time.Time) *pricing.Migration {
+	both := &model.Description{Coop: target.Coop, Providers: append(append([]*model.Provider{}, source.Providers...), target.Providers...)}
+	in := Prices(ctx, both, cat, env, stackDir, sandbox, false, now)
+	in.Nodes = func(d *model.Database) int {
+		if slices.Contains(source.Databases, d) {
+			return nodes(source, cat, d)
+		}
+		return nodes(target, cat, d)
+	}
+	sizes := map[string]float64{}
+	var egress float64
+	for name, b := range facts.Buckets {
+		sizes[name] = float64(b.Bytes) / 1e9
+		egress += float64(b.Bytes) / 1e9
+	}
+	for _, d := range facts.Databases {
+		egress += float64(d.DataBytes) / 1e9
+	}
+	return pricing.MakeMigration(source, target, in, sizes, egress)
 }

@@ -13,5 +13,6 @@ func init() {
 		Title:     "DigitalOcean",
 		Settings:  []providers.Setting{{Name: "region", Required: true}},
 		Operators: []string{"digitalocean"},
+		Prices:    Prices,
 	})
 }

@@ -307,3 +307,31 @@ func (s *Server) deleteDroplet(w http.ResponseWriter, r *http.Request) {
 	}
 	noContent(w)
 }
+
+// listSizes is GET /v2/sizes: every size of the catalog's regions, once,
+// with the regions that offer it and its USD prices, as DigitalOcean
+// lists them (paginated).
+func (s *Server) listSizes(w http.ResponseWriter, r *http.Request) {
+	var order []string
+	sizes := map[string]map[string]any{}
+	for _, reg := range s.operator().Regions {
+		for i := range reg.Flavors {
+			f := &reg.Flavors[i]
+			if out, ok := sizes[f.Name]; ok {
+				out["regions"] = append(out["regions"].([]string), reg.Code)
+				continue
+			}
+			order = append(order, f.Name)
+			sizes[f.Name] = sizeJSON(f, reg.Code)
+		}
+	}
+	p, ok := s.paginate(w, r, len(order))
+	if !ok {
+		return
+	}
+	out := []map[string]any{}
+	for _, slug := range order[p.lo:p.hi] {
+		out = append(out, sizes[slug])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sizes": out, "links": p.links, "meta": p.meta})
+}

@@ -16,6 +16,7 @@ func (s *Server) routes(root *http.ServeMux) {
 	mux := handlers{root, s}
 	mux.HandleFunc("GET /v2/account", s.account)
 
+	mux.HandleFunc("GET /v2/sizes", s.listSizes)
 	mux.HandleFunc("GET /v2/droplets", s.listDroplets)
 	mux.HandleFunc("POST /v2/droplets", s.createDroplet)
 	mux.HandleFunc("GET /v2/droplets/{id}", s.getDroplet)

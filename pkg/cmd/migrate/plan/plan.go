@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/cost"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/cmd/migrate/sourcetarget"
@@ -98,14 +99,20 @@ func planRun(opts *Options) error {
 	p := migrate.MakePlan(migrate.Input{Target: both.Description, Facts: both.Stock.Facts, Speed: speed, Created: both.Created,
 		Owner: ownerOf(both.Description, both.Migration.Source, opts), LowDowntime: !opts.DumpRestore, WritesPerDay: writesPerDay(both.Description)})
 	p.Warnings = append(warnings, p.Warnings...)
+	env := cost.ProcessEnv()
+	if both.Sandbox != nil {
+		env = both.Sandbox.Env()
+	}
+	money := cost.ForMigration(ctx, both.Description, both.Migration.Source, both.Stock.Facts, opts.Catalog(), env, opts.StackDir(opts.Sandbox), opts.Sandbox, opts.Now())
 
 	switch {
 	case opts.JSON:
-		if err := views.WriteJSON(opts.IO.Out, views.MigrationPlanJSON{FormatVersion: views.FormatVersion, Plan: p, Facts: both.Stock.Facts, Speed: speed}); err != nil {
+		if err := views.WriteJSON(opts.IO.Out, views.MigrationPlanJSON{FormatVersion: views.FormatVersion, Plan: p, Facts: both.Stock.Facts, Speed: speed, Money: money}); err != nil {
 			return err
 		}
 	default:
 		views.MigrationPlan(opts.IO.Out, p, both.Stock.Facts, speed, opts.Markdown, opts.IO.ColorScheme())
+		views.MigrationMoney(opts.IO.Out, money, opts.Markdown)
 	}
 	if len(p.Blockers) > 0 {
 		return exit.ErrSilent
