@@ -73,7 +73,7 @@ func priceCAD(in Inputs, l *List, resource string, inputs map[string]string) (Am
 	if err != nil || a == 0 {
 		return a, err
 	}
-	cad, _, err := in.cad(l, a)
+	cad, _, err := in.CAD(l, a)
 	return cad, err
 }
 

@@ -78,9 +78,9 @@ type Inputs struct {
 	USDCAD *Rate
 }
 
-// cad is a list's price in Canadian dollars, converted at the day's rate
+// CAD is a list's price in Canadian dollars, converted at the day's rate
 // when the list is in US dollars; from says what was converted.
-func (in Inputs) cad(l *List, a Amount) (cad Amount, from string, err error) {
+func (in Inputs) CAD(l *List, a Amount) (cad Amount, from string, err error) {
 	switch l.Currency {
 	case "CAD":
 		return a, "", nil
@@ -121,7 +121,7 @@ func Make(desc *model.Description, in Inputs) *Estimate {
 		if qty >= 0 {
 			price = price.Times(qty)
 		}
-		cad, from, err := in.cad(l, price)
+		cad, from, err := in.CAD(l, price)
 		if err != nil {
 			out.Note = err.Error()
 			return out

@@ -47,7 +47,7 @@ func MakeMigration(source, target *model.Description, in Inputs, sizes map[strin
 			continue
 		}
 		billed := max(egressGB-l.EgressFreeGB, 0)
-		cost, from, err := in.cad(l, l.EgressPerGB.Times(billed))
+		cost, from, err := in.CAD(l, l.EgressPerGB.Times(billed))
 		if err != nil {
 			m.EgressNote = err.Error()
 			continue

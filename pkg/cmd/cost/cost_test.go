@@ -14,8 +14,10 @@ import (
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
 	"github.com/cosocial/cosocial/pkg/config"
+	"github.com/cosocial/cosocial/pkg/dbplan"
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/policy"
 	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/views"
@@ -185,5 +187,33 @@ func TestFlags(t *testing.T) {
 		if tc.ok != (err == nil) || (!tc.ok && !errors.As(err, &flagErr)) {
 			t.Errorf("%v: %v", tc.args, err)
 		}
+	}
+}
+
+// TestResizeSizesArePriced: db resize's sizes take the list's price of
+// the flavor times the plan's nodes, and a disk beyond the flavor's own
+// says it is not priced rather than understate.
+func TestResizeSizesArePriced(t *testing.T) {
+	res := config.LoadBytes("cosocial.hcl", []byte(twoClouds))
+	desc := res.Description
+	db := desc.Databases[0]
+	offer := policy.OfferFor(catalog.Default(), desc, db)
+	if offer == nil {
+		t.Fatal("no offer for database.main")
+	}
+	day := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	in := pricing.Inputs{Now: day, Nodes: func(*model.Database) int { return 1 }, Lists: map[string]*pricing.List{"ovh": {Kind: "ovh", Currency: "CAD", Fetched: day, Monthly: map[string]pricing.Amount{
+		pricing.DatabaseNodeItem("postgresql", "essential", "db1-4"): pricing.FromFloat(36.50),
+		pricing.DatabaseNodeItem("postgresql", "essential", "db1-7"): pricing.FromFloat(73.00),
+	}}}}
+	base := offer.Plan.Flavor("db1-7").DiskMinGB
+	current := dbplan.Size{Flavor: "db1-4", DiskGB: offer.Plan.Flavor("db1-4").DiskMinGB}
+	next := dbplan.Size{Flavor: "db1-7", DiskGB: base + 40}
+	PriceSizes(in, desc, db, offer, &current, &next)
+	if current.CAD == nil || *current.CAD != 36.50 || !strings.Contains(current.Price, "CA$36.50 a month (ovh's list of 2026-12-04)") {
+		t.Errorf("current: %+v", current)
+	}
+	if next.CAD != nil || !strings.Contains(next.Price, "CA$73.00 a month for the flavor") || !strings.Contains(next.Price, "plus 40 GB") {
+		t.Errorf("next, with added disk: %+v", next)
 	}
 }

@@ -11,8 +11,10 @@ import (
 
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/cmd/factory"
+	"github.com/cosocial/cosocial/pkg/dbplan"
 	"github.com/cosocial/cosocial/pkg/migrate"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/policy"
 	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/provider/providers"
 	"github.com/cosocial/cosocial/pkg/stack"
@@ -176,4 +178,46 @@ func ForMigration(ctx context.Context, target, source *model.Description, facts 
 		egress += float64(d.DataBytes) / 1e9
 	}
 	return pricing.MakeMigration(source, target, in, sizes, egress)
+}
+
+// PriceSizes gives a resize's sizes their monthly price from the list of
+// the database's provider, where it has the flavor: the same prices as
+// cost and plan. A disk beyond the flavor's own is priced by no list: the
+// size then says so rather than understate.
+func PriceSizes(in pricing.Inputs, desc *model.Description, d *model.Database, offer *policy.DatabaseOffer, sizes ...*dbplan.Size) {
+	p := model.NewIndex(desc).Provider(d)
+	if p == nil || offer == nil || offer.Plan == nil {
+		return
+	}
+	l := in.Lists[p.Kind]
+	if l == nil {
+		return
+	}
+	nodes := 1
+	if in.Nodes != nil {
+		nodes = max(in.Nodes(d), 1)
+	}
+	for _, s := range sizes {
+		if s == nil {
+			continue
+		}
+		node, ok := l.Price(pricing.DatabaseNodeItem(d.Engine, d.Plan, s.Flavor))
+		if !ok {
+			continue
+		}
+		cad, from, err := in.CAD(l, node.Times(float64(nodes)))
+		if err != nil {
+			continue
+		}
+		src := fmt.Sprintf("%s's list of %s", l.Kind, l.Fetched.Format(time.DateOnly))
+		if from != "" {
+			src += "; " + from
+		}
+		if f := offer.Plan.Flavor(s.Flavor); f != nil && s.DiskGB > f.DiskMinGB {
+			s.CAD, s.Price = nil, fmt.Sprintf("%s a month for the flavor (%s), plus %d GB of added disk at a price no list gives", cad.CAD(), src, s.DiskGB-f.DiskMinGB)
+			continue
+		}
+		v := cad.Float()
+		s.CAD, s.Price = &v, fmt.Sprintf("%s a month (%s)", cad.CAD(), src)
+	}
 }

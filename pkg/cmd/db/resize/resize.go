@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cosocial/cosocial/pkg/cmd/cost"
 	"github.com/cosocial/cosocial/pkg/cmd/db/chosendb"
 	"github.com/cosocial/cosocial/pkg/cmd/db/forecast"
 	"github.com/cosocial/cosocial/pkg/cmd/exit"
@@ -92,6 +93,9 @@ func resizeRun(opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("database.%s: %w", db.Name, err)
 	}
+	// The same prices as cost and plan: read now, else kept by them.
+	in := cost.Prices(opts.Context(), chosen.Description, opts.Catalog(), cost.ProcessEnv(), opts.StackDir(opts.Sandbox), opts.Sandbox, opts.Sandbox, opts.Now())
+	cost.PriceSizes(in, chosen.Description, db, chosen.Offer, &rec.Current, rec.Next)
 	written := ""
 	if opts.Write && rec.Next != nil {
 		if written, err = write(opts, chosen, rec.Next); err != nil {
