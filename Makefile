@@ -65,7 +65,10 @@ demo: build test-deps
 	@echo "== CoSocial's target: VEXXHOST Montreal and OVHcloud Beauharnois, with two waivers"
 	@./$(BIN) residency -f stacks/cosocial/cosocial-target.hcl --format markdown || true
 	@echo
-	@echo "== Rehearsing the move off DigitalOcean on the sandbox: what moves, how long, what blocks it"
+	@echo "== What the target costs a month, with the sandbox's invented OVHcloud prices (VEXXHOST publishes none)"
+	@./$(BIN) cost --sandbox -f stacks/cosocial/cosocial-target.hcl || true
+	@echo
+	@echo "== Rehearsing the move off DigitalOcean on the sandbox: what moves, how long, what blocks it, and the money"
 	@./$(BIN) migrate plan --sandbox -f stacks/cosocial || true
 	@echo
 	@set -e; export COSOCIAL_PULUMI=$(ENGINE); \

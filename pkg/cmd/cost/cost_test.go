@@ -116,7 +116,7 @@ func TestCostOnTheSandbox(t *testing.T) {
 			t.Errorf("%s: %+v, want %d", addr, r, want)
 		}
 	}
-	if r := rows["bucket.archive"]; r.Monthly != nil || !strings.Contains(r.Note, "OpenStack publishes no price list") {
+	if r := rows["bucket.archive"]; r.Monthly != nil || !strings.Contains(r.Note, "VEXXHOST (OpenStack) publishes no price list") {
 		t.Errorf("VEXXHOST's bucket: %+v, want unknown with why", r)
 	}
 	// 29.20 + 25.623 + 1.095 = 55.918 a month; × 12 / 200 members = 3.35508.

@@ -42,7 +42,7 @@ func Prices(ctx context.Context, desc *model.Description, cat *catalog.Catalog, 
 			continue
 		}
 		if k.Prices == nil {
-			in.Missing[p.Kind] = fmt.Sprintf("%s publishes no price list the tool can read, and the catalog holds no dated price: unknown", k.Title)
+			in.Missing[p.Kind] = fmt.Sprintf("%s publishes no price list the tool can read, and the catalog holds no dated price: unknown", operatorName(cat, k, p))
 			continue
 		}
 		var why error = errors.New("--offline")
@@ -97,6 +97,22 @@ func usdcad(ctx context.Context, env map[string]string, stackDir string, sandbox
 	}
 	r.Kept = why
 	return r
+}
+
+// operatorName names who runs a provider's cloud: "VEXXHOST (OpenStack)"
+// where the catalog finds the operator, else the kind's title.
+func operatorName(cat *catalog.Catalog, k *providers.Kind, p *model.Provider) string {
+	if ck := providers.CatalogKind(cat, k.Name); ck != nil {
+		for _, op := range ck.Operators {
+			if strings.EqualFold(op.ID, p.Operator) || strings.EqualFold(op.ID, p.Cloud) || (p.Operator == "" && op.Region(p.Region) != nil) {
+				if op.Name != k.Title {
+					return op.Name + " (" + k.Title + ")"
+				}
+				return op.Name
+			}
+		}
+	}
+	return k.Title
 }
 
 // nodes is a database's node count, as the catalog says.
