@@ -237,7 +237,7 @@ func (k *Kind) Standable() error {
 				can = append(can, o.Name)
 			}
 		}
-		return fmt.Errorf("the tool reads %s providers (a migration's source) but does not stand resources up there; it stands them up at %v", k.Title, can)
+		return fmt.Errorf("the tool reads %s providers (a migration's source) but does not stand resources up there; it stands them up at %s", k.Title, strings.Join(can, " and "))
 	}
 	return nil
 }
