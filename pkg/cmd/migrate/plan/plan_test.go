@@ -17,6 +17,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/config"
 	"github.com/cosocial/cosocial/pkg/iostreams"
 	"github.com/cosocial/cosocial/pkg/model"
+	"github.com/cosocial/cosocial/pkg/pricing"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/cosocial/cosocial/pkg/stack"
@@ -65,7 +66,8 @@ func TestPlanRehearsal(t *testing.T) {
 			sb = sandboxtest.Start(t, sandbox.Options{})
 			return sb, nil
 		},
-		Getenv: func(string) string { return "" },
+		Getenv:   func(string) string { return "" },
+		StackDir: func(bool) string { return t.TempDir() },
 	}, Flags: sourcetarget.Flags{Sandbox: true}, JSON: true, Width: 8}
 	err := planRun(opts)
 	if !errors.Is(err, exit.ErrSilent) {
@@ -84,6 +86,7 @@ func TestPlanRehearsal(t *testing.T) {
 		Source struct {
 			Buckets map[string]struct{ Objects int64 }
 		}
+		Money pricing.Migration
 	}
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -93,6 +96,30 @@ func TestPlanRehearsal(t *testing.T) {
 	}
 	if len(got.Plan.Blockers) != 3 || !strings.Contains(strings.Join(got.Plan.Warnings, " "), "the Pulumi engine") {
 		t.Errorf("blockers %q warnings %q", got.Plan.Blockers, got.Plan.Warnings)
+	}
+	// The money, from the simulators: DigitalOcean's sizes (the catalog's
+	// US$96 droplet, US$120 database node) at Valet's 1.4000, and the
+	// OVHcloud catalog's invented prices for the target's databases
+	// (db1-15: 1.5 × (0.6¢ × 4 + 0.35¢ × 15) an hour, 90 % of 730 h, two
+	// nodes: 150.78; db1-4: 25.62); VEXXHOST's are unknown.
+	rows := map[string]string{}
+	for name, side := range map[string]*pricing.Estimate{"source": got.Money.Source, "target": got.Money.Target} {
+		if side == nil {
+			t.Fatalf("no money in the plan: %s", out)
+		}
+		for _, r := range side.Rows {
+			if r.Monthly != nil {
+				rows[name+" "+r.Address] = r.Monthly.CAD()
+			}
+		}
+	}
+	for row, want := range map[string]string{"source server.web": "CA$134.40", "source database.main": "CA$168.00", "target database.main": "CA$150.78", "target database.podcasts": "CA$25.62"} {
+		if rows[row] != want {
+			t.Errorf("%s: %s, want %s (rows %v)", row, rows[row], want, rows)
+		}
+	}
+	if got.Money.Comparable || got.Money.Target.Total.CAD() != "CA$176.40" || got.Money.Source.Rate == nil || got.Money.Source.Rate.Value != 1.4 {
+		t.Errorf("money: comparable %v, target %s, rate %+v", got.Money.Comparable, got.Money.Target.Total.CAD(), got.Money.Source.Rate)
 	}
 	// The rehearsal's secrets stay in the process.
 	for _, secret := range []string{sb.DOToken} {
