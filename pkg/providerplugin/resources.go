@@ -70,7 +70,21 @@ var cloudTypes = map[string]*resourceType{
 // appTypes are the services' resources, by token (apps.go).
 var appTypes = map[tokens.Type]*resourceType{}
 
-// types are every resource, by token: the registered kinds' and the apps'.
+// typeOf finds a resource's life cycle by its token: an app's, or a
+// registered kind's.
+func typeOf(t tokens.Type) (*resourceType, bool) {
+	if rt, ok := appTypes[t]; ok {
+		return rt, true
+	}
+	_, res, ok := providers.ParseToken(string(t))
+	if !ok || cloudTypes[res] == nil {
+		return nil, false
+	}
+	return cloudTypes[res], true
+}
+
+// types are every resource, by token: the registered kinds' and the apps'
+// (the schema lists them all).
 func types() map[tokens.Type]*resourceType {
 	out := maps.Clone(appTypes)
 	for tok, res := range providers.Tokens() {
@@ -84,14 +98,14 @@ func types() map[tokens.Type]*resourceType {
 // LeftoverKind is what a killed create of a resource of type token may
 // have left at its provider, or "" for nothing.
 func LeftoverKind(token string) provider.Kind {
-	if resType, ok := types()[tokens.Type(token)]; ok {
+	if resType, ok := typeOf(tokens.Type(token)); ok {
 		return resType.leftover
 	}
 	return ""
 }
 
 func lookup(t tokens.Type) (*resourceType, error) {
-	resType, ok := types()[t]
+	resType, ok := typeOf(t)
 	if !ok {
 		return nil, fmt.Errorf("cosocial has no resource type %s", t)
 	}

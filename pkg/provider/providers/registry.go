@@ -174,12 +174,20 @@ func (k *Kind) Token(resource string) string {
 // ParseToken reads a resource type of a registered kind: its kind and the
 // resource it makes.
 func ParseToken(token string) (kind, resource string, ok bool) {
-	resource, ok = Tokens()[token]
-	if !ok {
+	parts := strings.Split(token, ":")
+	if len(parts) != 3 || parts[0] != "cosocial" {
 		return "", "", false
 	}
-	parts := strings.Split(token, ":")
-	return parts[1], resource, true
+	k, found := Lookup(parts[1])
+	if !found {
+		return "", "", false
+	}
+	for res, typ := range k.Types {
+		if typ == parts[2] {
+			return k.Name, res, true
+		}
+	}
+	return "", "", false
 }
 
 // Tokens lists every registered resource type: token to resource.
