@@ -45,20 +45,23 @@ func init() {
 			EndpointEnv: EndpointEnv,
 		},
 		Prices: func(ctx context.Context, p *model.Provider, env map[string]string, now time.Time) (*pricing.List, error) {
-			endpoint := p.Endpoint
-			if e := env[EndpointEnv]; e != "" {
-				endpoint = e
-			}
-			return FetchPrices(ctx, endpoint, now)
+			return FetchPrices(ctx, endpointIn(env, p.Endpoint), now)
 		},
 		Starter: "ovh.hcl.tmpl",
 	})
 }
 
-func open(cfg providers.Config) (providers.Set, error) {
-	if e := cfg.Env[EndpointEnv]; e != "" {
-		cfg.Endpoint = e
+// endpointIn is the API endpoint a run reaches: the environment's
+// EndpointEnv (the sandbox's) over the description's.
+func endpointIn(env map[string]string, configured string) string {
+	if e := env[EndpointEnv]; e != "" {
+		return e
 	}
+	return configured
+}
+
+func open(cfg providers.Config) (providers.Set, error) {
+	cfg.Endpoint = endpointIn(cfg.Env, cfg.Endpoint)
 	cloud, err := New(Config{
 		Endpoint: cfg.Endpoint, Project: cfg.Project, Region: cfg.Region, Poll: cfg.Poll, Backoff: cfg.Backoff, Catalog: catalog.Default(),
 		ApplicationKey: cfg.Env["OVH_APPLICATION_KEY"], ApplicationSecret: cfg.Env["OVH_APPLICATION_SECRET"], ConsumerKey: cfg.Env["OVH_CONSUMER_KEY"],
