@@ -40,40 +40,36 @@ type Diff struct {
 	Lists           []ListUsed `json:"price_lists"`
 }
 
-// priceOf is what a resource with these inputs costs a month. Buckets
-// cost what they hold, which a plan does not change: 0. DNS costs
-// nothing at either cloud.
-func priceOf(l *List, resource string, in map[string]string) (Amount, error) {
-	var item string
-	qty := 1.0
+// itemOf is what a resource with these inputs is priced as, and how many:
+// false for what a plan's change does not price. Buckets cost what they
+// hold, which a plan does not change; DNS costs nothing at either cloud.
+func itemOf(resource string, inputs map[string]string) (item string, qty float64, ok bool) {
 	switch resource {
 	case model.KindServer:
-		item = ServerItem(in["flavor"])
+		return ServerItem(inputs["flavor"]), 1, true
 	case model.KindDatabase:
-		item = DatabaseNodeItem(in["engine"], in["plan"], in["flavor"])
-		if n, err := strconv.Atoi(in["nodes"]); err == nil && n > 0 {
+		qty = 1
+		if n, err := strconv.Atoi(inputs["nodes"]); err == nil && n > 0 {
 			qty = float64(n)
 		}
-	default:
+		return DatabaseNodeItem(inputs["engine"], inputs["plan"], inputs["flavor"]), qty, true
+	}
+	return "", 0, false
+}
+
+// priceCAD is what a resource with these inputs costs a month, in CAD.
+func priceCAD(in Inputs, l *List, resource string, inputs map[string]string) (Amount, error) {
+	item, qty, ok := itemOf(resource, inputs)
+	if !ok {
 		return 0, nil
 	}
 	if l == nil {
 		return 0, fmt.Errorf("no price list")
 	}
-	p, ok := l.Price(item)
-	if !ok {
-		return 0, fmt.Errorf("%s is not in the %s price list", item, l.Kind)
+	if p, listed := l.Price(item); listed && p == 0 {
+		return 0, nil // nothing to convert, even without a rate
 	}
-	return p.Times(qty), nil
-}
-
-// priceCAD is priceOf in Canadian dollars.
-func priceCAD(in Inputs, l *List, resource string, inputs map[string]string) (Amount, error) {
-	a, err := priceOf(l, resource, inputs)
-	if err != nil || a == 0 {
-		return a, err
-	}
-	cad, _, err := in.CAD(l, a)
+	cad, _, err := in.Cost(l, item, item, qty)
 	return cad, err
 }
 

@@ -113,15 +113,11 @@ func Make(desc *model.Description, in Inputs) *Estimate {
 			return out
 		}
 		out.Source, out.Fetched = l.Source, l.Fetched.Format(time.DateOnly)
-		price, ok := l.Price(item)
-		if !ok {
-			out.Note = fmt.Sprintf("%s is not in the %s price list", what, p.Kind)
-			return out
+		n := qty
+		if qty < 0 {
+			n = 1 // the rate per GB
 		}
-		if qty >= 0 {
-			price = price.Times(qty)
-		}
-		cad, from, err := in.CAD(l, price)
+		cad, from, err := in.Cost(l, item, what, n)
 		if err != nil {
 			out.Note = err.Error()
 			return out
@@ -175,6 +171,17 @@ func Make(desc *model.Description, in Inputs) *Estimate {
 	e.Lists = listsUsed(in)
 	e.Rate = in.USDCAD
 	return e
+}
+
+// Cost is qty of an item at the list's price, in Canadian dollars; what
+// names the item in the error when the list lacks it, and from says what
+// was converted ("" for a list in CAD).
+func (in Inputs) Cost(l *List, item, what string, qty float64) (cad Amount, from string, err error) {
+	p, ok := l.Price(item)
+	if !ok {
+		return 0, "", fmt.Errorf("%s is not in the %s price list", what, l.Kind)
+	}
+	return in.CAD(l, p.Times(qty))
 }
 
 // listsUsed says which list priced each kind, and how fresh it is.

@@ -120,3 +120,20 @@ func TestMakeMigration(t *testing.T) {
 		t.Errorf("without a rate: %+v", m.Source)
 	}
 }
+
+// TestPartOfAGigabyte: a bucket smaller than a gigabyte costs its part of
+// the per-GB price, not a whole gigabyte's.
+func TestPartOfAGigabyte(t *testing.T) {
+	res := config.LoadBytes("c.hcl", []byte(target))
+	if res.Diagnostics.HasErrors() {
+		t.Fatal(res.Diagnostics)
+	}
+	day := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	e := pricing.Make(res.Description, pricing.Inputs{Now: day, BucketGB: map[string]float64{"media": 0.5}, Lists: map[string]*pricing.List{
+		"ovh": {Kind: "ovh", Currency: "CAD", Fetched: day, Monthly: map[string]pricing.Amount{pricing.ObjectStorageGBItem: 2_000_000}}}})
+	for _, r := range e.Rows {
+		if r.Address == "bucket.media" && (r.Monthly == nil || *r.Monthly != 1_000_000) {
+			t.Errorf("half a GB at 0.02 a GB: %+v", r)
+		}
+	}
+}

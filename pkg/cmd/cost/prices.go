@@ -217,11 +217,8 @@ func PriceSizes(in pricing.Inputs, desc *model.Description, d *model.Database, o
 		if s == nil {
 			continue
 		}
-		node, ok := l.Price(pricing.DatabaseNodeItem(d.Engine, d.Plan, s.Flavor))
-		if !ok {
-			continue
-		}
-		cad, from, err := in.CAD(l, node.Times(float64(nodes)))
+		item := pricing.DatabaseNodeItem(d.Engine, d.Plan, s.Flavor)
+		cad, from, err := in.Cost(l, item, item, float64(nodes))
 		if err != nil {
 			continue
 		}
