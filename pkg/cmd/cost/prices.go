@@ -30,7 +30,7 @@ const fetchTimeout = 30 * time.Second
 // with why. A kind whose cloud publishes no list is missing, with why.
 func Prices(ctx context.Context, desc *model.Description, cat *catalog.Catalog, env map[string]string, stackDir string, sandbox, offline bool, now time.Time) pricing.Inputs {
 	in := pricing.Inputs{Lists: map[string]*pricing.List{}, Missing: map[string]string{}, Stale: map[string]string{}, Now: now,
-		Nodes: func(d *model.Database) int { return nodes(desc, cat, d) }}
+		Nodes: nodes(desc, cat)}
 	seen := map[string]bool{}
 	for _, p := range desc.Providers {
 		if seen[p.Kind] {
@@ -115,17 +115,21 @@ func operatorName(cat *catalog.Catalog, k *providers.Kind, p *model.Provider) st
 	return k.Title
 }
 
-// nodes is a database's node count, as the catalog says.
-func nodes(desc *model.Description, cat *catalog.Catalog, d *model.Database) int {
-	p := model.NewIndex(desc).Provider(d)
-	if p == nil {
-		return 1
+// nodes counts a description's databases' nodes, as the catalog says;
+// the description is indexed once.
+func nodes(desc *model.Description, cat *catalog.Catalog) func(*model.Database) int {
+	ix := model.NewIndex(desc)
+	return func(d *model.Database) int {
+		p := ix.Provider(d)
+		if p == nil {
+			return 1
+		}
+		region := d.Region
+		if region == "" {
+			region = p.Region
+		}
+		return providers.DatabaseNodes(cat, p.Kind, region, d)
 	}
-	region := d.Region
-	if region == "" {
-		region = p.Region
-	}
-	return providers.DatabaseNodes(cat, p.Kind, region, d)
 }
 
 // PlanDiff is what a plan's changes do to the monthly cost, priced from
@@ -178,11 +182,12 @@ func environ(kvs []string) map[string]string {
 func ForMigration(ctx context.Context, target, source *model.Description, facts migrate.Facts, cat *catalog.Catalog, env map[string]string, stackDir string, sandbox bool, now time.Time) *pricing.Migration {
 	both := &model.Description{Coop: target.Coop, Providers: append(append([]*model.Provider{}, source.Providers...), target.Providers...)}
 	in := Prices(ctx, both, cat, env, stackDir, sandbox, false, now)
+	sourceNodes, targetNodes := nodes(source, cat), nodes(target, cat)
 	in.Nodes = func(d *model.Database) int {
 		if slices.Contains(source.Databases, d) {
-			return nodes(source, cat, d)
+			return sourceNodes(d)
 		}
-		return nodes(target, cat, d)
+		return targetNodes(d)
 	}
 	sizes := map[string]float64{}
 	var egress float64
