@@ -233,11 +233,7 @@ func cutoverLosesNothing(t *testing.T, lowDowntime bool) {
 	// The app at the target writes to the target, and nothing more
 	// reaches the source: one database takes writes, not two.
 	srcMax := maxID(t, stock.Databases["main"])
-	for deadline := time.Now().Add(time.Minute); maxID(t, targetDSN) <= srcMax; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no post written at the target by the app a minute after the cutover")
-		}
-	}
+	awaitTargetPost(t, targetDSN, srcMax)
 	if after := maxID(t, stock.Databases["main"]); after != srcMax {
 		t.Fatalf("posts still reach the source after the cutover: %d after %d", after, srcMax)
 	}
@@ -475,6 +471,19 @@ func account(t testing.TB, bin string) string {
 		t.Fatalf("chown: %v: %s", err, out)
 	}
 	return name
+}
+
+// awaitTargetPost waits until the app, at the target, writes a post past
+// the source's last (after), reading the target's database: the app
+// posts on its own clock, so the post is watched for; the minute only
+// bounds a hang.
+func awaitTargetPost(t *testing.T, targetDSN string, after int64) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); maxID(t, targetDSN) <= after; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no post written at the target by the app a minute after the cutover")
+		}
+	}
 }
 
 func maxID(t *testing.T, dsn string) int64 {
