@@ -3,13 +3,9 @@ package pricing
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +47,30 @@ func (r *Rate) String() string {
 	return s
 }
 
+// GetPublic reads a public JSON document (a price catalog, a rate) of at
+// most limit bytes: no credentials, and anything but 200 is an error
+// naming the URL.
+func GetPublic(ctx context.Context, url string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s %s", url, resp.Status)
+	}
+	return body, nil
+}
+
 // valetObservations is Valet's /observations/{series}/json document.
 type valetObservations struct {
 	Observations []map[string]json.RawMessage `json:"observations"`
@@ -62,21 +82,9 @@ func FetchRate(ctx context.Context, endpoint, series string, now time.Time) (*Ra
 		endpoint = ValetEndpoint
 	}
 	url := strings.TrimRight(endpoint, "/") + "/observations/" + series + "/json?recent=1"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	body, err := GetPublic(ctx, url, 1<<20)
 	if err != nil {
 		return nil, fmt.Errorf("reading the Bank of Canada's rate: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("reading the Bank of Canada's rate: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading the Bank of Canada's rate: %s %s", url, resp.Status)
 	}
 	var doc valetObservations
 	if err := json.Unmarshal(body, &doc); err != nil {
@@ -101,33 +109,16 @@ func FetchRate(ctx context.Context, endpoint, series string, now time.Time) (*Ra
 }
 
 func rateFile(stackDir, series string) string {
-	return filepath.Join(stackDir, "prices", "rate-"+strings.ToLower(series)+".json")
+	return keptFile(stackDir, "rate-"+strings.ToLower(series))
 }
 
 // SaveRate keeps a rate beside the stack, as lists are.
-func SaveRate(stackDir string, r *Rate) error {
-	path := rateFile(stackDir, r.Series)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+func SaveRate(stackDir string, r *Rate) error { return keep(rateFile(stackDir, r.Series), r) }
 
 // LoadRate reads the rate an earlier run kept.
 func LoadRate(stackDir, series string) (*Rate, error) {
-	b, err := os.ReadFile(rateFile(stackDir, series))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNoList
-	}
-	if err != nil {
-		return nil, err
-	}
 	var r Rate
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := kept(rateFile(stackDir, series), &r); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -58,18 +58,17 @@ func (l *List) Age(now time.Time) int {
 	return int(now.Sub(l.Fetched).Hours() / 24)
 }
 
-// cacheFile is where a kind's last list is kept in a stack folder.
-func cacheFile(stackDir, kind string) string {
-	return filepath.Join(stackDir, "prices", kind+".json")
+// keptFile is where a price list or rate is kept in a stack folder.
+func keptFile(stackDir, name string) string {
+	return filepath.Join(stackDir, "prices", name+".json")
 }
 
-// Save keeps the list in the stack folder, for a run without network.
-func (l *List) Save(stackDir string) error {
-	path := cacheFile(stackDir, l.Kind)
+// keep writes v to path whole (a reader never sees half a file).
+func keep(path string, v any) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(l, "", "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -83,19 +82,30 @@ func (l *List) Save(stackDir string) error {
 // ErrNoList is Load's answer when no list was ever kept.
 var ErrNoList = errors.New("no price list kept")
 
-// Load reads the kind's last kept list.
-func Load(stackDir, kind string) (*List, error) {
-	path := cacheFile(stackDir, kind)
+// kept reads what keep wrote at path into v; ErrNoList when nothing was.
+func kept(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNoList
+		return ErrNoList
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// Save keeps the list in the stack folder, for a run without network.
+func (l *List) Save(stackDir string) error { return keep(keptFile(stackDir, l.Kind), l) }
+
+// Load reads the kind's last kept list.
+func Load(stackDir, kind string) (*List, error) {
+	path := keptFile(stackDir, kind)
 	var l List
-	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := kept(path, &l); err != nil {
+		return nil, err
 	}
 	if l.Kind != kind {
 		return nil, fmt.Errorf("%s holds %q prices, not %q", path, l.Kind, kind)

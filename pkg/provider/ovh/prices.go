@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -160,22 +158,9 @@ func FetchPrices(ctx context.Context, endpoint string, now time.Time) (*pricing.
 		return nil, fmt.Errorf("OVHcloud endpoint %q is neither one go-ovh knows nor a URL", endpoint)
 	}
 	url := strings.TrimRight(base, "/") + CatalogPath
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	body, err := pricing.GetPublic(ctx, url, 64<<20)
 	if err != nil {
 		return nil, fmt.Errorf("reading OVHcloud's catalog: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("reading OVHcloud's catalog: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading OVHcloud's catalog: %s %s", url, resp.Status)
 	}
 	return ParseCatalog(body, url, now)
 }
