@@ -3,7 +3,6 @@ package views
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -267,11 +266,10 @@ func MigrationMoney(w io.Writer, m *pricing.Migration, markdown bool) {
 	} else if m.EgressNote != "" {
 		lines = append(lines, fmt.Sprintf("Moving the data out, once: unknown (%s).", m.EgressNote))
 	}
+	// Both sides are priced from the same lists.
 	var from []string
-	for _, l := range append(append([]pricing.ListUsed{}, m.Source.Lists...), m.Target.Lists...) {
-		if !slices.ContainsFunc(from, func(s string) bool { return strings.HasPrefix(s, l.Kind+":") }) {
-			from = append(from, listLine(l))
-		}
+	for _, l := range m.Source.Lists {
+		from = append(from, listLine(l))
 	}
 	if m.Source.Rate != nil {
 		from = append(from, "US dollars converted at "+m.Source.Rate.String())

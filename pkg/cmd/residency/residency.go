@@ -5,6 +5,7 @@ package residency
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,7 +54,7 @@ report states facts; on_violation decides what plan and up do about them).`,
   cosocial residency --as-of 2027-02-01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !contains(Formats, opts.Format) {
+			if !slices.Contains(Formats, opts.Format) {
 				return exit.FlagErrorf("--format must be table, markdown or json, not %q", opts.Format)
 			}
 			if runF != nil {
@@ -65,15 +66,6 @@ report states facts; on_violation decides what plan and up do about them).`,
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, markdown or json")
 	cmd.Flags().StringVar(&opts.AsOf, "as-of", "", "judge waivers as of this date (YYYY-MM-DD) instead of today")
 	return cmd
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func residencyRun(opts *Options) error {
