@@ -91,8 +91,12 @@ demo: build test-deps
 # Caddy to validate the proxy config written for each app and to serve it,
 # podman with runc and Compose (talking to podman's Docker API) to run the
 # apps' containers on this machine playing their server, cloud-init
-# to validate the servers' user data, and the OpenStack CLI, whose
-# everyday commands the simulator must answer as a cloud does.
+# to validate the servers' user data, the OpenStack CLI with Designate's
+# plugin (its zone and recordset commands), whose everyday commands the
+# simulator must answer as a cloud does, and s3cmd, the S3 client a
+# volunteer points at the object storage their EC2 credentials reach.
+# The plugin is looked for where Debian puts it: the python3 on PATH
+# need not be the one the CLI runs on.
 test-deps: bin/versitygw bin/cosocial-standin
 	@command -v $(GO) >/dev/null || { echo "Go is needed: https://go.dev/dl/"; exit 1; }
 	@missing=""; \
@@ -108,6 +112,8 @@ test-deps: bin/versitygw bin/cosocial-standin
 	command -v cloud-init >/dev/null || missing="$$missing cloud-init"; \
 	command -v pidwait >/dev/null || missing="$$missing procps"; \
 	command -v openstack >/dev/null || missing="$$missing python3-openstackclient"; \
+	[ -d /usr/lib/python3/dist-packages/designateclient ] || missing="$$missing python3-designateclient"; \
+	command -v s3cmd >/dev/null || missing="$$missing s3cmd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -29,6 +29,7 @@ import (
 	"github.com/cosocial/cosocial/pkg/sandbox/machines"
 	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
 	"github.com/cosocial/cosocial/pkg/sandbox/ovhsim"
+	"github.com/cosocial/cosocial/pkg/sandbox/rgw"
 	"github.com/cosocial/cosocial/pkg/sandbox/simcore"
 	"github.com/cosocial/cosocial/pkg/sandbox/valetsim"
 )
@@ -90,7 +91,12 @@ type Sandbox struct {
 	doServer   *http.Server
 	osListener net.Listener
 	osServer   *http.Server
-	s3         *s3server.Server
+	// rgw is Ceph's gateway in front of the S3 server, the object store
+	// the OpenStack simulator's EC2 credentials reach.
+	rgw         *rgw.Gateway
+	rgwListener net.Listener
+	rgwServer   *http.Server
+	s3          *s3server.Server
 	// spaces is a second S3 server playing DigitalOcean Spaces: another
 	// provider's object storage is another endpoint, and a migration's
 	// source and target buckets may share a name.
@@ -110,6 +116,7 @@ type ports struct {
 	Spaces int `json:"spaces"`
 	DO     int `json:"digitalocean"`
 	OS     int `json:"openstack"`
+	OSS3   int `json:"openstack_s3"`
 }
 
 // Start starts the sandbox and its backends.
@@ -252,13 +259,20 @@ func (sb *Sandbox) startOpenStack(opts Options, timing ovhsim.Timing, room simco
 		ErrorLog: sb.logFile, Machines: room,
 	}
 	if sb.s3 != nil {
-		simOpts.Objects = sb.s3
+		if err := sb.startGateway(); err != nil {
+			return err
+		}
+		simOpts.Objects = sb.rgw
 	}
 	sim, err := ossim.New(simOpts)
 	if err != nil {
 		return err
 	}
 	sb.OS = sim
+	if sb.rgw != nil {
+		sb.rgwServer = &http.Server{Handler: sb.rgw, ReadHeaderTimeout: 10 * time.Second}
+		go sb.rgwServer.Serve(sb.rgwListener)
+	}
 	if sb.osListener, err = listen(sb.ports.OS); err != nil {
 		return err
 	}
@@ -266,6 +280,24 @@ func (sb *Sandbox) startOpenStack(opts Options, timing ovhsim.Timing, room simco
 	sb.osServer = &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go sb.osServer.Serve(sb.osListener)
 	return nil
+}
+
+// startGateway opens Ceph's gateway on a port of its own; it serves once
+// the OpenStack simulator, whose Keystone it asks for EC2 credentials,
+// is there.
+func (sb *Sandbox) startGateway() error {
+	var err error
+	if sb.rgwListener, err = listen(sb.ports.OSS3); err != nil {
+		return err
+	}
+	sb.ports.OSS3 = sb.rgwListener.Addr().(*net.TCPAddr).Port
+	sb.rgw, err = rgw.New(rgw.Options{
+		Backend: sb.s3.Endpoint(), RootAccess: sb.s3.RootAccess, RootSecret: sb.s3.RootSecret, Region: s3server.Region,
+		Endpoint: fmt.Sprintf("http://127.0.0.1:%d", sb.ports.OSS3),
+		Keys:     rgw.KeysFunc(func(access string) (string, string, bool) { return sb.OS.EC2Key(access) }),
+		Ledger:   filepath.Join(sb.dir, "openstack-s3.log"),
+	})
+	return err
 }
 
 // OSAuthURL is Keystone v3's URL, the auth URL to give gophercloud.
@@ -310,12 +342,22 @@ func (sb *Sandbox) ValetEndpoint() string {
 // DOEndpoint is the DigitalOcean API's base URL to give godo.
 func (sb *Sandbox) DOEndpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/", sb.ports.DO) }
 
-// S3Endpoint is the sandbox's S3 server, or "" without backends.
+// S3Endpoint is the sandbox's S3 server, OVHcloud's object storage, or
+// "" without backends.
 func (sb *Sandbox) S3Endpoint() string {
 	if sb.s3 == nil {
 		return ""
 	}
 	return sb.s3.Endpoint()
+}
+
+// OSS3Endpoint is the OpenStack cloud's object storage, Ceph's gateway in
+// front of the same S3 server, or "" without backends.
+func (sb *Sandbox) OSS3Endpoint() string {
+	if sb.rgw == nil {
+		return ""
+	}
+	return sb.rgw.Endpoint()
 }
 
 // SpacesEndpoint is the S3 server playing DigitalOcean Spaces, or ""
@@ -384,7 +426,10 @@ func (sb *Sandbox) Machine(id string) (machines.Machine, bool) {
 // Close stops the simulators and the servers behind them, keeping their
 // data for the next run.
 func (sb *Sandbox) Close() error {
-	errs := []error{shutdown(sb.server, sb.listener), shutdown(sb.doServer, sb.doListener), shutdown(sb.osServer, sb.osListener)}
+	errs := []error{shutdown(sb.server, sb.listener), shutdown(sb.doServer, sb.doListener), shutdown(sb.osServer, sb.osListener), shutdown(sb.rgwServer, sb.rgwListener)}
+	if sb.rgw != nil {
+		errs = append(errs, sb.rgw.Close())
+	}
 	if sb.OVH != nil {
 		errs = append(errs, sb.OVH.Close())
 	}

@@ -128,7 +128,8 @@ func sandboxRun(opts *Options) error {
 	if path := env["OS_CLIENT_CONFIG_FILE"]; path != "" {
 		fmt.Fprintf(out, "    clouds.yaml %s\n", path)
 	}
-	fmt.Fprintf(out, "  S3            %s (OVHcloud, OpenStack)\n", s.S3Endpoint())
+	fmt.Fprintf(out, "  S3            %s (OVHcloud)\n", s.S3Endpoint())
+	fmt.Fprintf(out, "  S3            %s (OpenStack: Ceph's gateway, for the EC2 credentials)\n", s.OSS3Endpoint())
 	fmt.Fprintf(out, "  Spaces        %s (DigitalOcean)\n", s.SpacesEndpoint())
 	if cfg := env["COSOCIAL_SSH_CONFIG"]; cfg != "" {
 		fmt.Fprintf(out, "  servers       ssh -F %s <a server's ipv4> (each a machine on its own loopback address; the file says which)\n", cfg)

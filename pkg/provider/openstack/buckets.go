@@ -1,18 +1,10 @@
 package openstack
 
 import (
-	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -20,7 +12,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/ec2credentials"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
-	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/cosocial/cosocial/pkg/provider"
 )
@@ -222,43 +213,19 @@ func (c *Cloud) makeBucket(ctx context.Context, endpoint string, creds provider.
 		}
 	}
 	if spec.Public {
-		if err := c.setPublic(ctx, mc, endpoint, creds, spec.Name, true); err != nil {
+		if err := c.setPublic(ctx, mc, spec.Name, true); err != nil {
 			return nil, err
 		}
 	}
 	return &provider.Bucket{Name: spec.Name, Region: c.eo.Region, Endpoint: endpoint, Public: spec.Public}, nil
 }
 
-// setPublic lets anyone read the bucket, or stops it, with S3's canned
-// ACL (public-read or private), as every S3 server here takes it. A bucket
-// whose ACLs are disabled (object ownership enforced, the default for new
-// buckets on AWS and versitygw) first has them enabled with ownership
-// controls; only a server that refuses those gets a bucket policy instead:
-// on some servers (versitygw) a policy also binds the bucket's owner, so
-// writing one where an ACL does would lock the owner out.
-func (c *Cloud) setPublic(ctx context.Context, mc *minio.Client, endpoint string, creds provider.S3Credentials, name string, public bool) error {
-	acl := "private"
-	if public {
-		acl = "public-read"
-	}
-	region, err := mc.GetBucketLocation(ctx, name)
-	if err != nil {
-		return fmt.Errorf("finding the region of bucket %s: %w", name, s3Error(err))
-	}
-	_, err = c.bucketACL(ctx, http.MethodPut, endpoint, region, name, acl, creds)
-	if s3Code(err) == "AccessControlListNotSupported" && public {
-		if oerr := c.preferBucketOwner(ctx, endpoint, region, name, creds); oerr == nil {
-			_, err = c.bucketACL(ctx, http.MethodPut, endpoint, region, name, acl, creds)
-		} else if !policyRefused(oerr) {
-			return fmt.Errorf("enabling ACLs on bucket %s: %w", name, oerr)
-		}
-	}
-	if s3Code(err) != "AccessControlListNotSupported" {
-		if err != nil {
-			return fmt.Errorf("setting the %s ACL of bucket %s: %w", acl, name, err)
-		}
-		return nil
-	}
+// setPublic lets anyone read the bucket's objects, or stops it, with a
+// bucket policy granting s3:GetObject to everyone: on Ceph RGW, as on
+// AWS, a public-read bucket ACL lets anyone list the bucket but read
+// none of its objects, so the policy is what makes media public. The
+// bucket's own ACL stays private: nobody outside lists the media.
+func (c *Cloud) setPublic(ctx context.Context, mc *minio.Client, name string, public bool) error {
 	policy := ""
 	if public {
 		b, _ := json.Marshal(map[string]any{
@@ -270,126 +237,26 @@ func (c *Cloud) setPublic(ctx context.Context, mc *minio.Client, endpoint string
 		})
 		policy = string(b)
 	}
-	err = c.s3Do(ctx, func() error { return mc.SetBucketPolicy(ctx, name, policy) })
+	err := c.s3Do(ctx, func() error { return mc.SetBucketPolicy(ctx, name, policy) })
 	if err != nil && !(policy == "" && s3Code(err) == "NoSuchBucketPolicy") {
 		return fmt.Errorf("setting the public-read policy of bucket %s to %v: %w", name, public, err)
 	}
 	return nil
 }
 
-func policyRefused(err error) bool {
-	switch s3Code(err) {
-	case "AccessDenied", "NotImplemented", "MethodNotAllowed":
-		return true
-	}
-	return false
-}
-
-// bucketACL is S3's GET or PUT /bucket?acl, path-style, which minio-go
-// does not offer; a PUT sets a canned ACL.
-func (c *Cloud) bucketACL(ctx context.Context, method, endpoint, region, bucket, acl string, creds provider.S3Credentials) ([]byte, error) {
-	h := http.Header{}
-	if acl != "" {
-		h.Set("x-amz-acl", acl)
-	}
-	return c.bucketSub(ctx, method, endpoint, region, bucket, "acl", h, nil, creds)
-}
-
-// ownershipPreferred turns a bucket's ACLs on, the owner keeping objects
-// others write.
-const ownershipPreferred = `<OwnershipControls xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ObjectOwnership>BucketOwnerPreferred</ObjectOwnership></Rule></OwnershipControls>`
-
-// preferBucketOwner is S3's PUT /bucket?ownershipControls, which minio-go
-// does not offer either.
-func (c *Cloud) preferBucketOwner(ctx context.Context, endpoint, region, bucket string, creds provider.S3Credentials) error {
-	body := []byte(ownershipPreferred)
-	sum := md5.Sum(body)
-	h := http.Header{"Content-Md5": {base64.StdEncoding.EncodeToString(sum[:])}, "Content-Type": {"application/xml"}}
-	_, err := c.bucketSub(ctx, http.MethodPut, endpoint, region, bucket, "ownershipControls", h, body, creds)
-	return err
-}
-
-// bucketSub sends a signed request to one of a bucket's subresources
-// (?acl, ?ownershipControls) and returns the answer's body.
-func (c *Cloud) bucketSub(ctx context.Context, method, endpoint, region, bucket, sub string, h http.Header, payload []byte, creds provider.S3Credentials) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(endpoint, "/")+"/"+url.PathEscape(bucket)+"?"+sub+"=", nil)
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	sum := sha256.Sum256(payload)
-	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
-	var body []byte
-	err = c.cfg.Backoff.Do(ctx, func() error {
-		r := req.Clone(ctx)
-		if payload != nil {
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(payload)), int64(len(payload))
-		}
-		resp, err := c.hc.Do(signer.SignV4(*r, creds.AccessKey, creds.SecretKey, "", region))
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode/100 != 2 {
-			var e struct {
-				Code, Message, RequestID string
-			}
-			xml.Unmarshal(body, &e)
-			return &provider.APIError{Provider: "OpenStack S3", Status: resp.StatusCode, Class: e.Code, Message: e.Message, QueryID: e.RequestID}
-		}
-		return nil
-	})
-	return body, err
-}
-
 // isPublic reads back whether anyone may read the bucket's objects: our
-// policy statement, or a grant to everyone in the ACL.
-func (c *Cloud) isPublic(ctx context.Context, mc *minio.Client, endpoint, name string) (bool, error) {
-	policy, err := mc.GetBucketPolicy(ctx, name)
-	if err != nil && !policyRefused(s3Error(err)) && s3Code(s3Error(err)) != "NoSuchBucketPolicy" {
-		return false, fmt.Errorf("reading the policy of bucket %s: %w", name, s3Error(err))
+// policy statement.
+func (c *Cloud) isPublic(ctx context.Context, mc *minio.Client, name string) (bool, error) {
+	var policy string
+	err := c.s3Do(ctx, func() error {
+		var err error
+		policy, err = mc.GetBucketPolicy(ctx, name)
+		return err
+	})
+	if err != nil && s3Code(err) != "NoSuchBucketPolicy" {
+		return false, fmt.Errorf("reading the policy of bucket %s: %w", name, err)
 	}
-	if strings.Contains(policy, publicSid) {
-		return true, nil
-	}
-	region, err := mc.GetBucketLocation(ctx, name)
-	if err != nil {
-		return false, fmt.Errorf("finding the region of bucket %s: %w", name, s3Error(err))
-	}
-	v, err := mc.GetCreds()
-	if err != nil {
-		return false, err
-	}
-	body, err := c.bucketACL(ctx, http.MethodGet, endpoint, region, name, "", provider.S3Credentials{AccessKey: v.AccessKeyID, SecretKey: v.SecretAccessKey})
-	if err != nil {
-		return false, fmt.Errorf("reading the ACL of bucket %s: %w", name, err)
-	}
-	var acl struct {
-		Grants []struct {
-			Grantee struct {
-				URI string `xml:"URI"`
-				ID  string `xml:"ID"`
-			} `xml:"Grantee"`
-			Permission string `xml:"Permission"`
-		} `xml:"AccessControlList>Grant"`
-	}
-	if err := xml.Unmarshal(body, &acl); err != nil {
-		return false, fmt.Errorf("reading the ACL of bucket %s: %w", name, err)
-	}
-	for _, g := range acl.Grants {
-		// S3 and RGW name everyone by URI; versitygw by the ID all-users.
-		everyone := strings.HasSuffix(g.Grantee.URI, "/global/AllUsers") || g.Grantee.ID == "all-users"
-		if everyone && (g.Permission == "READ" || g.Permission == "FULL_CONTROL") {
-			return true, nil
-		}
-	}
-	return false, nil
+	return strings.Contains(policy, publicSid), nil
 }
 
 // credential fetches a credential's secret again: Keystone shows it to its
@@ -409,7 +276,7 @@ func (c *Cloud) credential(ctx context.Context, s *session, access string) (prov
 
 // reach returns an S3 client that reaches bucket name: with the bucket's
 // own credential first, then any other of the project's (on RGW they all
-// do; the sandbox's S3 server gives each bucket to one key at a time).
+// do, so a bucket outlives the deletion of the credential made with it).
 // provider.ErrNotFound when S3 says there is no such bucket.
 func (c *Cloud) reach(ctx context.Context, s *session, name, access string) (mc *minio.Client, endpoint, used string, err error) {
 	if endpoint, err = c.s3Endpoint(s); err != nil {
@@ -476,7 +343,7 @@ func (c *Cloud) Bucket(ctx context.Context, id string) (*provider.Bucket, error)
 	if b.Objects, b.Bytes, err = usage(ctx, mc, name, false); err != nil {
 		return nil, err
 	}
-	if b.Public, err = c.isPublic(ctx, mc, endpoint, name); err != nil {
+	if b.Public, err = c.isPublic(ctx, mc, name); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -514,7 +381,7 @@ func (c *Cloud) SetBucketPublic(ctx context.Context, id string, creds provider.S
 	if err != nil {
 		return nil, err
 	}
-	if err := c.setPublic(ctx, mc, endpoint, creds, name, public); err != nil {
+	if err := c.setPublic(ctx, mc, name, public); err != nil {
 		return nil, err
 	}
 	return c.Bucket(ctx, id)

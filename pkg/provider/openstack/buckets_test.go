@@ -34,8 +34,8 @@ func startS3(t *testing.T) (*ossimtest.Sim, *openstack.Cloud, *s3server.Server) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s3.Stop() })
-	sim, cloud := start(t, ossim.Options{Objects: s3}, nil)
-	return sim, cloud, s3
+	sim := ossimtest.StartWithS3(t, ossim.Options{}, s3)
+	return sim, connectTo(t, sim, nil), s3
 }
 
 func TestBucketContract(t *testing.T) {
@@ -60,12 +60,12 @@ func s3As(t *testing.T, endpoint string, creds provider.S3Credentials) *minio.Cl
 // that the real S3 server takes, found again by name for the state
 // bucket, and they stop working once the bucket is deleted.
 func TestBucketCredentialsAreS3Keys(t *testing.T) {
-	sim, cloud, s3 := startS3(t)
+	sim, cloud, _ := startS3(t)
 	b, creds, err := cloud.CreateBucket(bg, provider.BucketSpec{Name: "cosocial-state", Region: "ca-ymq-1", Versioned: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Endpoint != s3.Endpoint() || b.ID != "cosocial-state/"+creds.AccessKey || b.Public {
+	if b.Endpoint != sim.S3Endpoint || b.ID != "cosocial-state/"+creds.AccessKey || b.Public {
 		t.Errorf("bucket = %+v", b)
 	}
 	mc := s3As(t, b.Endpoint, creds)

@@ -63,6 +63,12 @@ func env(sim *ossimtest.Sim) map[string]string {
 func start(t *testing.T, opts ossim.Options, mod func(*openstack.Config)) (*ossimtest.Sim, *openstack.Cloud) {
 	t.Helper()
 	sim := ossimtest.Start(t, opts)
+	return sim, connectTo(t, sim, mod)
+}
+
+// connectTo is the provider logged in to a simulator already served.
+func connectTo(t *testing.T, sim *ossimtest.Sim, mod func(*openstack.Config)) *openstack.Cloud {
+	t.Helper()
 	cfg := openstack.Config{Region: "ca-ymq-1", Env: env(sim), Poll: 10 * time.Millisecond, Backoff: quick}
 	if mod != nil {
 		mod(&cfg)
@@ -71,7 +77,7 @@ func start(t *testing.T, opts ossim.Options, mod func(*openstack.Config)) (*ossi
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sim, cloud
+	return cloud
 }
 
 // clients are gophercloud's own, to look at what the provider did.

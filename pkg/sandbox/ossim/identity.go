@@ -1,7 +1,6 @@
 package ossim
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -381,17 +380,7 @@ func (s *Server) createEC2(c *call) {
 		return
 	}
 	k := &ec2Credential{Access: hexID(), Secret: hexID(), User: c.tok.User, Project: body.TenantID, Created: s.now()}
-	if o := s.opts.Objects; o != nil {
-		if err := o.CreateProjectKey(c.r.Context(), k.Access, k.Secret); err != nil {
-			s.logf("EC2 credential %s: creating the S3 key: %v", k.Access, err)
-			c.fail(http.StatusInternalServerError, "An unexpected error prevented the server from fulfilling your request.")
-			return
-		}
-	}
 	s.st.EC2[k.Access] = k
-	if err := s.grantBuckets(c.r.Context()); err != nil {
-		s.logf("EC2 credential %s: granting the project's buckets: %v", k.Access, err)
-	}
 	s.save()
 	c.json(http.StatusCreated, map[string]any{"credential": s.ec2JSON(c, k)})
 }
@@ -418,44 +407,31 @@ func (s *Server) deleteEC2(c *call) {
 	if k == nil {
 		return
 	}
-	if o := s.opts.Objects; o != nil {
-		if err := o.DeleteAccessKey(c.r.Context(), k.Access); err != nil {
-			s.logf("EC2 credential %s: deleting the S3 key: %v", k.Access, err)
-			c.fail(http.StatusInternalServerError, "An unexpected error prevented the server from fulfilling your request.")
-			return
-		}
-	}
 	delete(s.st.EC2, k.Access)
-	// The buckets the deleted key held go to the newest one left.
-	if err := s.grantBuckets(c.r.Context()); err != nil {
-		s.logf("EC2 credentials: granting the project's buckets: %v", err)
-	}
 	s.save()
 	c.empty(http.StatusNoContent)
 }
 
 // AddBucket makes an existing bucket on the S3 server one of the
-// project's: the project's newest EC2 credential reaches it, and so does
-// every one made later. The S3 server gives a bucket to one key at a
-// time, so an older credential loses it; on a real cloud every
-// credential of the project reaches every bucket.
-func (s *Server) AddBucket(ctx context.Context, name string) error {
+// project's: every EC2 credential of the project reaches it, as on Ceph
+// behind Keystone.
+func (s *Server) AddBucket(name string) error {
 	if s.opts.Objects == nil {
 		return errors.New("the OpenStack simulator runs without an S3 server")
 	}
+	return s.opts.Objects.Own(name, s.ProjectID())
+}
+
+// EC2Key is what Ceph's gateway asks Keystone of a request's access key:
+// its secret and its project. A deleted credential is unknown at once.
+func (s *Server) EC2Key(access string) (secret, project string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	known := false
-	for _, b := range s.st.Buckets {
-		known = known || b == name
+	k := s.st.EC2[access]
+	if k == nil {
+		return "", "", false
 	}
-	if !known {
-		s.st.Buckets = append(s.st.Buckets, name)
-	}
-	if err := s.grantBuckets(ctx); err != nil {
-		return err
-	}
-	return s.saveLocked()
+	return k.Secret, k.Project, true
 }
 
 // hexID is a random UUID without dashes, as Keystone writes EC2 keys.

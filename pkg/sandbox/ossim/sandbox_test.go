@@ -63,9 +63,13 @@ func s3Endpoint(t *testing.T, c clients) string {
 	return strings.TrimSuffix(url, "/")
 }
 
-func TestEC2CredentialsAreS3Keys(t *testing.T) {
+// TestEveryEC2CredentialReachesTheProjectsBuckets: as on Ceph behind
+// Keystone, each EC2 credential of the project reaches every bucket of
+// the project, an older one as much as a newer one, and lists them; a
+// wrong secret or a deleted credential reaches nothing.
+func TestEveryEC2CredentialReachesTheProjectsBuckets(t *testing.T) {
 	if _, _, err := s3server.Binary(); err != nil {
-		t.Skipf("SKIP: EC2 credentials need the S3 server: %v", err)
+		t.Fatalf("EC2 credentials need the S3 server: %v", err)
 	}
 	s3, err := s3server.Start(ctx, filepath.Join(pgserver.TempDir(t), "s3"), 0)
 	if err != nil {
@@ -75,38 +79,52 @@ func TestEC2CredentialsAreS3Keys(t *testing.T) {
 	if err := s3.CreateBucket(ctx, "cosocial-media"); err != nil {
 		t.Fatal(err)
 	}
-	sim := ossimtest.Start(t, ossim.Options{Objects: s3})
-	if err := sim.AddBucket(ctx, "cosocial-media"); err != nil {
+	sim := ossimtest.StartWithS3(t, ossim.Options{}, s3)
+	if err := sim.AddBucket("cosocial-media"); err != nil {
 		t.Fatal(err)
 	}
 	c := connect(t, sim)
-	if got := s3Endpoint(t, c); got != s3.Endpoint() {
-		t.Fatalf("S3 endpoint in the catalog %q, want %q", got, s3.Endpoint())
+	endpoint := s3Endpoint(t, c)
+	if endpoint == s3.Endpoint() {
+		t.Fatalf("the catalog gives the S3 server itself (%s), not Ceph's gateway in front of it", endpoint)
 	}
-	cred := ec2(t, c)
-	if err := putObject(s3.Endpoint(), "cosocial-media", cred.Access, cred.Secret); err != nil {
-		t.Fatalf("the EC2 credential does not reach the project's bucket: %v", err)
+	older, newer := ec2(t, c), ec2(t, c)
+	for _, cred := range []*ec2credentials.Credential{older, newer} {
+		if err := putObject(endpoint, "cosocial-media", cred.Access, cred.Secret); err != nil {
+			t.Fatalf("EC2 credential %s does not reach the project's bucket: %v", cred.Access, err)
+		}
+		mc, err := objectstore.Bucket{Endpoint: endpoint, Name: "cosocial-media", AccessKey: cred.Access, SecretKey: cred.Secret}.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buckets, err := mc.ListBuckets(ctx)
+		if err != nil || len(buckets) != 1 || buckets[0].Name != "cosocial-media" {
+			t.Fatalf("EC2 credential %s lists %+v, %v; want the project's bucket", cred.Access, buckets, err)
+		}
 	}
-	if err := putObject(s3.Endpoint(), "cosocial-media", cred.Access, "not-the-secret"); err == nil {
-		t.Fatal("a wrong secret reaches the bucket")
+	if err := putObject(endpoint, "cosocial-media", older.Access, "not-the-secret"); err == nil || minio.ToErrorResponse(err).Code != "SignatureDoesNotMatch" {
+		t.Fatalf("a wrong secret: %v", err)
 	}
 	page, err := ec2credentials.List(c.identity, sim.UserID()).AllPages(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if all, _ := ec2credentials.ExtractCredentials(page); len(all) != 1 || all[0].Access != cred.Access || all[0].Secret != cred.Secret {
+	if all, _ := ec2credentials.ExtractCredentials(page); len(all) != 2 {
 		t.Fatalf("list: %+v", all)
 	}
 	err = ec2credentials.Create(ctx, c.identity, "someone-else", ec2credentials.CreateOpts{TenantID: sim.ProjectID()}).Err
 	apiErr(t, err, 403, "identity:ec2_create_credential")
-	if err := ec2credentials.Delete(ctx, c.identity, sim.UserID(), cred.Access).ExtractErr(); err != nil {
+	if err := ec2credentials.Delete(ctx, c.identity, sim.UserID(), older.Access).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
-	if err := putObject(s3.Endpoint(), "cosocial-media", cred.Access, cred.Secret); err == nil {
-		t.Fatal("a deleted EC2 credential still reaches the bucket")
+	if err := putObject(endpoint, "cosocial-media", older.Access, older.Secret); err == nil || minio.ToErrorResponse(err).Code != "InvalidAccessKeyId" {
+		t.Fatalf("a deleted EC2 credential: %v", err)
 	}
-	err = ec2credentials.Get(ctx, c.identity, sim.UserID(), cred.Access).Err
-	apiErr(t, err, 404, "Could not find credential: "+cred.Access+".")
+	if err := putObject(endpoint, "cosocial-media", newer.Access, newer.Secret); err != nil {
+		t.Fatalf("deleting one credential took the bucket from the other: %v", err)
+	}
+	err = ec2credentials.Get(ctx, c.identity, sim.UserID(), older.Access).Err
+	apiErr(t, err, 404, "Could not find credential: "+older.Access+".")
 }
 
 // TestSandboxServesOpenStack logs in the ways a user of the sandbox
@@ -243,18 +261,18 @@ func TestSandboxEC2CredentialsReachItsS3Server(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := clients{provider: p, identity: id}
-	if got := s3Endpoint(t, c); got != sb.S3Endpoint() {
-		t.Fatalf("S3 endpoint in the catalog %q, want the sandbox's %q", got, sb.S3Endpoint())
+	if got := s3Endpoint(t, c); got != sb.OSS3Endpoint() {
+		t.Fatalf("S3 endpoint in the catalog %q, want the sandbox's %q", got, sb.OSS3Endpoint())
 	}
 	cred := ec2(t, c)
-	mc, err := objectstore.Bucket{Endpoint: sb.S3Endpoint(), Name: "cosocial-media", AccessKey: cred.Access, SecretKey: cred.Secret}.Client()
+	mc, err := objectstore.Bucket{Endpoint: sb.OSS3Endpoint(), Name: "cosocial-media", AccessKey: cred.Access, SecretKey: cred.Secret}.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := mc.MakeBucket(ctx, "cosocial-media", minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("the EC2 credential cannot create a bucket: %v", err)
 	}
-	if err := putObject(sb.S3Endpoint(), "cosocial-media", cred.Access, cred.Secret); err != nil {
+	if err := putObject(sb.OSS3Endpoint(), "cosocial-media", cred.Access, cred.Secret); err != nil {
 		t.Fatalf("the EC2 credential does not reach the sandbox's bucket: %v", err)
 	}
 }

@@ -5,13 +5,12 @@
 // each with its own error body, version documents, microversion headers,
 // asynchronous statuses (BUILD → ACTIVE, creating → available, PENDING →
 // ACTIVE), 404 after delete, and optional injected 429 and 5xx answers.
-// Keystone's EC2 credentials are real keys on the sandbox's S3 server (see
-// ObjectBackend), so what the simulator hands out can be used.
+// Keystone's EC2 credentials reach the sandbox's S3 server through Ceph's
+// gateway (see ObjectBackend), so what the simulator hands out can be used.
 package ossim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -95,15 +94,14 @@ type Options struct {
 	Machines simcore.Machines
 }
 
-// ObjectBackend is the real S3 server that EC2 credentials reach.
+// ObjectBackend is the object store that EC2 credentials reach: Ceph's
+// gateway (package rgw) in front of a real S3 server, which asks the
+// simulator for the credentials (EC2Key).
 type ObjectBackend interface {
 	// Endpoint is the S3 endpoint URL clients use.
 	Endpoint() string
-	// CreateProjectKey makes a key that may also create buckets.
-	CreateProjectKey(ctx context.Context, access, secret string) error
-	DeleteAccessKey(ctx context.Context, access string) error
-	// Grant gives an access key read and write on an existing bucket.
-	Grant(ctx context.Context, access, bucket string) error
+	// Own makes an existing bucket one of a project's.
+	Own(bucket, project string) error
 }
 
 // Request is one line of the request log. Bodies are not kept: they carry
@@ -170,6 +168,16 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.st.init(s.projectID(), s.now())
+	// A state saved before the gateway kept owners lists the project's
+	// buckets here.
+	if opts.Objects != nil && len(s.st.Buckets) > 0 {
+		for _, b := range s.st.Buckets {
+			if err := opts.Objects.Own(b, s.projectID()); err != nil {
+				return nil, err
+			}
+		}
+		s.st.Buckets = nil
+	}
 	var err error
 	if s.log, err = simcore.OpenLog[Request](opts.LogFile); err != nil {
 		return nil, err

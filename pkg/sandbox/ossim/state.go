@@ -1,7 +1,6 @@
 package ossim
 
 import (
-	"context"
 	"crypto/rand"
 	"sort"
 	"time"
@@ -24,9 +23,9 @@ type state struct {
 	Zones      map[string]*zoneRec       `json:"zones"`
 	RecordSets map[string]*recordSetRec  `json:"recordsets"`
 	EC2        map[string]*ec2Credential `json:"ec2_credentials"`
-	// Buckets are the project's buckets on the S3 server, which its EC2
-	// credentials reach.
-	Buckets []string `json:"buckets"`
+	// Buckets are read from a state saved before the object store's
+	// gateway kept bucket owners, and handed to it.
+	Buckets []string `json:"buckets,omitempty"`
 }
 
 func newState() *state { return &state{} }
@@ -329,29 +328,6 @@ func (s *Server) removeServer(sv *serverRec, now time.Time) {
 		v.Attachment, v.Phase, v.Updated = nil, phase{Status: "available"}, now
 	}
 	delete(s.st.Servers, sv.ID)
-}
-
-// grantBuckets gives the project's buckets to its newest EC2 credential:
-// the S3 server gives a bucket to one key at a time.
-func (s *Server) grantBuckets(ctx context.Context) error {
-	if s.opts.Objects == nil || len(s.st.Buckets) == 0 {
-		return nil
-	}
-	var newest *ec2Credential
-	for _, k := range s.st.EC2 {
-		if newest == nil || k.Created.After(newest.Created) || k.Created.Equal(newest.Created) && k.Access > newest.Access {
-			newest = k
-		}
-	}
-	if newest == nil {
-		return nil
-	}
-	for _, b := range s.st.Buckets {
-		if err := s.opts.Objects.Grant(ctx, newest.Access, b); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -7,13 +7,16 @@ package ossimtest
 import (
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
 
+	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
+	"github.com/cosocial/cosocial/pkg/sandbox/rgw"
 )
 
 // Credentials are what a simulator started here accepts.
@@ -37,6 +40,8 @@ type Sim struct {
 	AuthURL string
 	// Credentials are the ones it was started with.
 	Credentials ossim.Credentials
+	// S3Endpoint is where its EC2 credentials reach (StartWithS3).
+	S3Endpoint string
 }
 
 // Start serves a simulator with opts, filling in Credentials and Timing
@@ -61,6 +66,34 @@ func Start(t testing.TB, opts ossim.Options) *Sim {
 		}
 	})
 	return &Sim{Server: s, URL: srv.URL, AuthURL: srv.URL + "/identity/v3", Credentials: opts.Credentials}
+}
+
+// StartWithS3 serves a simulator whose EC2 credentials reach the S3
+// server s3 through Ceph's gateway (package rgw), as the sandbox serves
+// them.
+func StartWithS3(t testing.TB, opts ossim.Options, s3 *s3server.Server) *Sim {
+	t.Helper()
+	var sim *Sim
+	front := httptest.NewUnstartedServer(nil)
+	gw, err := rgw.New(rgw.Options{
+		Backend: s3.Endpoint(), RootAccess: s3.RootAccess, RootSecret: s3.RootSecret, Region: s3server.Region,
+		Endpoint: "http://" + front.Listener.Addr().String(),
+		Keys:     rgw.KeysFunc(func(access string) (string, string, bool) { return sim.EC2Key(access) }),
+		Ledger:   filepath.Join(t.TempDir(), "rgw.log"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front.Config.Handler = gw
+	opts.Objects = gw
+	sim = Start(t, opts)
+	sim.S3Endpoint = gw.Endpoint()
+	front.Start()
+	t.Cleanup(func() {
+		front.Close()
+		gw.Close()
+	})
+	return sim
 }
 
 // Password is the password login to the simulator, as clouds.yaml or
