@@ -33,7 +33,7 @@ func (a acl) writes() bool { return a == publicReadWrite }
 
 // requestACL is the ACL a request sets with x-amz-acl or x-amz-grant-*
 // headers; none given is private, as on S3 and Ceph.
-func requestACL(h http.Header) (acl, *authError) {
+func requestACL(h http.Header) (acl, *s3Error) {
 	if v := h.Get("X-Amz-Acl"); v != "" {
 		switch a := acl(v); a {
 		case private, publicRead, publicReadWrite, authenticatedRead:
@@ -42,7 +42,7 @@ func requestACL(h http.Header) (acl, *authError) {
 			// The writer is the owner here: the same as private.
 			return private, nil
 		}
-		return "", &authError{http.StatusBadRequest, "InvalidArgument", "The canned ACL " + v + " is not valid"}
+		return "", &s3Error{http.StatusBadRequest, "InvalidArgument", "The canned ACL " + v + " is not valid"}
 	}
 	read, write := h.Get("X-Amz-Grant-Read"), h.Get("X-Amz-Grant-Write")
 	for _, other := range []string{"X-Amz-Grant-Full-Control", "X-Amz-Grant-Read-Acp", "X-Amz-Grant-Write-Acp"} {
@@ -58,7 +58,7 @@ func grantsTo(header, group string) bool {
 }
 
 // fromGrants turns group grants into the canned ACL they amount to.
-func fromGrants(allRead, authRead, allWrite bool, read, write string) (acl, *authError) {
+func fromGrants(allRead, authRead, allWrite bool, read, write string) (acl, *s3Error) {
 	count := func(s string) int {
 		if s == "" {
 			return 0
@@ -87,8 +87,8 @@ func fromGrants(allRead, authRead, allWrite bool, read, write string) (acl, *aut
 	return private, nil
 }
 
-func notSimulated(what string) *authError {
-	return &authError{http.StatusNotImplemented, "NotImplemented", "The sandbox's object store does not simulate " + what + "; see docs/sandbox.md"}
+func notSimulated(what string) *s3Error {
+	return &s3Error{http.StatusNotImplemented, "NotImplemented", "The sandbox's object store does not simulate " + what + "; see docs/sandbox.md"}
 }
 
 // policyXML is S3's AccessControlPolicy document.
@@ -138,7 +138,7 @@ func (a acl) document(owner string) []byte {
 
 // parseDocument reads the ACL a PUT ?acl sends as a document (s3cmd's
 // setacl does): the owner's grants, and the groups'.
-func parseDocument(body io.Reader, owner string) (acl, *authError) {
+func parseDocument(body io.Reader, owner string) (acl, *s3Error) {
 	var doc struct {
 		Grants []struct {
 			Grantee struct {
@@ -149,7 +149,7 @@ func parseDocument(body io.Reader, owner string) (acl, *authError) {
 		} `xml:"AccessControlList>Grant"`
 	}
 	if err := xml.NewDecoder(io.LimitReader(body, 1<<20)).Decode(&doc); err != nil {
-		return "", &authError{http.StatusBadRequest, "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema"}
+		return "", &s3Error{http.StatusBadRequest, "MalformedACLError", "The XML you provided was not well-formed or did not validate against our published schema"}
 	}
 	var allRead, authRead, allWrite bool
 	for _, g := range doc.Grants {

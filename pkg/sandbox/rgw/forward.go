@@ -18,7 +18,7 @@ type passOn struct {
 	// decide, as they would for anyone outside the project.
 	anonymous bool
 	// refused may replace the S3 server's error (its code given).
-	refused func(code string) *authError
+	refused func(code string) *s3Error
 	// read sees a successful answer's body; rewrite replaces it.
 	read    func(body []byte) error
 	rewrite func(body []byte) []byte
@@ -72,7 +72,7 @@ func (g *Gateway) forward(c *call, p passOn) {
 	}
 	resp, err := g.client.Do(out)
 	if err != nil {
-		var chunkErr *authError
+		var chunkErr *s3Error
 		if errors.As(err, &chunkErr) {
 			c.fail(chunkErr)
 			return
@@ -160,7 +160,7 @@ func (g *Gateway) body(c *call) (body io.Reader, length int64, payload string, t
 	cleanup = func() { f.Close(); os.Remove(f.Name()) }
 	n, err := io.Copy(f, chunks)
 	if err == nil && n != length {
-		err = &authError{http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the x-amz-decoded-content-length header."}
+		err = &s3Error{http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the x-amz-decoded-content-length header."}
 	}
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)

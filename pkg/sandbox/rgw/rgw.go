@@ -132,7 +132,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serviceRequest is GET /, the caller's buckets.
 func (g *Gateway) serviceRequest(c *call) {
 	if c.r.Method != http.MethodGet {
-		c.fail(&authError{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."})
+		c.fail(&s3Error{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."})
 		return
 	}
 	if c.project == "" {
@@ -197,7 +197,7 @@ func (g *Gateway) createBucket(c *call) {
 		c.fail(err)
 		return
 	}
-	taken := &authError{http.StatusConflict, "BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."}
+	taken := &s3Error{http.StatusConflict, "BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."}
 	if owner := g.ledger.owner(c.bucket); owner != "" && owner != c.project {
 		c.fail(taken)
 		return
@@ -206,7 +206,7 @@ func (g *Gateway) createBucket(c *call) {
 		done: func() error {
 			return g.ledger.record(entry{Bucket: c.bucket, Owner: c.project}, entry{Bucket: c.bucket, ACL: a})
 		},
-		refused: func(code string) *authError {
+		refused: func(code string) *s3Error {
 			if code == "BucketAlreadyOwnedByYou" && g.ledger.owner(c.bucket) != c.project {
 				return taken
 			}
@@ -232,12 +232,12 @@ func (g *Gateway) bucketACL(c *call) {
 		}
 		c.w.WriteHeader(http.StatusOK)
 	default:
-		c.fail(&authError{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."})
+		c.fail(&s3Error{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."})
 	}
 }
 
 // aclOf is the ACL a PUT ?acl sets, by header or by document.
-func (g *Gateway) aclOf(c *call) (acl, *authError) {
+func (g *Gateway) aclOf(c *call) (acl, *s3Error) {
 	h := c.r.Header
 	if h.Get("X-Amz-Acl") != "" || h.Get("X-Amz-Grant-Read") != "" || h.Get("X-Amz-Grant-Write") != "" || h.Get("X-Amz-Grant-Full-Control") != "" {
 		return requestACL(h)
@@ -334,7 +334,7 @@ func (g *Gateway) readable(c *call, src string) bool {
 // object must exist.
 func (g *Gateway) objectACL(c *call) {
 	if c.r.Method != http.MethodGet && c.r.Method != http.MethodPut {
-		c.fail(&authError{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."})
+		c.fail(&s3Error{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."})
 		return
 	}
 	exists, err := g.exists(c)
@@ -343,7 +343,7 @@ func (g *Gateway) objectACL(c *call) {
 		return
 	}
 	if !exists {
-		c.fail(&authError{http.StatusNotFound, "NoSuchKey", "The specified key does not exist."})
+		c.fail(&s3Error{http.StatusNotFound, "NoSuchKey", "The specified key does not exist."})
 		return
 	}
 	if c.r.Method == http.MethodGet {
@@ -362,13 +362,13 @@ func (g *Gateway) objectACL(c *call) {
 	c.w.WriteHeader(http.StatusOK)
 }
 
-func internal(err error) *authError {
-	return &authError{http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again. (" + err.Error() + ")"}
+func internal(err error) *s3Error {
+	return &s3Error{http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again. (" + err.Error() + ")"}
 }
 
 // fail answers with an S3 error document, as Ceph writes it.
 func (c *call) fail(err error) {
-	var e *authError
+	var e *s3Error
 	if !errors.As(err, &e) {
 		e = internal(err)
 	}

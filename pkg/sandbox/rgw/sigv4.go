@@ -47,17 +47,18 @@ type signedRequest struct {
 	presigned bool
 }
 
-// authError is an S3 error code with its message, as the client sees it.
-type authError struct {
+// s3Error is an S3 error: its status, code and message, as the client
+// sees them.
+type s3Error struct {
 	status  int
 	code    string
 	message string
 }
 
-func (e *authError) Error() string { return e.code + ": " + e.message }
+func (e *s3Error) Error() string { return e.code + ": " + e.message }
 
-func denied(code, message string) *authError {
-	return &authError{status: http.StatusForbidden, code: code, message: message}
+func denied(code, message string) *s3Error {
+	return &s3Error{status: http.StatusForbidden, code: code, message: message}
 }
 
 // anonymous is whether a request carries no signature at all.
@@ -74,7 +75,7 @@ func verify(r *http.Request, keys Keys, now time.Time) (*signedRequest, error) {
 	presigned := q.Has("X-Amz-Signature")
 	if presigned {
 		if q.Get("X-Amz-Algorithm") != algorithm {
-			return nil, &authError{http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""}
+			return nil, &s3Error{http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""}
 		}
 		cred, signedHeaders, signature, amzDate = q.Get("X-Amz-Credential"), q.Get("X-Amz-SignedHeaders"), q.Get("X-Amz-Signature"), q.Get("X-Amz-Date")
 	} else {
@@ -83,7 +84,7 @@ func verify(r *http.Request, keys Keys, now time.Time) (*signedRequest, error) {
 		if !ok {
 			// Signature version 2 ("AWS access:sig") is switched off on
 			// VEXXHOST's gateway as on every recent Ceph.
-			return nil, &authError{http.StatusBadRequest, "InvalidArgument", "Unsupported Authorization Type"}
+			return nil, &s3Error{http.StatusBadRequest, "InvalidArgument", "Unsupported Authorization Type"}
 		}
 		for part := range strings.SplitSeq(rest, ",") {
 			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -103,7 +104,7 @@ func verify(r *http.Request, keys Keys, now time.Time) (*signedRequest, error) {
 	}
 	parts := strings.Split(cred, "/")
 	if len(parts) != 5 || parts[4] != "aws4_request" || signedHeaders == "" || signature == "" {
-		return nil, &authError{http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed"}
+		return nil, &s3Error{http.StatusBadRequest, "AuthorizationHeaderMalformed", "The authorization header is malformed"}
 	}
 	access, day, region, service := parts[0], parts[1], parts[2], parts[3]
 	t, err := time.Parse("20060102T150405Z", amzDate)
@@ -113,7 +114,7 @@ func verify(r *http.Request, keys Keys, now time.Time) (*signedRequest, error) {
 	if presigned {
 		expires, err := strconv.Atoi(q.Get("X-Amz-Expires"))
 		if err != nil || expires < 1 || expires > 7*24*3600 {
-			return nil, &authError{http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Expires must be a number of seconds from 1 to 604800"}
+			return nil, &s3Error{http.StatusBadRequest, "AuthorizationQueryParametersError", "X-Amz-Expires must be a number of seconds from 1 to 604800"}
 		}
 		if now.After(t.Add(time.Duration(expires) * time.Second)) {
 			return nil, denied("AccessDenied", "Request has expired")
@@ -129,7 +130,7 @@ func verify(r *http.Request, keys Keys, now time.Time) (*signedRequest, error) {
 	if !presigned {
 		payload = r.Header.Get("X-Amz-Content-Sha256")
 		if payload == "" {
-			return nil, &authError{http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"}
+			return nil, &s3Error{http.StatusBadRequest, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"}
 		}
 	}
 	scope := strings.Join(parts[1:], "/")
@@ -232,7 +233,7 @@ func newChunkReader(body io.Reader, req *signedRequest) *chunkReader {
 	}
 }
 
-var errChunk = &authError{http.StatusForbidden, "SignatureDoesNotMatch", "The chunk signature we calculated does not match the signature you provided."}
+var errChunk = &s3Error{http.StatusForbidden, "SignatureDoesNotMatch", "The chunk signature we calculated does not match the signature you provided."}
 
 func (c *chunkReader) Read(p []byte) (int, error) {
 	for len(c.chunk) == 0 {
@@ -257,11 +258,11 @@ func (c *chunkReader) next() error {
 	sizeText, ext, _ := strings.Cut(line, ";")
 	size, err := strconv.ParseInt(strings.TrimSpace(sizeText), 16, 64)
 	if err != nil || size < 0 || size > 64<<20 {
-		return &authError{http.StatusBadRequest, "IncompleteBody", "The chunk size is not valid"}
+		return &s3Error{http.StatusBadRequest, "IncompleteBody", "The chunk size is not valid"}
 	}
 	data := make([]byte, size)
 	if _, err := io.ReadFull(c.in, data); err != nil {
-		return &authError{http.StatusBadRequest, "IncompleteBody", "The request body ended inside a chunk"}
+		return &s3Error{http.StatusBadRequest, "IncompleteBody", "The request body ended inside a chunk"}
 	}
 	if c.signed {
 		sig, _ := strings.CutPrefix(ext, "chunk-signature=")
@@ -281,7 +282,7 @@ func (c *chunkReader) next() error {
 		return nil
 	}
 	if crlf, err := c.line(); err != nil || crlf != "" {
-		return &authError{http.StatusBadRequest, "IncompleteBody", "A chunk does not end with CRLF"}
+		return &s3Error{http.StatusBadRequest, "IncompleteBody", "A chunk does not end with CRLF"}
 	}
 	c.chunk = data
 	return nil
@@ -333,7 +334,7 @@ func (c *chunkReader) line() (string, error) {
 func decodedLength(r *http.Request) (int64, error) {
 	n, err := strconv.ParseInt(r.Header.Get("X-Amz-Decoded-Content-Length"), 10, 64)
 	if err != nil || n < 0 {
-		return 0, &authError{http.StatusLengthRequired, "MissingContentLength", "You must provide the x-amz-decoded-content-length header of a streaming upload."}
+		return 0, &s3Error{http.StatusLengthRequired, "MissingContentLength", "You must provide the x-amz-decoded-content-length header of a streaming upload."}
 	}
 	return n, nil
 }
