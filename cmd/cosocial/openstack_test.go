@@ -16,8 +16,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gophercloud/gophercloud/v2"
+	gopenstack "github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/ec2credentials"
+	"github.com/minio/minio-go/v7"
+
 	"github.com/cosocial/cosocial/pkg/catalog"
 	"github.com/cosocial/cosocial/pkg/mysqlserver"
+	"github.com/cosocial/cosocial/pkg/objectstore"
 	"github.com/cosocial/cosocial/pkg/sandbox"
 	"github.com/cosocial/cosocial/pkg/sandbox/sandboxtest"
 	"github.com/go-sql-driver/mysql"
@@ -185,16 +191,28 @@ func TestCoSocialTargetOnTheSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The buckets as described, asked anonymously of the S3 server the
-	// stack's outputs name: media lists, state does not.
+	// stack's outputs name: media and podcasts serve their files to
+	// anyone, the state does not; none lets anyone list it. The files are
+	// written with a new EC2 credential of the project, which reaches
+	// every bucket of the project, as on Ceph.
 	endpoint := output(t, out, "bucket.media.endpoint")
+	writer := projectS3(t, sb, endpoint)
 	for bucket, want := range map[string]int{"cosocial-media": http.StatusOK, "cosocial-podcasts": http.StatusOK, "cosocial-state": http.StatusForbidden} {
-		resp, err := http.Get(endpoint + "/" + bucket + "/")
-		if err != nil {
-			t.Fatal(err)
+		if _, err := writer.PutObject(context.Background(), bucket, "probe/1.png", strings.NewReader("png"), 3, minio.PutObjectOptions{}); err != nil {
+			t.Fatalf("a credential of the project writing to %s: %v", bucket, err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("anonymous listing of %s: %d, want %d", bucket, resp.StatusCode, want)
+		for path, want := range map[string]int{"/probe/1.png": want, "/": http.StatusForbidden} {
+			resp, err := http.Get(endpoint + "/" + bucket + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("anonymous GET %s%s: %d, want %d", bucket, path, resp.StatusCode, want)
+			}
+		}
+		if err := writer.RemoveObject(context.Background(), bucket, "probe/1.png", minio.RemoveObjectOptions{}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	// A real MySQL server answers at database.podcasts' address, and
@@ -225,6 +243,32 @@ func TestCoSocialTargetOnTheSandbox(t *testing.T) {
 }
 
 // output is the value of one stack output as `up` printed it.
+// projectS3 is an S3 client of the sandbox's OpenStack object storage
+// with a new EC2 credential of the project, made through Keystone.
+func projectS3(t *testing.T, sb *sandbox.Sandbox, endpoint string) *minio.Client {
+	t.Helper()
+	p, err := gopenstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: sb.OSAuthURL(), Username: sb.OSCredentials.Username, Password: sb.OSCredentials.Password, DomainName: "Default",
+		Scope: &gophercloud.AuthScope{ProjectName: sb.OSCredentials.ProjectName, DomainName: "Default"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := gopenstack.NewIdentityV3(p, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := ec2credentials.Create(context.Background(), id, sb.OS.UserID(), ec2credentials.CreateOpts{TenantID: sb.OS.ProjectID()}).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := objectstore.Bucket{Endpoint: endpoint, AccessKey: cred.Access, SecretKey: cred.Secret}.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mc
+}
+
 func output(t *testing.T, up, name string) string {
 	t.Helper()
 	for _, line := range strings.Split(up, "\n") {

@@ -12,6 +12,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/ec2credentials"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/tags"
 
 	"github.com/cosocial/cosocial/pkg/provider"
 )
@@ -206,6 +207,16 @@ func (c *Cloud) makeBucket(ctx context.Context, endpoint string, creds provider.
 	case err == nil, s3Code(err) == "BucketAlreadyOwnedByYou":
 	default:
 		return nil, fmt.Errorf("creating bucket %s: %w", spec.Name, err)
+	}
+	// Every EC2 credential of the project reaches the bucket, so which
+	// one is its own (and goes with it) cannot be told by trying them:
+	// the bucket says, in a tag.
+	own, err := tags.NewTags(map[string]string{credentialTag: creds.AccessKey}, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.s3Do(ctx, func() error { return mc.SetBucketTagging(ctx, spec.Name, own) }); err != nil {
+		return nil, fmt.Errorf("tagging bucket %s with its credential: %w", spec.Name, err)
 	}
 	if spec.Versioned {
 		if err := c.s3Do(ctx, func() error { return mc.EnableVersioning(ctx, spec.Name) }); err != nil {
@@ -438,12 +449,37 @@ func (c *Cloud) BucketByName(ctx context.Context, region, name string) (*provide
 	if err != nil {
 		return nil, err
 	}
-	_, _, access, err := c.reach(ctx, s, name, "")
+	mc, _, access, err := c.reach(ctx, s, name, "")
 	if err != nil {
 		return nil, err
 	}
+	// The bucket's own credential, named in its tag, when it still
+	// exists; otherwise the one that reached it.
+	var tagged *tags.Tags
+	err = c.s3Do(ctx, func() error {
+		var err error
+		tagged, err = mc.GetBucketTagging(ctx, name)
+		return err
+	})
+	switch {
+	case err == nil:
+		if own := tagged.ToMap()[credentialTag]; own != "" {
+			creds, err := c.ec2List(ctx, s)
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := creds[own]; ok {
+				access = own
+			}
+		}
+	case s3Code(err) != "NoSuchTagSet" && s3Code(err) != "NoSuchTagSetError":
+		return nil, fmt.Errorf("reading the tags of bucket %s: %w", name, err)
+	}
 	return c.Bucket(ctx, bucketID(name, access))
 }
+
+// credentialTag is the bucket tag naming the EC2 credential made for it.
+const credentialTag = "cosocial-credential"
 
 // BucketCredentials fetches the bucket's EC2 credential again.
 func (c *Cloud) BucketCredentials(ctx context.Context, id string) (provider.S3Credentials, error) {

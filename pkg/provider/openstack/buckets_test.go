@@ -182,3 +182,45 @@ func TestBucketPublicReadsBack(t *testing.T) {
 		t.Error("a bucket made private still answers anonymous reads")
 	}
 }
+
+// TestABucketFoundByNameHasItsOwnCredential: on Ceph every EC2 credential
+// of the project reaches every bucket, so a bucket found by name (the
+// state's) must still come with the credential made for it, not another
+// bucket's, which deleting that bucket deletes. A bucket made by hand,
+// untagged, comes with a credential that reaches it.
+func TestABucketFoundByNameHasItsOwnCredential(t *testing.T) {
+	sim, cloud, _ := startS3(t)
+	ids := map[string]string{}
+	creds := map[string]provider.S3Credentials{}
+	for _, name := range []string{"cosocial-media", "cosocial-state", "cosocial-podcasts"} {
+		b, c, err := cloud.CreateBucket(bg, provider.BucketSpec{Name: name, Region: "ca-ymq-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name], creds[name] = b.ID, c
+	}
+	for name, id := range ids {
+		found, err := cloud.BucketByName(bg, "ca-ymq-1", name)
+		if err != nil || found.ID != id {
+			t.Errorf("bucket %s by name: %+v, %v; want ID %s", name, found, err, id)
+		}
+	}
+	for _, name := range []string{"cosocial-media", "cosocial-podcasts"} {
+		if err := cloud.DeleteBucket(bg, ids[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mc := s3As(t, sim.S3Endpoint, creds["cosocial-state"])
+	if _, err := mc.PutObject(bg, "cosocial-state", "stack.json", strings.NewReader("{}"), 2, minio.PutObjectOptions{}); err != nil {
+		t.Fatalf("the state bucket's credential after the other buckets went: %v", err)
+	}
+
+	byHand := s3As(t, sim.S3Endpoint, creds["cosocial-state"])
+	if err := byHand.MakeBucket(bg, "made-by-hand", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := cloud.BucketByName(bg, "ca-ymq-1", "made-by-hand")
+	if err != nil || found.ID != "made-by-hand/"+creds["cosocial-state"].AccessKey {
+		t.Fatalf("an untagged bucket by name: %+v, %v", found, err)
+	}
+}
