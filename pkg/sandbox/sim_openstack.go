@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox/ossim"
 	"github.com/cosocial/cosocial/pkg/sandbox/rgw"
 )
@@ -77,7 +76,7 @@ func startOpenStack(ctx context.Context, sb *Sandbox, opts Options, env simEnv) 
 	}
 	if sb.s3 != nil {
 		gw, err := rgw.New(rgw.Options{
-			Backend: sb.s3.Endpoint(), RootAccess: sb.s3.RootAccess, RootSecret: sb.s3.RootSecret, Region: s3server.Region,
+			Backend:  sb.s3,
 			Endpoint: fmt.Sprintf("http://127.0.0.1:%d", sb.port("openstack_s3")),
 			Keys:     rgw.KeysFunc(func(access string) (string, string, bool) { return sb.OS.EC2Key(access) }),
 			Ledger:   filepath.Join(sb.dir, "openstack-s3.log"),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
@@ -43,7 +44,7 @@ func (g *Gateway) forward(c *call, p passOn) {
 		return
 	}
 	defer cleanup()
-	out, err := http.NewRequestWithContext(c.r.Context(), c.r.Method, g.opts.Backend, body)
+	out, err := http.NewRequestWithContext(c.r.Context(), c.r.Method, g.backend.String(), body)
 	if err != nil {
 		c.fail(internal(err))
 		return
@@ -68,7 +69,7 @@ func (g *Gateway) forward(c *call, p passOn) {
 	}
 	if !p.anonymous {
 		out.Header.Set("X-Amz-Content-Sha256", payload)
-		out = signer.SignV4(*out, g.opts.RootAccess, g.opts.RootSecret, "", g.opts.Region)
+		out = signer.SignV4(*out, g.opts.Backend.RootAccess, g.opts.Backend.RootSecret, "", s3server.Region)
 	}
 	resp, err := g.client.Do(out)
 	if err != nil {

@@ -195,6 +195,13 @@ func (l *ledger) objectACL(bucket, key string) acl {
 	return private
 }
 
+// reads is whether a project ("" for anyone) may read an object: its
+// bucket's owner may, others as the object's own ACL says, whatever the
+// bucket's.
+func (l *ledger) reads(project, bucket, key string) bool {
+	return project != "" && l.owner(bucket) == project || l.objectACL(bucket, key).reads(project != "")
+}
+
 func (l *ledger) uploadACL(upload string) acl {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
@@ -39,10 +40,9 @@ func (f KeysFunc) EC2Key(access string) (string, string, bool) { return f(access
 
 // Options say where the gateway's S3 server is and who may use it.
 type Options struct {
-	// Backend is the S3 server's URL; RootAccess and RootSecret its root
-	// key, with which the gateway signs what it passes on; Region the
-	// region it signs for.
-	Backend, RootAccess, RootSecret, Region string
+	// Backend is the S3 server; the gateway signs what it passes on with
+	// its root key.
+	Backend *s3server.Server
 	// Endpoint is the URL clients reach the gateway at, as the catalog
 	// gives it.
 	Endpoint string
@@ -64,9 +64,9 @@ type Gateway struct {
 
 // New opens the gateway's ledger.
 func New(opts Options) (*Gateway, error) {
-	u, err := url.Parse(opts.Backend)
+	u, err := url.Parse(opts.Backend.Endpoint())
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("the S3 server's URL %q is not valid", opts.Backend)
+		return nil, fmt.Errorf("the S3 server's URL %q is not valid", opts.Backend.Endpoint())
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -260,7 +260,7 @@ func (g *Gateway) objectRequest(c *call) {
 		}
 		g.objectACL(c)
 	case (c.r.Method == http.MethodGet || c.r.Method == http.MethodHead) && !q.Has("uploadId"):
-		g.forward(c, passOn{anonymous: !owner && !g.ledger.objectACL(c.bucket, c.key).reads(c.project != "")})
+		g.forward(c, passOn{anonymous: !g.ledger.reads(c.project, c.bucket, c.key)})
 	case c.r.Method == http.MethodGet:
 		g.forward(c, passOn{anonymous: !owner})
 	default:
@@ -327,7 +327,7 @@ func (g *Gateway) readable(c *call, src string) bool {
 		src = s
 	}
 	bucket, key, _ := strings.Cut(strings.TrimPrefix(src, "/"), "/")
-	return c.project != "" && g.ledger.owner(bucket) == c.project || g.ledger.objectACL(bucket, key).reads(c.project != "")
+	return g.ledger.reads(c.project, bucket, key)
 }
 
 // objectACL is GET or PUT /bucket/key?acl for the bucket's owner; the
@@ -399,7 +399,6 @@ func onlyBuckets(body []byte, owned map[string]bool, project string) []byte {
 		Buckets []struct {
 			Name         string `xml:"Name"`
 			CreationDate string `xml:"CreationDate"`
-			BucketRegion string `xml:"BucketRegion,omitempty"`
 		} `xml:"Buckets>Bucket"`
 	}
 	if err := xml.Unmarshal(body, &list); err != nil {
@@ -432,7 +431,7 @@ func (g *Gateway) exists(c *call) (bool, error) {
 	req.URL = g.backendURL(c.r.URL.Path, url.Values{})
 	req.Host = g.backend.Host
 	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
-	resp, err := g.client.Do(signer.SignV4(*req, g.opts.RootAccess, g.opts.RootSecret, "", g.opts.Region))
+	resp, err := g.client.Do(signer.SignV4(*req, g.opts.Backend.RootAccess, g.opts.Backend.RootSecret, "", s3server.Region))
 	if err != nil {
 		return false, err
 	}

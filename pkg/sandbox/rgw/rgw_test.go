@@ -84,8 +84,7 @@ func (w *world) serve(t *testing.T) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	gw, err := rgw.New(rgw.Options{
-		Backend: w.s3.Endpoint(), RootAccess: w.s3.RootAccess, RootSecret: w.s3.RootSecret, Region: s3server.Region,
-		Endpoint: "http://" + srv.Listener.Addr().String(), Keys: w.keys, Ledger: w.ledger,
+		Backend: w.s3, Endpoint: "http://" + srv.Listener.Addr().String(), Keys: w.keys, Ledger: w.ledger,
 		Now: func() time.Time { return time.Now().Add(time.Duration(w.skew.Load()) * time.Second) },
 	})
 	if err != nil {

@@ -35,7 +35,6 @@ const (
 // signedRequest is what a verified SigV4 request tells the gateway: who
 // signed it and how its body is to be read.
 type signedRequest struct {
-	access  string
 	project string
 	payload string // x-amz-content-sha256, or UNSIGNED-PAYLOAD for a presigned URL
 	// key, date, scope and signature seed the chunk signatures of a
@@ -44,7 +43,6 @@ type signedRequest struct {
 	date      string
 	scope     string
 	signature string
-	presigned bool
 }
 
 // s3Error is an S3 error: its status, code and message, as the client
@@ -140,7 +138,7 @@ func verify(r *http.Request, keys Keys, now time.Time) (*signedRequest, error) {
 	if !hmac.Equal([]byte(want), []byte(signature)) {
 		return nil, denied("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	}
-	return &signedRequest{access: access, project: project, payload: payload, key: key, date: amzDate, scope: scope, signature: signature, presigned: presigned}, nil
+	return &signedRequest{project: project, payload: payload, key: key, date: amzDate, scope: scope, signature: signature}, nil
 }
 
 // canonicalRequest is SigV4's canonical form of r, over the headers the

@@ -76,7 +76,7 @@ func StartWithS3(t testing.TB, opts ossim.Options, s3 *s3server.Server) *Sim {
 	var sim *Sim
 	front := httptest.NewUnstartedServer(nil)
 	gw, err := rgw.New(rgw.Options{
-		Backend: s3.Endpoint(), RootAccess: s3.RootAccess, RootSecret: s3.RootSecret, Region: s3server.Region,
+		Backend:  s3,
 		Endpoint: "http://" + front.Listener.Addr().String(),
 		Keys:     rgw.KeysFunc(func(access string) (string, string, bool) { return sim.EC2Key(access) }),
 		Ledger:   filepath.Join(t.TempDir(), "rgw.log"),
