@@ -16,8 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gophercloud/gophercloud/v2"
-	gopenstack "github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/ec2credentials"
 	"github.com/minio/minio-go/v7"
 
@@ -247,17 +245,7 @@ func TestCoSocialTargetOnTheSandbox(t *testing.T) {
 // with a new EC2 credential of the project, made through Keystone.
 func projectS3(t *testing.T, sb *sandbox.Sandbox, endpoint string) *minio.Client {
 	t.Helper()
-	p, err := gopenstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
-		IdentityEndpoint: sb.OSAuthURL(), Username: sb.OSCredentials.Username, Password: sb.OSCredentials.Password, DomainName: "Default",
-		Scope: &gophercloud.AuthScope{ProjectName: sb.OSCredentials.ProjectName, DomainName: "Default"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := gopenstack.NewIdentityV3(p, gophercloud.EndpointOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, id := sandboxtest.Keystone(t, sb)
 	cred, err := ec2credentials.Create(context.Background(), id, sb.OS.UserID(), ec2credentials.CreateOpts{TenantID: sb.OS.ProjectID()}).Extract()
 	if err != nil {
 		t.Fatal(err)

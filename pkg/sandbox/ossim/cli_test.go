@@ -53,11 +53,9 @@ func TestTheOpenStackCLIReadsTheSimulator(t *testing.T) {
 		{[]string{"security", "group", "list"}, []string{"default"}},
 		{[]string{"limits", "show", "--absolute"}, []string{"maxTotalCores 20"}},
 	} {
-		cmd := exec.Command("openstack", append(append([]string{"--os-cloud", "vexxhost"}, c.args...), "-f", "value")...)
-		cmd.Env = append(os.Environ(), "OS_CLIENT_CONFIG_FILE="+clouds)
-		out, err := cmd.CombinedOutput()
+		out, err := runTool([]string{"OS_CLIENT_CONFIG_FILE=" + clouds}, "openstack", append(append([]string{"--os-cloud", "vexxhost"}, c.args...), "-f", "value")...)
 		if err != nil {
-			t.Errorf("openstack %s: %v\n%s", strings.Join(c.args, " "), err, out)
+			t.Error(err)
 			continue
 		}
 		for _, w := range c.want {
@@ -115,19 +113,7 @@ func TestTheOpenStackCLIWritesTheSimulator(t *testing.T) {
 		server, vol, zone  = "web1", "data1", "example.ca."
 	)
 	run := func(args ...string) (string, error) {
-		// The deadline only bounds a hang: every wait below is on a
-		// status, never on time.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "openstack", append([]string{"--os-cloud", "vexxhost"}, args...)...)
-		cmd.Env = append(os.Environ(), "OS_CLIENT_CONFIG_FILE="+clouds)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return string(out), fmt.Errorf("openstack %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
-		}
-		return string(out), nil
+		return runTool([]string{"OS_CLIENT_CONFIG_FILE=" + clouds}, "openstack", append([]string{"--os-cloud", "vexxhost"}, args...)...)
 	}
 	must := func(args ...string) string {
 		t.Helper()
@@ -248,22 +234,11 @@ func TestS3ClientsUseTheProjectsObjectStorage(t *testing.T) {
 	}
 	run := func(env []string, name string, args ...string) string {
 		t.Helper()
-		// The deadline only bounds a hang.
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, name, args...)
-		// Debian's rclone (AWS SDK v1) refuses to start with
-		// AWS_CA_BUNDLE set, which some machines export; plain HTTP
-		// needs no CA.
-		cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") })
-		cmd.Env = append(cmd.Env, env...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+		out, err := runTool(env, name, args...)
 		if err != nil {
-			t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
+			t.Fatal(err)
 		}
-		return string(out)
+		return out
 	}
 	credential := func() (access, secret string) {
 		t.Helper()
@@ -356,6 +331,27 @@ func TestS3ClientsUseTheProjectsObjectStorage(t *testing.T) {
 			t.Errorf("anyone reads %s, put with acl = public-read: %d, %d bytes", p, code, len(body))
 		}
 	}
+}
+
+// runTool runs an official client with env added to this process's and
+// returns its standard output; the error holds its standard error too.
+func runTool(env []string, name string, args ...string) (string, error) {
+	// The deadline only bounds a hang: every wait in these tests is on a
+	// status, never on time.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	// Debian's rclone (AWS SDK v1) refuses to start with AWS_CA_BUNDLE
+	// set, which some machines export; plain HTTP needs no CA.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "AWS_CA_BUNDLE=") })
+	cmd.Env = append(cmd.Env, env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out), nil
 }
 
 func readFile(t *testing.T, path string) string {

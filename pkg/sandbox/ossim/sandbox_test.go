@@ -249,17 +249,7 @@ func TestSandboxServesOpenStack(t *testing.T) {
 // Keystone creates a bucket there and writes to it, as on Ceph RGW.
 func TestSandboxEC2CredentialsReachItsS3Server(t *testing.T) {
 	sb := sandboxtest.Start(t, sandbox.Options{})
-	p, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{
-		IdentityEndpoint: sb.OSAuthURL(), Username: sb.OSCredentials.Username, Password: sb.OSCredentials.Password, DomainName: "Default",
-		Scope: &gophercloud.AuthScope{ProjectName: sb.OSCredentials.ProjectName, DomainName: "Default"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := openstack.NewIdentityV3(p, gophercloud.EndpointOpts{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, id := sandboxtest.Keystone(t, sb)
 	c := clients{provider: p, identity: id}
 	if got := s3Endpoint(t, c); got != sb.OSS3Endpoint() {
 		t.Fatalf("S3 endpoint in the catalog %q, want the sandbox's %q", got, sb.OSS3Endpoint())

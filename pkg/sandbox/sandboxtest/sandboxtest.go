@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+
 	"github.com/cosocial/cosocial/pkg/pgserver"
 	"github.com/cosocial/cosocial/pkg/s3server"
 	"github.com/cosocial/cosocial/pkg/sandbox"
@@ -86,4 +89,23 @@ func Start(t testing.TB, opts sandbox.Options) *sandbox.Sandbox {
 	}
 	t.Cleanup(func() { sb.Close() })
 	return sb
+}
+
+// Keystone logs in to the sandbox's OpenStack with its password, as its
+// one user in its one project, and gives the identity client too.
+func Keystone(t testing.TB, sb *sandbox.Sandbox) (*gophercloud.ProviderClient, *gophercloud.ServiceClient) {
+	t.Helper()
+	c := sb.OSCredentials
+	p, err := openstack.AuthenticatedClient(context.Background(), gophercloud.AuthOptions{
+		IdentityEndpoint: sb.OSAuthURL(), Username: c.Username, Password: c.Password, DomainName: c.DomainName,
+		Scope: &gophercloud.AuthScope{ProjectName: c.ProjectName, DomainName: c.DomainName},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := openstack.NewIdentityV3(p, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, id
 }
